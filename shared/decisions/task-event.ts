@@ -1,0 +1,47 @@
+import type { ControllerConfig } from '../config';
+import type { TaskStateChangeEvent } from '../events/task-state-change';
+
+/** A task that stopped on one of our container instances: its host may now be empty. */
+export interface StoppedTask {
+  clusterArn: string;
+  containerInstanceArn: string;
+  taskArn: string;
+  version: number | undefined;
+}
+
+export type TaskEventDecision =
+  { kind: 'check-host'; task: StoppedTask } | { kind: 'ignore'; reason: string };
+
+/** Decides whether a task state change can finish a drain. Pure: no AWS call. */
+export function decideOnTaskEvent(event: TaskStateChangeEvent, config: ControllerConfig): TaskEventDecision {
+  const { detail } = event;
+  if (!isCluster(detail.clusterArn, config.clusterName)) {
+    return {
+      kind: 'ignore',
+      reason: `task of another cluster (this controller serves ${config.clusterName})`,
+    };
+  }
+  if (detail.lastStatus !== 'STOPPED') {
+    return { kind: 'ignore', reason: `task is ${detail.lastStatus}, not STOPPED` };
+  }
+  if (detail.containerInstanceArn === undefined || detail.launchType === 'FARGATE') {
+    return { kind: 'ignore', reason: 'task ran on no EC2 container instance (Fargate)' };
+  }
+  return {
+    kind: 'check-host',
+    task: {
+      clusterArn: detail.clusterArn,
+      containerInstanceArn: detail.containerInstanceArn,
+      taskArn: detail.taskArn,
+      version: detail.version,
+    },
+  };
+}
+
+/** True when `clusterArn` names the cluster `nameOrArn` (which may be given as a name or an ARN). */
+export function isCluster(clusterArn: string, nameOrArn: string): boolean {
+  if (clusterArn === nameOrArn) return true;
+  const marker = ':cluster/';
+  const at = clusterArn.lastIndexOf(marker);
+  return at >= 0 && clusterArn.slice(at + marker.length) === nameOrArn;
+}

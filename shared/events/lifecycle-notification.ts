@@ -1,0 +1,26 @@
+import { z } from 'zod';
+
+/**
+ * The JSON that Auto Scaling publishes as the SNS `Message` for a lifecycle action.
+ * `Origin`, `Destination` and `NotificationMetadata` are optional: older messages lack the first two,
+ * and metadata is present only when the hook has some.
+ */
+export const LifecycleActionMessage = z.object({
+  LifecycleTransition: z.string().min(1),
+  LifecycleHookName: z.string().min(1),
+  AutoScalingGroupName: z.string().min(1),
+  EC2InstanceId: z.string().regex(/^i-[0-9a-f]{8,17}$/, 'not an EC2 instance id'),
+  LifecycleActionToken: z.string().length(36, 'a lifecycle action token is a 36-character UUID'),
+  NotificationMetadata: z.string().optional(),
+  Origin: z.string().optional(),
+  Destination: z.string().optional(),
+});
+export type LifecycleActionMessage = z.infer<typeof LifecycleActionMessage>;
+
+/** What this controller reads from the hook's NotificationMetadata, e.g. `{"cluster":"prod"}`. */
+export const DrainMetadata = z.object({ cluster: z.string().min(1) });
+export type DrainMetadata = z.infer<typeof DrainMetadata>;
+
+export const TEST_NOTIFICATION = 'autoscaling:TEST_NOTIFICATION';
+export const TERMINATING = 'autoscaling:EC2_INSTANCE_TERMINATING';
+export const LAUNCHING = 'autoscaling:EC2_INSTANCE_LAUNCHING';

@@ -1,0 +1,23 @@
+import { loadConfig } from '../../shared/config';
+
+describe('loadConfig', () => {
+  const complete = {
+    CLUSTER_NAME: 'prod',
+    AUTO_SCALING_GROUP_NAME: 'prod-ecs-asg',
+    LIFECYCLE_HOOK_NAME: 'ecs-drain',
+  };
+
+  it('reads the stack configuration', () => {
+    expect(loadConfig(complete)).toEqual({
+      clusterName: 'prod',
+      autoScalingGroupName: 'prod-ecs-asg',
+      lifecycleHookName: 'ecs-drain',
+    });
+  });
+
+  it('fails loudly, naming every missing or empty variable', () => {
+    expect(() => loadConfig({ ...complete, CLUSTER_NAME: '', LIFECYCLE_HOOK_NAME: undefined })).toThrow(
+      /CLUSTER_NAME, LIFECYCLE_HOOK_NAME/,
+    );
+  });
+});

@@ -1,0 +1,57 @@
+import { decideOnTaskEvent, isCluster } from '../../../shared/decisions/task-event';
+import { TaskStateChangeEvent } from '../../../shared/events/task-state-change';
+import {
+  CLUSTER_ARN,
+  CONTAINER_INSTANCE_ARN,
+  loadEvent,
+  TASK_ARN,
+  taskStoppedEvent,
+  testConfig,
+} from '../../helpers/events';
+
+function decide(event: unknown) {
+  return decideOnTaskEvent(TaskStateChangeEvent.parse(event), testConfig);
+}
+
+describe('decideOnTaskEvent', () => {
+  it('checks the host of an EC2 task that stopped in our cluster', () => {
+    expect(decide(loadEvent('task-stopped.json'))).toEqual({
+      kind: 'check-host',
+      task: {
+        clusterArn: CLUSTER_ARN,
+        containerInstanceArn: CONTAINER_INSTANCE_ARN,
+        taskArn: TASK_ARN,
+        version: 6,
+      },
+    });
+  });
+
+  it('ignores Fargate tasks', () => {
+    expect(decide(loadEvent('task-stopped-fargate.json'))).toMatchObject({ kind: 'ignore' });
+  });
+
+  it('ignores tasks of another cluster', () => {
+    const event = taskStoppedEvent({ clusterArn: 'arn:aws:ecs:us-east-1:123456789012:cluster/prod-2' });
+
+    expect(decide(event)).toMatchObject({
+      kind: 'ignore',
+      reason: expect.stringContaining('another cluster'),
+    });
+  });
+
+  it('ignores tasks that have not reached STOPPED', () => {
+    expect(decide(taskStoppedEvent({ lastStatus: 'DEACTIVATING' }))).toMatchObject({ kind: 'ignore' });
+  });
+});
+
+describe('isCluster', () => {
+  it.each([
+    [CLUSTER_ARN, 'prod', true],
+    [CLUSTER_ARN, CLUSTER_ARN, true],
+    [CLUSTER_ARN, 'pro', false],
+    ['arn:aws:ecs:us-east-1:123456789012:cluster/staging-prod', 'prod', false],
+    ['not-an-arn', 'prod', false],
+  ])('%s is cluster %s: %s', (arn, name, expected) => {
+    expect(isCluster(arn, name)).toBe(expected);
+  });
+});
