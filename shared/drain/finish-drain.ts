@@ -1,0 +1,74 @@
+import * as autoScaling from '../aws/auto-scaling';
+import * as ecs from '../aws/ecs';
+import type { ControllerConfig } from '../config';
+import { readInstance } from '../decisions/host';
+import { decideCompletion } from '../decisions/lifecycle';
+import type { StoppedTask } from '../decisions/task-event';
+import { count, logger } from '../observability';
+import { readHostProgress } from './host-progress';
+import { reportCompletion } from './report';
+
+/**
+ * Called for every task that reached STOPPED. Completes the lifecycle action once the host runs no
+ * task any more. Reads current state instead of trusting event order, so repeats are harmless.
+ */
+export async function finishDrainAfterTaskStopped(
+  task: StoppedTask,
+  config: ControllerConfig,
+): Promise<void> {
+  const cluster = task.clusterArn;
+  const context = { taskArn: task.taskArn, containerInstanceArn: task.containerInstanceArn, cluster };
+
+  // The one read every event pays; most tasks stop on hosts that are not draining.
+  const instance = await ecs.describeContainerInstance(cluster, task.containerInstanceArn);
+  const reading = readInstance(instance);
+  if (instance === undefined || reading.kind === 'gone') {
+    logger.info('container instance is gone: no drain to finish', context);
+    return;
+  }
+  const instanceId = instance.ec2InstanceId;
+  if (reading.kind === 'not-draining') {
+    logger.debug('container instance is not draining: no action', { ...context, status: reading.status });
+    return;
+  }
+  const action = {
+    autoScalingGroupName: config.autoScalingGroupName,
+    lifecycleHookName: config.lifecycleHookName,
+    instanceId,
+  };
+  if (reading.kind === 'busy') {
+    return keepAlive(action, { ...context, instanceId, tasksWantingToRun: reading.tasksWantingToRun });
+  }
+
+  // Every container instance registered for this EC2 instance must be empty, not only this one.
+  const host = await ecs.findContainerInstances(cluster, instanceId);
+  const progress = await readHostProgress(cluster, host, { taskArn: task.taskArn, version: task.version });
+  if (!progress.drained) {
+    return keepAlive(action, { ...context, instanceId, ...progress });
+  }
+
+  const decision = decideCompletion(await autoScaling.describeAsgInstance(instanceId), config);
+  if (decision.kind === 'leave') {
+    logger.info('host is empty but no lifecycle action of ours waits: no action', {
+      ...context,
+      instanceId,
+      reason: decision.reason,
+    });
+    return;
+  }
+  const outcome = await autoScaling.completeLifecycleAction(action);
+  reportCompletion(outcome, { instanceId, cluster, why: 'last task on the draining host has stopped' });
+}
+
+/** A task stopped but the host is not empty yet: that is progress, so restart the hook's heartbeat timer. */
+async function keepAlive(
+  action: autoScaling.LifecycleActionRef,
+  context: Record<string, unknown>,
+): Promise<void> {
+  const outcome = await autoScaling.recordHeartbeat(action);
+  if (outcome === 'done') count('HeartbeatRecorded');
+  logger.info('drain in progress: tasks remain on the host', {
+    ...context,
+    heartbeat: outcome === 'done' ? 'recorded' : 'no lifecycle action of ours is waiting',
+  });
+}

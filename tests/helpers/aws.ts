@@ -1,0 +1,48 @@
+import { AutoScalingServiceException } from '@aws-sdk/client-auto-scaling';
+import type { ContainerInstance, Task } from '@aws-sdk/client-ecs';
+import { ECSServiceException } from '@aws-sdk/client-ecs';
+import { CONTAINER_INSTANCE_ARN, INSTANCE_ID } from './events';
+
+export function containerInstance(changes: Partial<ContainerInstance> = {}): ContainerInstance {
+  return {
+    containerInstanceArn: CONTAINER_INSTANCE_ARN,
+    ec2InstanceId: INSTANCE_ID,
+    status: 'ACTIVE',
+    agentConnected: true,
+    runningTasksCount: 0,
+    pendingTasksCount: 0,
+    ...changes,
+  };
+}
+
+export function task(taskArn: string, lastStatus: string, version = 3): Task {
+  return { taskArn, lastStatus, desiredStatus: 'STOPPED', version };
+}
+
+/** What Auto Scaling answers for an action that was completed, timed out, or never existed. */
+export function noActiveLifecycleAction(): AutoScalingServiceException {
+  return new AutoScalingServiceException({
+    name: 'ValidationError',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400 },
+    message: `No active Lifecycle Action found with instance ID ${INSTANCE_ID}`,
+  });
+}
+
+export function autoScalingValidationError(message: string): AutoScalingServiceException {
+  return new AutoScalingServiceException({
+    name: 'ValidationError',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400 },
+    message,
+  });
+}
+
+export function ecsThrottling(): ECSServiceException {
+  return new ECSServiceException({
+    name: 'ThrottlingException',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400 },
+    message: 'Rate exceeded',
+  });
+}
