@@ -1,24 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type CollectionTag, parse, type ScalarTag } from 'yaml';
-
-// CloudFormation's short-form intrinsics, read as their long form so the test can inspect them.
-const intrinsic = (tag: string, fn: string, collection?: 'seq' | 'map'): ScalarTag | CollectionTag =>
-  collection === undefined
-    ? { tag: `!${tag}`, resolve: (value: string) => ({ [fn]: value }) }
-    : { tag: `!${tag}`, collection, resolve: (value: { toJSON(): unknown }) => ({ [fn]: value.toJSON() }) };
-const customTags = [
-  intrinsic('Ref', 'Ref'),
-  intrinsic('Sub', 'Fn::Sub'),
-  intrinsic('GetAtt', 'Fn::GetAtt'),
-  intrinsic('If', 'Fn::If', 'seq'),
-  intrinsic('Not', 'Fn::Not', 'seq'),
-  intrinsic('Equals', 'Fn::Equals', 'seq'),
-];
+import { readTemplate } from '../sim/template';
 
 const root = join(__dirname, '..');
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a CloudFormation template is untyped data
-const template: any = parse(readFileSync(join(root, 'template.yaml'), 'utf8'), { customTags });
+const template = readTemplate();
 const resources = template.Resources;
 
 interface Statement {

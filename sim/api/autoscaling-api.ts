@@ -1,0 +1,156 @@
+import { type AsgInstance, AutoScalingError, type AutoScalingModel } from '../autoscaling';
+
+/**
+ * The Auto Scaling operations the controller uses, plus the reads a person uses to look around and
+ * SetDesiredCapacity to trigger a scale-in by hand, in the awsQuery protocol (form in, XML out).
+ */
+
+const NAMESPACE = 'http://autoscaling.amazonaws.com/doc/2011-01-01/';
+
+type Params = URLSearchParams;
+
+export const AUTO_SCALING_OPERATIONS: Record<string, (group: AutoScalingModel, params: Params) => string> = {
+  DescribeAutoScalingInstances: describeAutoScalingInstances,
+  DescribeAutoScalingGroups: describeAutoScalingGroups,
+  DescribeLifecycleHooks: describeLifecycleHooks,
+  CompleteLifecycleAction: (group, params) => {
+    group.completeLifecycleAction({
+      groupName: required(params, 'AutoScalingGroupName'),
+      hookName: required(params, 'LifecycleHookName'),
+      result: required(params, 'LifecycleActionResult'),
+      ...identify(params),
+    });
+    return '';
+  },
+  RecordLifecycleActionHeartbeat: (group, params) => {
+    group.recordHeartbeat({
+      groupName: required(params, 'AutoScalingGroupName'),
+      hookName: required(params, 'LifecycleHookName'),
+      ...identify(params),
+    });
+    return '';
+  },
+  SetDesiredCapacity: (group, params) => {
+    checkGroup(group, required(params, 'AutoScalingGroupName'));
+    group.setDesiredCapacity(Number(required(params, 'DesiredCapacity')));
+    return '';
+  },
+};
+
+/** The XML document for a successful call. */
+export function autoScalingResponse(operation: string, result: string, requestId: string): string {
+  const body = result === '' ? `<${operation}Result/>` : `<${operation}Result>${result}</${operation}Result>`;
+  return `<${operation}Response xmlns="${NAMESPACE}">${body}<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${operation}Response>`;
+}
+
+/** The XML document for an error (awsQuery: ErrorResponse/Error/Code). */
+export function autoScalingError(code: string, message: string, requestId: string): string {
+  return `<ErrorResponse xmlns="${NAMESPACE}"><Error><Type>Sender</Type><Code>${escape(code)}</Code><Message>${escape(message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`;
+}
+
+function required(params: Params, name: string): string {
+  const value = params.get(name);
+  if (value === null || value === '') throw new AutoScalingError('ValidationError', `${name} is required`);
+  return value;
+}
+
+function identify(params: Params): { token?: string; instanceId?: string } {
+  const token = params.get('LifecycleActionToken') ?? undefined;
+  const instanceId = params.get('InstanceId') ?? undefined;
+  if (token === undefined && instanceId === undefined) {
+    throw new AutoScalingError(
+      'ValidationError',
+      'Either LifecycleActionToken or InstanceId must be specified',
+    );
+  }
+  return { token, instanceId };
+}
+
+function checkGroup(group: AutoScalingModel, name: string): void {
+  if (name !== group.spec.name)
+    throw new AutoScalingError('ValidationError', `AutoScalingGroup name not found - ${name}`);
+}
+
+function members(params: Params, list: string): string[] {
+  const values: string[] = [];
+  for (let n = 1; params.has(`${list}.member.${n}`); n++)
+    values.push(params.get(`${list}.member.${n}`) ?? '');
+  return values;
+}
+
+function instanceXml(group: AutoScalingModel, instance: AsgInstance, withGroup: boolean): string {
+  return (
+    '<member>' +
+    element('InstanceId', instance.id) +
+    (withGroup ? element('AutoScalingGroupName', group.spec.name) : '') +
+    element('InstanceType', 'm6i.large') +
+    element('AvailabilityZone', instance.availabilityZone) +
+    element('LifecycleState', instance.state) +
+    element('HealthStatus', instance.ec2Gone ? 'UNHEALTHY' : 'HEALTHY') +
+    element('ProtectedFromScaleIn', 'false') +
+    `<LaunchTemplate>${element('LaunchTemplateId', 'lt-0a1b2c3d4e5f60718')}${element('LaunchTemplateName', 'ecs')}${element('Version', instance.amiId)}</LaunchTemplate>` +
+    '</member>'
+  );
+}
+
+function describeAutoScalingInstances(group: AutoScalingModel, params: Params): string {
+  const ids = members(params, 'InstanceIds');
+  if (ids.length > 50)
+    throw new AutoScalingError('ValidationError', 'The number of instance ids that may be passed in is 50');
+  // "If you specify an ID that does not exist, it is ignored with no error."
+  const instances =
+    ids.length > 0 ? ids.flatMap((id) => group.instances.get(id) ?? []) : [...group.instances.values()];
+  const max = Math.min(Number(params.get('MaxRecords') ?? 50), 50);
+  const start = Number(params.get('NextToken') ?? 0);
+  const page = instances.slice(start, start + max);
+  const next = start + max < instances.length ? element('NextToken', String(start + max)) : '';
+  return `<AutoScalingInstances>${page.map((i) => instanceXml(group, i, true)).join('')}</AutoScalingInstances>${next}`;
+}
+
+function describeAutoScalingGroups(group: AutoScalingModel, params: Params): string {
+  const names = members(params, 'AutoScalingGroupNames');
+  if (names.length > 0 && !names.includes(group.spec.name)) return '<AutoScalingGroups/>';
+  const instances = [...group.instances.values()].map((i) => instanceXml(group, i, false)).join('');
+  return (
+    '<AutoScalingGroups><member>' +
+    element('AutoScalingGroupName', group.spec.name) +
+    element('AutoScalingGroupARN', group.arn) +
+    element('MinSize', String(group.spec.minSize)) +
+    element('MaxSize', String(group.spec.maxSize)) +
+    element('DesiredCapacity', String(group.desired)) +
+    element('DefaultCooldown', '300') +
+    '<AvailabilityZones><member>us-east-1a</member><member>us-east-1b</member><member>us-east-1c</member></AvailabilityZones>' +
+    element('HealthCheckType', 'EC2') +
+    element('HealthCheckGracePeriod', '0') +
+    element('CreatedTime', '2026-01-01T00:00:00.000Z') +
+    `<Instances>${instances}</Instances>` +
+    '</member></AutoScalingGroups>'
+  );
+}
+
+function describeLifecycleHooks(group: AutoScalingModel, params: Params): string {
+  checkGroup(group, required(params, 'AutoScalingGroupName'));
+  const hooks = [...group.hooks.values()]
+    .map(
+      (hook) =>
+        '<member>' +
+        element('LifecycleHookName', hook.name) +
+        element('AutoScalingGroupName', group.spec.name) +
+        element('LifecycleTransition', hook.transition) +
+        element('HeartbeatTimeout', String(hook.heartbeatTimeout)) +
+        element('GlobalTimeout', String(Math.min(172800, 100 * hook.heartbeatTimeout))) +
+        element('DefaultResult', hook.defaultResult) +
+        (hook.metadata === undefined ? '' : element('NotificationMetadata', hook.metadata)) +
+        '</member>',
+    )
+    .join('');
+  return `<LifecycleHooks>${hooks}</LifecycleHooks>`;
+}
+
+function element(name: string, value: string): string {
+  return `<${name}>${escape(value)}</${name}>`;
+}
+
+function escape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}

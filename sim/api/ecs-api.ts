@@ -1,0 +1,294 @@
+import { SIM_EPOCH } from '../autoscaling';
+import { type ContainerInstance, type EcsModel, REGION, type Task } from '../ecs';
+
+/** Simulated seconds as the epoch seconds the JSON protocols carry. */
+export const epochSeconds = (seconds: number): number => SIM_EPOCH / 1000 + seconds;
+
+/**
+ * The ECS operations the controller uses, and the read operations a person uses to look around,
+ * answered from the model in the shapes of the ECS API reference (awsJson1_1 bodies).
+ */
+
+export class EcsApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type Input = Record<string, unknown>;
+type Output = Record<string, unknown>;
+
+export const ECS_OPERATIONS = {
+  ListClusters: (ecs: EcsModel) => ({ clusterArns: [ecs.clusterArn] }),
+  DescribeClusters: (ecs: EcsModel, input: Input) => describeClusters(ecs, input),
+  ListContainerInstances: (ecs: EcsModel, input: Input) => listContainerInstances(ecs, input),
+  DescribeContainerInstances: (ecs: EcsModel, input: Input) => describeContainerInstances(ecs, input),
+  UpdateContainerInstancesState: (ecs: EcsModel, input: Input) => updateContainerInstancesState(ecs, input),
+  ListTasks: (ecs: EcsModel, input: Input) => listTasks(ecs, input),
+  DescribeTasks: (ecs: EcsModel, input: Input) => describeTasks(ecs, input),
+  ListServices: (ecs: EcsModel, input: Input) => {
+    requireCluster(ecs, input);
+    return paginate(
+      [...ecs.services.values()].map((s) => s.arn),
+      input,
+      'serviceArns',
+    );
+  },
+  DescribeServices: (ecs: EcsModel, input: Input) => describeServices(ecs, input),
+} satisfies Record<string, (ecs: EcsModel, input: Input) => Output>;
+
+export type EcsOperation = keyof typeof ECS_OPERATIONS;
+
+/** Which throttling bucket an operation draws from (ECS API reference, request throttling). */
+export const ECS_BUCKETS: Record<
+  EcsOperation,
+  'cluster-resource-read' | 'cluster-resource-modify' | 'cluster-read' | 'service-read'
+> = {
+  ListClusters: 'cluster-read',
+  DescribeClusters: 'cluster-read',
+  ListContainerInstances: 'cluster-resource-read',
+  DescribeContainerInstances: 'cluster-resource-read',
+  ListTasks: 'cluster-resource-read',
+  DescribeTasks: 'cluster-resource-read',
+  UpdateContainerInstancesState: 'cluster-resource-modify',
+  ListServices: 'service-read',
+  DescribeServices: 'service-read',
+};
+
+function requireCluster(ecs: EcsModel, input: Input): void {
+  const cluster = (input.cluster as string | undefined) ?? 'default';
+  if (cluster !== ecs.clusterName && cluster !== ecs.clusterArn) {
+    throw new EcsApiError('ClusterNotFoundException', 'Cluster not found.');
+  }
+}
+
+function stringList(input: Input, field: string, max: number): string[] {
+  const value = input[field];
+  if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) {
+    throw new EcsApiError('InvalidParameterException', `${field} must be a list of strings.`);
+  }
+  if (value.length === 0 || value.length > max) {
+    throw new EcsApiError('InvalidParameterException', `${field} must contain between 1 and ${max} items.`);
+  }
+  return value as string[];
+}
+
+function paginate(items: string[], input: Input, field: string): Output {
+  const max = (input.maxResults as number | undefined) ?? 100;
+  if (max < 1 || max > 100)
+    throw new EcsApiError('InvalidParameterException', 'maxResults must be between 1 and 100.');
+  const start =
+    input.nextToken === undefined ? 0 : Number(Buffer.from(String(input.nextToken), 'base64').toString());
+  const page = items.slice(start, start + max);
+  const next = start + max < items.length ? Buffer.from(String(start + max)).toString('base64') : undefined;
+  return { [field]: page, ...(next !== undefined && { nextToken: next }) };
+}
+
+function describeClusters(ecs: EcsModel, input: Input): Output {
+  const wanted = (input.clusters as string[] | undefined) ?? ['default'];
+  const clusters = [];
+  const failures = [];
+  for (const name of wanted) {
+    if (name !== ecs.clusterName && name !== ecs.clusterArn) {
+      failures.push({ arn: name, reason: 'MISSING' });
+      continue;
+    }
+    const instances = [...ecs.instances.values()].filter((i) => i.status !== 'INACTIVE');
+    const tasks = instances.flatMap((i) => [...i.tasks]);
+    clusters.push({
+      clusterArn: ecs.clusterArn,
+      clusterName: ecs.clusterName,
+      status: 'ACTIVE',
+      registeredContainerInstancesCount: instances.length,
+      runningTasksCount: tasks.filter((t) => t.lastStatus === 'RUNNING').length,
+      pendingTasksCount: tasks.filter((t) => t.lastStatus === 'PENDING').length,
+      activeServicesCount: ecs.services.size,
+    });
+  }
+  return { clusters, failures };
+}
+
+/** The cluster query language, as far as looking up instances goes: ec2InstanceId ==, in. */
+function instanceFilter(filter: string | undefined): (instance: ContainerInstance) => boolean {
+  if (filter === undefined || filter.trim() === '') return () => true;
+  const equals = /^\s*ec2InstanceId\s*==\s*'?([\w-]+)'?\s*$/.exec(filter);
+  if (equals) return (instance) => instance.ec2InstanceId === equals[1];
+  const within = /^\s*ec2InstanceId\s+in\s*\[([^\]]*)\]\s*$/.exec(filter);
+  if (within) {
+    const ids = new Set((within[1] ?? '').split(',').map((id) => id.trim().replace(/^'|'$/g, '')));
+    return (instance) => ids.has(instance.ec2InstanceId);
+  }
+  throw new EcsApiError('InvalidParameterException', `The simulation does not support the filter: ${filter}`);
+}
+
+function listContainerInstances(ecs: EcsModel, input: Input): Output {
+  requireCluster(ecs, input);
+  const matches = instanceFilter(input.filter as string | undefined);
+  const status = input.status as string | undefined;
+  // Without a status filter, every state but INACTIVE is listed.
+  const arns = [...ecs.instances.values()]
+    .filter((i) => (status === undefined ? i.status !== 'INACTIVE' : i.status === status) && matches(i))
+    .map((i) => i.arn);
+  return paginate(arns, input, 'containerInstanceArns');
+}
+
+function describeContainerInstances(ecs: EcsModel, input: Input): Output {
+  requireCluster(ecs, input);
+  const containerInstances = [];
+  const failures = [];
+  for (const ref of stringList(input, 'containerInstances', 100)) {
+    const instance = ecs.findInstance(ref);
+    if (instance === undefined) failures.push({ arn: ref, reason: 'MISSING' });
+    else containerInstances.push(containerInstanceShape(instance));
+  }
+  return { containerInstances, failures };
+}
+
+function updateContainerInstancesState(ecs: EcsModel, input: Input): Output {
+  requireCluster(ecs, input);
+  const status = input.status;
+  if (status !== 'ACTIVE' && status !== 'DRAINING') {
+    throw new EcsApiError(
+      'InvalidParameterException',
+      'Container instance status can only be ACTIVE or DRAINING.',
+    );
+  }
+  const refs = stringList(input, 'containerInstances', 10);
+  const { updated, failures } = ecs.updateContainerInstancesState(refs, status);
+  return { containerInstances: updated.map(containerInstanceShape), failures };
+}
+
+function listTasks(ecs: EcsModel, input: Input): Output {
+  requireCluster(ecs, input);
+  const desiredStatus = (input.desiredStatus as string | undefined) ?? 'RUNNING';
+  let source: Iterable<Task> = ecs.tasks.values();
+  if (input.containerInstance !== undefined) {
+    const instance = ecs.findInstance(String(input.containerInstance));
+    if (instance === undefined)
+      throw new EcsApiError('InvalidParameterException', 'The referenced container instance was not found.');
+    source = instance.history;
+  }
+  const serviceName = input.serviceName as string | undefined;
+  const family = input.family as string | undefined;
+  const arns: string[] = [];
+  for (const task of source) {
+    // "Although you can filter results based on a desired status of PENDING, this doesn't return any results."
+    if (task.desiredStatus !== desiredStatus) continue;
+    if (serviceName !== undefined && task.group !== `service:${serviceName}`) continue;
+    if (family !== undefined && !task.taskDefinitionArn.includes(`/${family}:`)) continue;
+    arns.push(task.arn);
+  }
+  return paginate(arns, input, 'taskArns');
+}
+
+function describeTasks(ecs: EcsModel, input: Input): Output {
+  requireCluster(ecs, input);
+  const tasks = [];
+  const failures = [];
+  for (const ref of stringList(input, 'tasks', 100)) {
+    const task = ecs.findTask(ref);
+    if (task === undefined) failures.push({ arn: ref, reason: 'MISSING' });
+    else tasks.push(taskShape(task, ecs.clusterArn, epochSeconds));
+  }
+  return { tasks, failures };
+}
+
+function describeServices(ecs: EcsModel, input: Input): Output {
+  requireCluster(ecs, input);
+  const services = [];
+  const failures = [];
+  for (const ref of stringList(input, 'services', 10)) {
+    const service = ecs.services.get(ref.slice(ref.lastIndexOf('/') + 1));
+    if (service === undefined) {
+      failures.push({ arn: ref, reason: 'MISSING' });
+      continue;
+    }
+    const live = [...service.tasks];
+    services.push({
+      serviceArn: service.arn,
+      serviceName: service.spec.name,
+      clusterArn: ecs.clusterArn,
+      status: 'ACTIVE',
+      schedulingStrategy: service.spec.daemon ? 'DAEMON' : 'REPLICA',
+      launchType: 'EC2',
+      desiredCount: service.spec.daemon ? live.length : service.spec.desiredCount,
+      runningCount: live.filter((t) => t.lastStatus === 'RUNNING').length,
+      pendingCount: live.filter((t) => t.lastStatus === 'PENDING').length,
+      deploymentConfiguration: {
+        minimumHealthyPercent: service.spec.minimumHealthyPercent,
+        maximumPercent: service.spec.maximumPercent,
+      },
+    });
+  }
+  return { services, failures };
+}
+
+export function containerInstanceShape(instance: ContainerInstance): Output {
+  return {
+    containerInstanceArn: instance.arn,
+    ec2InstanceId: instance.ec2InstanceId,
+    version: instance.version,
+    status: instance.status,
+    agentConnected: instance.agentConnected,
+    runningTasksCount: instance.runningTasksCount,
+    pendingTasksCount: instance.pendingTasksCount,
+    registeredAt: epochSeconds(instance.registeredAt),
+    registeredResources: [
+      { name: 'CPU', type: 'INTEGER', integerValue: instance.cpu },
+      { name: 'MEMORY', type: 'INTEGER', integerValue: instance.memory },
+    ],
+    remainingResources: [
+      { name: 'CPU', type: 'INTEGER', integerValue: instance.freeCpu },
+      { name: 'MEMORY', type: 'INTEGER', integerValue: instance.freeMemory },
+    ],
+    attributes: [
+      { name: 'ecs.ami-id', value: instance.amiId },
+      { name: 'ecs.availability-zone', value: `${REGION}a` },
+    ],
+  };
+}
+
+/**
+ * A task as DescribeTasks returns it (timestamps as epoch seconds) or as the detail of an
+ * "ECS Task State Change" event (ISO strings): `time` converts a simulated second.
+ */
+export function taskShape<T>(task: Task, clusterArn: string, time: (seconds: number) => T): Output {
+  const at = (field: string, seconds: number | undefined) =>
+    seconds === undefined ? {} : { [field]: time(seconds) };
+  const family = task.taskDefinitionArn.slice(
+    task.taskDefinitionArn.lastIndexOf('/') + 1,
+    task.taskDefinitionArn.lastIndexOf(':'),
+  );
+  return {
+    clusterArn,
+    containerInstanceArn: task.host.arn,
+    taskArn: task.arn,
+    taskDefinitionArn: task.taskDefinitionArn,
+    launchType: 'EC2',
+    group: task.group,
+    ...(task.startedBy !== undefined && { startedBy: task.startedBy }),
+    lastStatus: task.lastStatus,
+    desiredStatus: task.desiredStatus,
+    cpu: String(task.cpu),
+    memory: String(task.memory),
+    version: task.version,
+    availabilityZone: `${REGION}a`,
+    ...at('createdAt', task.createdAt),
+    ...at('startedAt', task.startedAt),
+    ...at('stoppingAt', task.stoppingAt),
+    ...at('stoppedAt', task.stoppedAt),
+    ...(task.stopCode !== undefined && { stopCode: task.stopCode }),
+    ...(task.stoppedReason !== undefined && { stoppedReason: task.stoppedReason }),
+    containers: [
+      {
+        name: family,
+        lastStatus:
+          task.lastStatus === 'STOPPED' ? 'STOPPED' : task.lastStatus === 'PENDING' ? 'PENDING' : 'RUNNING',
+        taskArn: task.arn,
+      },
+    ],
+  };
+}

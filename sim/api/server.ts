@@ -1,0 +1,199 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AutoScalingError, type AutoScalingModel } from '../autoscaling';
+import type { Clock, Random } from '../clock';
+import type { EcsModel } from '../ecs';
+import { AUTO_SCALING_OPERATIONS, autoScalingError, autoScalingResponse } from './autoscaling-api';
+import { ECS_BUCKETS, ECS_OPERATIONS, EcsApiError, type EcsOperation } from './ecs-api';
+
+/**
+ * One loopback HTTP endpoint that speaks both wire protocols the real SDK clients use: awsJson1_1
+ * for ECS (X-Amz-Target header) and awsQuery for Auto Scaling (form-encoded Action). Credentials
+ * and signatures are not checked.
+ */
+
+export interface ApiFaults {
+  /** Apply ECS's documented token buckets (and an assumed one for Auto Scaling) in simulated time. */
+  tokenBuckets: boolean;
+  /** Share of calls answered with a throttling error regardless of the buckets. */
+  throttle: number;
+  /** Share of calls answered with a server error (HTTP 500). */
+  serverError: number;
+}
+
+export const NO_API_FAULTS: ApiFaults = { tokenBuckets: false, throttle: 0, serverError: 0 };
+
+/** What the endpoint serves: the current simulation. Swapped between runs. */
+export interface ApiTarget {
+  ecs: EcsModel;
+  group: AutoScalingModel;
+  clock: Clock;
+  random: Random;
+  faults: ApiFaults;
+  /** Calls per operation, for the run's report. */
+  calls: Map<string, number>;
+  throttled: { count: number };
+  buckets: Map<string, TokenBucket>;
+}
+
+export class TokenBucket {
+  private tokens: number;
+  private last = 0;
+
+  constructor(
+    private readonly capacity: number,
+    private readonly refillPerSecond: number,
+  ) {
+    this.tokens = capacity;
+  }
+
+  take(now: number): boolean {
+    this.tokens = Math.min(this.capacity, this.tokens + (now - this.last) * this.refillPerSecond);
+    this.last = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
+/** ECS API reference, request throttling: burst and sustained rate per account and Region. */
+const BUCKET_SIZES: Record<string, [number, number]> = {
+  'cluster-resource-read': [100, 20],
+  'cluster-resource-modify': [100, 40],
+  'cluster-read': [50, 20],
+  'service-read': [100, 20],
+  // Auto Scaling publishes no numbers; one shared bucket of this size is an assumption.
+  'auto-scaling': [40, 10],
+};
+
+export function newBuckets(): Map<string, TokenBucket> {
+  return new Map(
+    Object.entries(BUCKET_SIZES).map(([name, [burst, rate]]) => [name, new TokenBucket(burst, rate)]),
+  );
+}
+
+export interface ApiResponse {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+const ECS_TARGET_PREFIX = 'AmazonEC2ContainerServiceV20141113.';
+
+/** Answers one request against the target. Pure with respect to the network: tests call it directly. */
+export function answer(
+  target: ApiTarget,
+  headers: Record<string, string | undefined>,
+  body: string,
+): ApiResponse {
+  const requestId = target.random.uuid();
+  const amzTarget = headers['x-amz-target'];
+  if (amzTarget?.startsWith(ECS_TARGET_PREFIX)) {
+    return answerEcs(target, amzTarget.slice(ECS_TARGET_PREFIX.length), body);
+  }
+  return answerAutoScaling(target, new URLSearchParams(body), requestId);
+}
+
+function answerEcs(target: ApiTarget, operation: string, body: string): ApiResponse {
+  const json = (status: number, payload: unknown): ApiResponse => ({
+    status,
+    contentType: 'application/x-amz-json-1.1',
+    body: JSON.stringify(payload),
+  });
+  const fail = (status: number, code: string, message: string) => json(status, { __type: code, message });
+  if (!(operation in ECS_OPERATIONS))
+    return fail(400, 'UnknownOperationException', `Unknown operation ${operation}`);
+  const op = operation as EcsOperation;
+  count(target, `ecs:${op}`);
+  const fault = injectedFault(target, ECS_BUCKETS[op]);
+  if (fault === 'throttle') return fail(400, 'ThrottlingException', 'Rate exceeded');
+  if (fault === 'error') return fail(500, 'ServerException', 'Service unavailable');
+  try {
+    const input = body === '' ? {} : (JSON.parse(body) as Record<string, unknown>);
+    return json(200, ECS_OPERATIONS[op](target.ecs, input));
+  } catch (error) {
+    if (error instanceof EcsApiError) return fail(400, error.code, error.message);
+    return fail(400, 'ClientException', error instanceof Error ? error.message : String(error));
+  }
+}
+
+function answerAutoScaling(target: ApiTarget, params: URLSearchParams, requestId: string): ApiResponse {
+  const xml = (status: number, body: string): ApiResponse => ({ status, contentType: 'text/xml', body });
+  const operation = params.get('Action') ?? '';
+  const handler = AUTO_SCALING_OPERATIONS[operation];
+  if (handler === undefined) {
+    return xml(400, autoScalingError('InvalidAction', `Could not find operation ${operation}`, requestId));
+  }
+  count(target, `autoscaling:${operation}`);
+  const fault = injectedFault(target, 'auto-scaling');
+  if (fault === 'throttle') return xml(400, autoScalingError('Throttling', 'Rate exceeded', requestId));
+  if (fault === 'error')
+    return xml(500, autoScalingError('InternalFailure', 'Service unavailable', requestId));
+  try {
+    return xml(200, autoScalingResponse(operation, handler(target.group, params), requestId));
+  } catch (error) {
+    if (error instanceof AutoScalingError)
+      return xml(400, autoScalingError(error.code, error.message, requestId));
+    throw error;
+  }
+}
+
+function count(target: ApiTarget, key: string): void {
+  target.calls.set(key, (target.calls.get(key) ?? 0) + 1);
+}
+
+function injectedFault(target: ApiTarget, bucket: string): 'throttle' | 'error' | undefined {
+  const { faults, random } = target;
+  const bucketEmpty = faults.tokenBuckets && target.buckets.get(bucket)?.take(target.clock.now) === false;
+  if (bucketEmpty || random.chance(faults.throttle)) {
+    target.throttled.count++;
+    return 'throttle';
+  }
+  return random.chance(faults.serverError) ? 'error' : undefined;
+}
+
+export interface RunningServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Serves `target()` on `host` (loopback by default); port 0 picks a free one. */
+export async function startApiServer(
+  target: () => ApiTarget | undefined,
+  port = 0,
+  host = '127.0.0.1',
+): Promise<RunningServer> {
+  const server: Server = createServer((request, response) => {
+    readBody(request).then((body) => {
+      const current = target();
+      const reply: ApiResponse =
+        current === undefined
+          ? { status: 503, contentType: 'text/plain', body: 'no simulation loaded' }
+          : answer(current, request.headers as Record<string, string | undefined>, body);
+      response.writeHead(reply.status, {
+        'content-type': reply.contentType,
+        'content-length': Buffer.byteLength(reply.body),
+        'x-amzn-requestid': 'sim',
+      });
+      response.end(reply.body);
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  const { port: bound } = server.address() as AddressInfo;
+  return {
+    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${bound}`,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+  });
+}

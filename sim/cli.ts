@@ -1,0 +1,175 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startApiServer } from './api/server';
+import { loadController } from './controller';
+import {
+  activeWorld,
+  ClusterShape,
+  defaultOptions,
+  demoShape,
+  type Progress,
+  runScenario,
+  SCENARIOS,
+  type ScenarioName,
+  type ScenarioOptions,
+} from './scenario';
+import { formatComparison, summarize } from './report';
+import { clock, renderTimeline } from './svg';
+
+const HELP = `npm start -- [options]
+
+Rehearses an Auto Scaling event on a simulated ECS cluster twice: once without the drain controller
+(no termination hook, as most clusters run today) and once with the real controller handlers, then
+compares what the services went through. Nothing reaches AWS.
+
+Options:
+  --scenario NAME         instance-refresh (default), scale-in, or spot (EC2 takes instances away)
+  --seed N                random seed; the same seed gives the same run (default 1)
+  --instances N           size of the built-in demo cluster (default 6)
+  --config FILE           rehearse your own cluster shape (JSON: instances, services, standaloneTasks, ...)
+  --min-healthy PCT       instance refresh MinHealthyPercentage (default 90)
+  --max-healthy PCT       instance refresh MaxHealthyPercentage (default: omitted)
+  --warmup SECONDS        instance refresh InstanceWarmup (default 60)
+  --scale-in-by N         instances the scale-in scenario removes (default a third)
+  --heartbeat-timeout S   the hook's HeartbeatTimeout (default 1800)
+  --faults                duplicate, delay and reorder events; throttle API calls (ECS token buckets)
+  --controller-only       skip the run without the controller
+  --json                  print a machine-readable summary instead of the table
+  --out DIR               where to write the SVG timeline (default out/)
+  --verbose               show the controller's own log lines
+  --help                  this text
+`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      scenario: { type: 'string', default: 'instance-refresh' },
+      seed: { type: 'string', default: '1' },
+      instances: { type: 'string' },
+      config: { type: 'string' },
+      'min-healthy': { type: 'string' },
+      'max-healthy': { type: 'string' },
+      warmup: { type: 'string' },
+      'scale-in-by': { type: 'string' },
+      'heartbeat-timeout': { type: 'string' },
+      faults: { type: 'boolean', default: false },
+      'controller-only': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      out: { type: 'string', default: 'out' },
+      verbose: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const scenario = values.scenario as ScenarioName;
+  if (!SCENARIOS.includes(scenario))
+    throw new UsageError(`--scenario must be one of ${SCENARIOS.join(', ')}`);
+  const shape = values.config
+    ? readShape(values.config)
+    : demoShape(integer(values.instances ?? '6', '--instances'));
+  const base = defaultOptions(shape);
+  const options: ScenarioOptions = {
+    ...base,
+    scenario,
+    seed: integer(values.seed, '--seed'),
+    heartbeatTimeout: values['heartbeat-timeout']
+      ? integer(values['heartbeat-timeout'], '--heartbeat-timeout')
+      : base.heartbeatTimeout,
+    scaleInBy: values['scale-in-by'] ? integer(values['scale-in-by'], '--scale-in-by') : base.scaleInBy,
+    refresh: {
+      minHealthyPercentage: values['min-healthy']
+        ? integer(values['min-healthy'], '--min-healthy')
+        : base.refresh.minHealthyPercentage,
+      ...(values['max-healthy'] && { maxHealthyPercentage: integer(values['max-healthy'], '--max-healthy') }),
+      instanceWarmup: values.warmup ? integer(values.warmup, '--warmup') : base.refresh.instanceWarmup,
+    },
+    ...(values.faults && {
+      deliveryFaults: { duplicate: 0.2, delay: 0.2, maxDelaySeconds: 120, drop: 0 },
+      apiFaults: { tokenBuckets: true, throttle: 0.05, serverError: 0.01 },
+    }),
+  };
+
+  const server = await startApiServer(() => activeWorld?.api);
+  try {
+    const controller = await loadController(server.url, values.verbose ? 'INFO' : 'SILENT');
+    const say = (line: string) => process.stderr.write(`${line}\n`);
+    say(
+      `Rehearsing ${scenario} on ${shape.instances} instances, ${shape.services.length} services (seed ${options.seed})`,
+    );
+    const without = values['controller-only']
+      ? undefined
+      : await runScenario({ ...options, onProgress: reporter('without controller') });
+    const withController = await runScenario({
+      ...options,
+      controller,
+      onProgress: reporter('with controller'),
+    });
+
+    const runs = without ? [without, withController] : [withController];
+    mkdirSync(values.out, { recursive: true });
+    const svgPath = resolve(join(values.out, `${scenario}-seed${options.seed}.svg`));
+    writeFileSync(svgPath, renderTimeline(runs));
+
+    const summaries = runs.map(summarize);
+    const withSummary = summaries[summaries.length - 1];
+    if (withSummary === undefined) throw new Error('no run');
+    if (values.json) {
+      process.stdout.write(
+        `${JSON.stringify({ scenario, seed: options.seed, runs: summaries, timeline: svgPath }, null, 2)}\n`,
+      );
+    } else {
+      process.stdout.write(
+        `\n${formatComparison(without ? summaries[0] : undefined, withSummary)}\n\nTimeline: ${svgPath}\n`,
+      );
+    }
+  } finally {
+    await server.close();
+  }
+}
+
+/** Live progress on stderr: one line rewritten in place on a terminal, a line every 10 simulated minutes otherwise. */
+function reporter(label: string): (progress: Progress) => void {
+  let lastPrinted = -Infinity;
+  return (progress) => {
+    const line = `  ${label}: t=${clock(progress.simulatedSeconds)}  replaced ${progress.instancesReplaced}/${progress.instancesToReplace}  draining ${progress.draining}  in service ${progress.inService}`;
+    if (process.stderr.isTTY) {
+      process.stderr.write(`\r${line}\u001b[K`);
+    } else if (progress.simulatedSeconds - lastPrinted >= 600) {
+      process.stderr.write(`${line}\n`);
+      lastPrinted = progress.simulatedSeconds;
+    }
+  };
+}
+
+function readShape(path: string): ClusterShape {
+  const parsed = ClusterShape.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new UsageError(`${path}: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
+  }
+  return parsed.data;
+}
+
+function integer(text: string, name: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0)
+    throw new UsageError(`${name} must be a whole number, not ${text}`);
+  return value;
+}
+
+class UsageError extends Error {}
+
+main().catch((error: unknown) => {
+  if (
+    error instanceof UsageError ||
+    (error instanceof Error && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))
+  ) {
+    process.stderr.write(`${error.message}\n\n${HELP}`);
+    process.exit(2);
+  }
+  throw error;
+});

@@ -1,0 +1,197 @@
+import type { ClusterShape, RunResult } from './scenario';
+
+/** What a platform engineer wants to know after a rehearsal, computed from a run. Pure. */
+
+export interface ServiceSummary {
+  name: string;
+  daemon: boolean;
+  desiredCount: number;
+  /** ceil(desiredCount x minimumHealthyPercent / 100): fewer healthy tasks than this is an outage of capacity. */
+  floor: number;
+  lowestHealthy: number;
+  secondsBelowFloor: number;
+  secondsAtZero: number;
+}
+
+export interface RunSummary {
+  scenario: string;
+  withController: boolean;
+  seed: number;
+  settled: boolean;
+  simulatedSeconds: number;
+  services: ServiceSummary[];
+  lifecycleActions: {
+    completedByController: number;
+    heartbeatTimeouts: number;
+    globalTimeouts: number;
+    drainSecondsMedian: number | null;
+    drainSecondsMax: number | null;
+  };
+  instancesTerminated: number;
+  /** Non-daemon tasks still running or stopping when their instance was terminated. */
+  tasksKilled: number;
+  failedEvents: number;
+  apiCalls: Record<string, number>;
+  throttledCalls: number;
+  findings: string[];
+}
+
+export function summarize(result: RunResult): RunSummary {
+  const { recorder, actionAt, endedAt, shape } = result;
+  const services = shape.services.map((spec): ServiceSummary => {
+    const floor = spec.daemon ? 0 : Math.ceil((spec.desiredCount * spec.minimumHealthyPercent) / 100);
+    const series = recorder.healthy.get(spec.name) ?? { t: [], count: [] };
+    const stats = stepStats(series.t, series.count, actionAt, endedAt, floor);
+    return { name: spec.name, daemon: spec.daemon, desiredCount: spec.desiredCount, floor, ...stats };
+  });
+  const terminations = recorder.actions;
+  const durations = terminations.map((a) => a.endedAt - a.startedAt).sort((a, b) => a - b);
+  return {
+    scenario: result.scenario,
+    withController: result.withController,
+    seed: result.seed,
+    settled: result.settled,
+    simulatedSeconds: Math.round(endedAt - actionAt),
+    services,
+    lifecycleActions: {
+      completedByController: terminations.filter((a) => a.endedBy === 'completed').length,
+      heartbeatTimeouts: terminations.filter((a) => a.endedBy === 'heartbeat-timeout').length,
+      globalTimeouts: terminations.filter((a) => a.endedBy === 'global-timeout').length,
+      drainSecondsMedian: durations.length === 0 ? null : round(median(durations)),
+      drainSecondsMax: durations.length === 0 ? null : round(durations[durations.length - 1] as number),
+    },
+    instancesTerminated: [...recorder.lanes.values()].filter((lane) => lane.terminatedAt !== undefined)
+      .length,
+    tasksKilled: recorder.killedTasks.reduce((sum, kill) => sum + kill.groups.length, 0),
+    failedEvents: Object.values(result.lambdas).reduce((sum, stats) => sum + stats.failed.length, 0),
+    apiCalls: result.apiCalls,
+    throttledCalls: result.throttledCalls,
+    findings: [...diagnoseShape(shape), ...explainTimeouts(result)],
+  };
+}
+
+/** Lowest value, time below the floor and time at zero of a step function over [from, to]. */
+export function stepStats(
+  t: number[],
+  values: number[],
+  from: number,
+  to: number,
+  floor: number,
+): { lowestHealthy: number; secondsBelowFloor: number; secondsAtZero: number } {
+  let current = 0;
+  let index = 0;
+  while (index < t.length && (t[index] as number) <= from) current = values[index++] as number;
+  let lowest = current;
+  let below = 0;
+  let zero = 0;
+  let since = from;
+  const account = (until: number) => {
+    const span = Math.max(0, until - since);
+    if (current < floor) below += span;
+    if (current === 0) zero += span;
+  };
+  for (; index < t.length && (t[index] as number) <= to; index++) {
+    account(t[index] as number);
+    since = t[index] as number;
+    current = values[index] as number;
+    lowest = Math.min(lowest, current);
+  }
+  account(to);
+  return { lowestHealthy: lowest, secondsBelowFloor: round(below), secondsAtZero: round(zero) };
+}
+
+/** Settings that make a drain impossible or slow, found before anything runs. */
+export function diagnoseShape(shape: ClusterShape): string[] {
+  const findings: string[] = [];
+  for (const service of shape.services) {
+    if (!service.daemon && service.minimumHealthyPercent >= 100 && service.maximumPercent <= 100) {
+      findings.push(
+        `service ${service.name} has minimumHealthyPercent 100 and maximumPercent 100: ECS may neither stop a task ` +
+          'before its replacement is healthy nor start the replacement first, so its instances never finish draining. ' +
+          'Lower the minimum or raise the maximum.',
+      );
+    }
+  }
+  for (const task of shape.standaloneTasks) {
+    if (task.runSeconds === undefined) {
+      findings.push(
+        `standalone task ${task.family} runs until stopped and draining never moves standalone tasks: ` +
+          'its instance stays in drain until the task is stopped or HeartbeatTimeout passes.',
+      );
+    }
+  }
+  return findings;
+}
+
+function explainTimeouts(result: RunResult): string[] {
+  return result.recorder.actions
+    .filter((action) => action.endedBy !== 'completed')
+    .map((action) => {
+      const left = countBy(action.leftOnInstance);
+      const what = left.length === 0 ? 'nothing left on it' : `still on it: ${left.join(', ')}`;
+      return `${action.instanceId}: lifecycle action ended by ${action.endedBy} after ${round(action.endedAt - action.startedAt)} s (${what})`;
+    });
+}
+
+function countBy(items: string[]): string[] {
+  const counts = new Map<string, number>();
+  for (const item of items) counts.set(item, (counts.get(item) ?? 0) + 1);
+  return [...counts].map(([item, n]) => (n === 1 ? item : `${item} x${n}`));
+}
+
+function median(sorted: number[]): number {
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+function round(value: number): number {
+  return Math.round(value);
+}
+
+/** Both runs side by side, as a terminal table. */
+export function formatComparison(without: RunSummary | undefined, withController: RunSummary): string {
+  const lines: string[] = [];
+  const runs = without ? [without, withController] : [withController];
+  lines.push(`Scenario: ${withController.scenario}, seed ${withController.seed}`);
+  lines.push('');
+  lines.push(
+    pad('service', 12) +
+      runs.map((run) => pad(run.withController ? 'with controller' : 'without (no hook)', 40)).join(''),
+  );
+  lines.push(pad('', 12) + runs.map(() => pad('lowest/floor  below floor  at zero', 40)).join(''));
+  for (const [index, service] of withController.services.entries()) {
+    const cells = runs.map((run) => {
+      const s = run.services[index] as ServiceSummary;
+      const floor = s.daemon ? 'daemon' : `${s.lowestHealthy}/${s.floor}`;
+      const flag = !s.daemon && s.lowestHealthy < s.floor ? ' !' : '';
+      return pad(`${pad(floor + flag, 14)}${pad(`${s.secondsBelowFloor} s`, 13)}${s.secondsAtZero} s`, 40);
+    });
+    lines.push(pad(service.name, 12) + cells.join(''));
+  }
+  lines.push('');
+  for (const run of runs) {
+    const l = run.lifecycleActions;
+    const label = run.withController ? 'with controller' : 'without';
+    lines.push(
+      `${pad(label, 16)} instances terminated ${run.instancesTerminated}, tasks killed ${run.tasksKilled}, ` +
+        `lifecycle actions: ${l.completedByController} completed by the controller, ${l.heartbeatTimeouts + l.globalTimeouts} timed out` +
+        (l.drainSecondsMedian === null
+          ? ''
+          : `, drain median ${l.drainSecondsMedian} s / max ${l.drainSecondsMax} s`) +
+        `, ${run.simulatedSeconds} s simulated${run.settled ? '' : ' (did not settle)'}`,
+    );
+  }
+  if (withController.failedEvents > 0)
+    lines.push(`events that failed every retry: ${withController.failedEvents}`);
+  if (withController.findings.length > 0) {
+    lines.push('', 'Findings:');
+    for (const finding of withController.findings) lines.push(`  - ${finding}`);
+  }
+  return lines.join('\n');
+}
+
+function pad(text: string, width: number): string {
+  return text.length >= width ? `${text} ` : text + ' '.repeat(width - text.length);
+}
