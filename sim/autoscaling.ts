@@ -406,14 +406,16 @@ export class AutoScalingModel {
           : Math.floor((this.desired * spec.maxHealthyPercentage) / 100);
       const launchFirst =
         spec.maxHealthyPercentage !== undefined && ceiling === this.desired && floor === this.desired ? 1 : 0;
-      this.surge = Math.min(Math.max(ceiling - this.desired, launchFirst), old.length);
+      const headroom = Math.max(ceiling - this.desired, launchFirst);
       const settling = alive.some((instance) => !ready(instance));
       let terminations = healthy - floor;
-      if (terminations <= 0 && !settling && this.surge === 0) terminations = 1;
+      if (terminations <= 0 && !settling && headroom === 0) terminations = 1;
       const victims = old
         .filter((instance) => instance.state === 'InService')
         .sort((a, b) => a.launchedAt - b.launchedAt)
         .slice(0, Math.max(0, terminations));
+      // Launch ahead only for old instances that remain: no extra instance once the last one goes.
+      this.surge = Math.min(headroom, old.length - victims.length);
       for (const victim of victims) this.terminate(victim);
       this.maintain();
     }

@@ -39,7 +39,7 @@ export class Clock {
     return this.heap.length;
   }
 
-  /** Runs events in time order until none is left, `until` is passed, or `stop()` returns true. */
+  /** Runs events in time order up to `until`, or until `stop()` returns true. */
   async run(until: number, stop: () => boolean = () => false): Promise<void> {
     while (this.heap.length > 0 && !stop()) {
       const next = this.heap[0] as Scheduled;
@@ -49,6 +49,8 @@ export class Clock {
       const result = next.action();
       if (result !== undefined) await result;
     }
+    // Nothing more happens before `until`: time still passes.
+    if (!stop() && Number.isFinite(until)) this.now = Math.max(this.now, until);
   }
 
   private pop(): void {

@@ -38,6 +38,8 @@ export const ClusterShape = z.object({
   standaloneTasks: z.array(StandaloneShape).default([]),
 });
 export type ClusterShape = z.infer<typeof ClusterShape>;
+/** A shape as written in a --config file, before defaults are filled in. */
+export type ClusterShapeInput = z.input<typeof ClusterShape>;
 
 /** The built-in demo: a small cluster with the deployment settings people really use. */
 export function demoShape(instances = 6): ClusterShape {

@@ -1,0 +1,168 @@
+import { ClusterShape, type ClusterShapeInput, demoShape } from '../../sim/scenario';
+import { servicesBelowFloor, type Simulation, startSimulation } from './harness';
+
+let sim: Simulation;
+beforeAll(async () => {
+  sim = await startSimulation();
+});
+afterAll(() => sim.close());
+
+describe('instance refresh of the demo cluster', () => {
+  it('with the controller: no service below its floor, every action completed by it, no task killed', async () => {
+    const { summary } = await sim.rehearse({ scenario: 'instance-refresh', seed: 7 });
+
+    expect(summary.settled).toBe(true);
+    expect(servicesBelowFloor(summary)).toEqual([]);
+    expect(summary.instancesTerminated).toBe(6);
+    expect(summary.lifecycleActions.completedByController).toBe(6);
+    expect(summary.lifecycleActions.heartbeatTimeouts + summary.lifecycleActions.globalTimeouts).toBe(0);
+    expect(summary.tasksKilled).toBe(0);
+    expect(summary.failedEvents).toBe(0);
+  });
+
+  it('without it (no termination hook): tasks die with their instances and a service reaches zero', async () => {
+    const { summary } = await sim.rehearse({ scenario: 'instance-refresh', seed: 7 }, false);
+
+    expect(summary.tasksKilled).toBeGreaterThan(0);
+    expect(servicesBelowFloor(summary).length).toBeGreaterThan(0);
+    expect(Math.max(...summary.services.map((s) => s.secondsAtZero))).toBeGreaterThan(0);
+  });
+
+  it('launching before terminating (MinHealthy 100, MaxHealthy 110) keeps the floors too', async () => {
+    const { summary } = await sim.rehearse({
+      scenario: 'instance-refresh',
+      refresh: { minHealthyPercentage: 100, maxHealthyPercentage: 110, instanceWarmup: 30 },
+    });
+
+    expect(summary.settled).toBe(true);
+    expect(servicesBelowFloor(summary)).toEqual([]);
+    expect(summary.lifecycleActions.completedByController).toBe(6);
+  });
+});
+
+describe('scale-in', () => {
+  it('drains the instances removed, keeps every floor, and completes their actions', async () => {
+    const { summary, result } = await sim.rehearse({
+      scenario: 'scale-in',
+      shape: demoShape(9),
+      scaleInBy: 3,
+    });
+
+    expect(summary.settled).toBe(true);
+    expect(servicesBelowFloor(summary)).toEqual([]);
+    expect(summary.lifecycleActions.completedByController).toBe(3);
+    expect(summary.tasksKilled).toBe(0);
+    // Every terminated instance was released by the controller only after its drain.
+    for (const action of result.recorder.actions)
+      expect(action.endedAt - action.startedAt).toBeGreaterThan(30);
+  });
+});
+
+describe('spot-style hard termination', () => {
+  it('completes the action of an instance EC2 already took away instead of waiting for a timeout', async () => {
+    const { summary, result } = await sim.rehearse({ scenario: 'spot', interruptions: 2 });
+
+    expect(summary.settled).toBe(true);
+    expect(summary.lifecycleActions.completedByController).toBe(2);
+    for (const action of result.recorder.actions) expect(action.endedAt - action.startedAt).toBeLessThan(60);
+  });
+});
+
+describe('at-least-once, unordered delivery and a throttling API', () => {
+  it('still keeps every floor and completes every action when events are duplicated, delayed and reordered', async () => {
+    const { summary, result } = await sim.rehearse({
+      scenario: 'instance-refresh',
+      seed: 3,
+      deliveryFaults: { duplicate: 0.5, delay: 0.5, maxDelaySeconds: 180, drop: 0 },
+      apiFaults: { tokenBuckets: true, throttle: 0.05, serverError: 0.02 },
+    });
+
+    expect(summary.settled).toBe(true);
+    expect(servicesBelowFloor(summary)).toEqual([]);
+    expect(summary.lifecycleActions.completedByController).toBe(6);
+    expect(summary.tasksKilled).toBe(0);
+    expect(summary.throttledCalls).toBeGreaterThan(0);
+    // Throttled invocations failed and were retried by Lambda, not lost.
+    expect(result.lambdas['finish-drain']?.errors).toBeGreaterThan(0);
+    expect(summary.failedEvents).toBe(0);
+  });
+
+  it('lets the hook timeout (DefaultResult CONTINUE) release the instance when every event is lost', async () => {
+    const { summary } = await sim.rehearse({
+      scenario: 'scale-in',
+      scaleInBy: 1,
+      heartbeatTimeout: 300,
+      deliveryFaults: { duplicate: 0, delay: 0, maxDelaySeconds: 0, drop: 1 },
+    });
+
+    expect(summary.settled).toBe(true);
+    expect(summary.lifecycleActions.completedByController).toBe(0);
+    expect(summary.lifecycleActions.heartbeatTimeouts).toBe(1);
+  });
+});
+
+describe('drains that cannot finish', () => {
+  const shape = (extra: Partial<ClusterShapeInput>) =>
+    ClusterShape.parse({
+      instances: 3,
+      services: [
+        {
+          name: 'web',
+          desiredCount: 3,
+          minimumHealthyPercent: 50,
+          maximumPercent: 200,
+          startupSeconds: 20,
+          stopSeconds: 30,
+        },
+      ],
+      ...extra,
+    });
+
+  it('a service with min 100 / max 100 never drains: the run says why, and the hook times out', async () => {
+    const { summary } = await sim.rehearse({
+      scenario: 'scale-in',
+      scaleInBy: 1,
+      heartbeatTimeout: 600,
+      shape: shape({
+        services: [
+          { name: 'web', desiredCount: 3, minimumHealthyPercent: 50, maximumPercent: 200 },
+          { name: 'ledger', desiredCount: 3, minimumHealthyPercent: 100, maximumPercent: 100 },
+        ],
+      }),
+    });
+
+    expect(summary.lifecycleActions.completedByController).toBe(0);
+    expect(summary.lifecycleActions.heartbeatTimeouts).toBe(1);
+    expect(summary.findings.join('\n')).toMatch(
+      /service ledger has minimumHealthyPercent 100 and maximumPercent 100/,
+    );
+    expect(summary.findings.join('\n')).toMatch(/heartbeat-timeout .*service:ledger/);
+  });
+
+  it('a standalone task keeps its instance in drain until the heartbeat timeout', async () => {
+    const heartbeatTimeout = 900;
+    const { summary, result } = await sim.rehearse({
+      scenario: 'scale-in',
+      scaleInBy: 1,
+      heartbeatTimeout,
+      shape: shape({ standaloneTasks: [{ family: 'nightly-report', count: 3 }] }),
+    });
+
+    const [action] = result.recorder.actions;
+    expect(action?.endedBy).toBe('heartbeat-timeout');
+    expect(action?.leftOnInstance).toContain('family:nightly-report');
+    expect((action?.endedAt ?? 0) - (action?.startedAt ?? 0)).toBeGreaterThanOrEqual(heartbeatTimeout);
+    expect(summary.findings.join('\n')).toMatch(/standalone task nightly-report/);
+    // The service tasks on it were drained first; only the standalone task was still there.
+    expect(action?.leftOnInstance).toEqual(['family:nightly-report']);
+  });
+});
+
+describe('reproducibility', () => {
+  it('gives the same run for the same seed', async () => {
+    const first = await sim.rehearse({ scenario: 'instance-refresh', seed: 11 });
+    const second = await sim.rehearse({ scenario: 'instance-refresh', seed: 11 });
+
+    expect(second.summary).toEqual(first.summary);
+  });
+});

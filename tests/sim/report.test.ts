@@ -1,0 +1,49 @@
+import { diagnoseShape, stepStats } from '../../sim/report';
+import { ClusterShape } from '../../sim/scenario';
+
+describe('stepStats', () => {
+  // healthy count: 3 until t=10, 1 until t=20, 0 until t=25, then 3
+  const t = [0, 10, 20, 25];
+  const values = [3, 1, 0, 3];
+
+  it('integrates the time below the floor and at zero over the window', () => {
+    expect(stepStats(t, values, 0, 40, 2)).toEqual({
+      lowestHealthy: 0,
+      secondsBelowFloor: 15,
+      secondsAtZero: 5,
+    });
+  });
+
+  it('starts from the value in force at the start of the window', () => {
+    expect(stepStats(t, values, 22, 40, 2)).toEqual({
+      lowestHealthy: 0,
+      secondsBelowFloor: 3,
+      secondsAtZero: 3,
+    });
+    expect(stepStats(t, values, 30, 40, 2)).toEqual({
+      lowestHealthy: 3,
+      secondsBelowFloor: 0,
+      secondsAtZero: 0,
+    });
+  });
+});
+
+describe('diagnoseShape', () => {
+  it('names services that can never drain and standalone tasks that never end', () => {
+    const shape = ClusterShape.parse({
+      instances: 2,
+      services: [
+        { name: 'ok', minimumHealthyPercent: 100, maximumPercent: 200 },
+        { name: 'stuck', minimumHealthyPercent: 100, maximumPercent: 100 },
+        { name: 'agent', daemon: true, minimumHealthyPercent: 100, maximumPercent: 100 },
+      ],
+      standaloneTasks: [{ family: 'cron', runSeconds: 60 }, { family: 'forever' }],
+    });
+
+    const findings = diagnoseShape(shape);
+
+    expect(findings).toHaveLength(2);
+    expect(findings[0]).toMatch(/^service stuck /);
+    expect(findings[1]).toMatch(/^standalone task forever /);
+  });
+});
