@@ -40,11 +40,21 @@ export async function finishDrainAfterTaskStopped(
     return keepAlive(action, { ...context, instanceId, tasksWantingToRun: reading.tasksWantingToRun });
   }
 
-  // Every container instance registered for this EC2 instance must be empty, not only this one.
-  const host = await ecs.findContainerInstances(cluster, instanceId);
-  const progress = await readHostProgress(cluster, host, { taskArn: task.taskArn, version: task.version });
+  const progress = await readHostProgress(cluster, [instance], {
+    taskArn: task.taskArn,
+    version: task.version,
+  });
   if (!progress.drained) {
     return keepAlive(action, { ...context, instanceId, ...progress });
+  }
+  // Every container instance registered for this EC2 instance must be empty, not only this one.
+  // Looked up only now, so that the events before the last one do not pay for it.
+  const others = (await ecs.findContainerInstances(cluster, instanceId)).filter(
+    (other) => other.arn !== instance.arn,
+  );
+  const othersProgress = await readHostProgress(cluster, others);
+  if (!othersProgress.drained) {
+    return keepAlive(action, { ...context, instanceId, ...othersProgress });
   }
 
   const decision = decideCompletion(await autoScaling.describeAsgInstance(instanceId), config);

@@ -1,0 +1,99 @@
+/**
+ * Benchmark: an instance refresh of 1,000 instances running 10,000 tasks, with the real controller
+ * handlers talking to the simulation over HTTP through the real SDK clients. Prints figures; asserts
+ * nothing (performance is measured here, not in timed tests).
+ *
+ *   npm run bench [-- --instances 1000 --repeat 1 --baseline]
+ */
+import { parseArgs } from 'node:util';
+import { startApiServer } from '../sim/api/server';
+import { loadController } from '../sim/controller';
+import { summarize } from '../sim/report';
+import { activeWorld, ClusterShape, defaultOptions, runScenario } from '../sim/scenario';
+
+const { values } = parseArgs({
+  options: {
+    instances: { type: 'string', default: '1000' },
+    repeat: { type: 'string', default: '1' },
+    baseline: { type: 'boolean', default: false },
+  },
+});
+const instances = Number(values.instances);
+
+/** Nine replica services with different deployment settings plus a daemon: ten tasks per instance. */
+function benchShape(): ClusterShape {
+  const settings = [
+    [100, 200],
+    [50, 200],
+    [50, 100],
+    [0, 100],
+    [100, 150],
+  ] as const;
+  return ClusterShape.parse({
+    instances,
+    instanceCpu: 4096,
+    instanceMemory: 16384,
+    services: [
+      ...Array.from({ length: 9 }, (_, n) => {
+        const [minimumHealthyPercent, maximumPercent] = settings[n % settings.length] ?? [100, 200];
+        return {
+          name: `svc-${n}`,
+          desiredCount: instances,
+          minimumHealthyPercent,
+          maximumPercent,
+          cpu: 256,
+          memory: 1024,
+          startupSeconds: 20 + 10 * n,
+          stopSeconds: 30 + 15 * n,
+        };
+      }),
+      { name: 'log-router', daemon: true, cpu: 64, memory: 128, startupSeconds: 5, stopSeconds: 5 },
+    ],
+  });
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+async function main(): Promise<void> {
+  const server = await startApiServer(() => activeWorld?.api);
+  const controller = await loadController(server.url);
+  const shape = benchShape();
+  const tasks = shape.services.reduce((sum, s) => sum + (s.daemon ? instances : s.desiredCount), 0);
+  console.log(`instance refresh: ${instances} instances, ${tasks} tasks, node ${process.version}`);
+  const runs: { label: string; seconds: number }[] = [];
+  for (let repeat = 0; repeat < Number(values.repeat); repeat++) {
+    for (const withController of values.baseline ? [false, true] : [true]) {
+      const started = process.hrtime.bigint();
+      const result = await runScenario({
+        ...defaultOptions(shape),
+        seed: 1 + repeat,
+        controller: withController ? controller : undefined,
+      });
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const summary = summarize(result);
+      const calls = Object.values(result.apiCalls).reduce((a, b) => a + b, 0);
+      const invocations = Object.values(result.lambdas).reduce((a, l) => a + l.invocations, 0);
+      const label = withController ? 'with controller' : 'without';
+      runs.push({ label, seconds });
+      console.log(
+        `${label.padEnd(16)} wall ${seconds.toFixed(1)} s  simulated ${(result.endedAt / 3600).toFixed(2)} h  ` +
+          `settled ${result.settled}  invocations ${invocations}  API calls ${calls}  ` +
+          `completed by controller ${summary.lifecycleActions.completedByController}/${summary.instancesTerminated}  ` +
+          `tasks killed ${summary.tasksKilled}  services below floor ${summary.services.filter((s) => !s.daemon && s.lowestHealthy < s.floor).length}`,
+      );
+    }
+  }
+  for (const label of new Set(runs.map((run) => run.label))) {
+    const times = runs.filter((run) => run.label === label).map((run) => run.seconds);
+    console.log(`median wall time ${label}: ${median(times).toFixed(1)} s over ${times.length} run(s)`);
+  }
+  await server.close();
+}
+
+void main();
