@@ -3,7 +3,7 @@
  * handlers talking to the simulation over HTTP through the real SDK clients. Prints figures; asserts
  * nothing (performance is measured here, not in timed tests).
  *
- *   npm run bench [-- --instances 1000 --repeat 1 --baseline]
+ *   npm run bench [-- --instances 1000 --repeat 1 --baseline --transport in-process|http]
  */
 import { parseArgs } from 'node:util';
 import { startApiServer } from '../sim/api/server';
@@ -16,6 +16,7 @@ const { values } = parseArgs({
     instances: { type: 'string', default: '1000' },
     repeat: { type: 'string', default: '1' },
     baseline: { type: 'boolean', default: false },
+    transport: { type: 'string', default: 'in-process' },
   },
 });
 const instances = Number(values.instances);
@@ -61,11 +62,16 @@ function median(values: number[]): number {
 }
 
 async function main(): Promise<void> {
-  const server = await startApiServer(() => activeWorld?.api);
-  const controller = await loadController(server.url);
+  const target = () => activeWorld?.api;
+  const server = values.transport === 'http' ? await startApiServer(target) : undefined;
+  const controller = await loadController(
+    server ? { kind: 'http', endpoint: server.url } : { kind: 'in-process', target },
+  );
   const shape = benchShape();
   const tasks = shape.services.reduce((sum, s) => sum + (s.daemon ? instances : s.desiredCount), 0);
-  console.log(`instance refresh: ${instances} instances, ${tasks} tasks, node ${process.version}`);
+  console.log(
+    `instance refresh: ${instances} instances, ${tasks} tasks, SDK transport ${values.transport}, node ${process.version}`,
+  );
   const runs: { label: string; seconds: number }[] = [];
   for (let repeat = 0; repeat < Number(values.repeat); repeat++) {
     for (const withController of values.baseline ? [false, true] : [true]) {
@@ -93,7 +99,7 @@ async function main(): Promise<void> {
     const times = runs.filter((run) => run.label === label).map((run) => run.seconds);
     console.log(`median wall time ${label}: ${median(times).toFixed(1)} s over ${times.length} run(s)`);
   }
-  await server.close();
+  await server?.close();
 }
 
 void main();

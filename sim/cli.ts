@@ -37,6 +37,7 @@ Options:
   --controller-only       skip the run without the controller
   --json                  print a machine-readable summary instead of the table
   --out DIR               where to write the SVG timeline (default out/)
+  --over-http             the handlers' SDK clients call a local HTTP endpoint (default: in-process handler)
   --verbose               show the controller's own log lines
   --help                  this text
 `;
@@ -58,6 +59,7 @@ async function main(): Promise<void> {
       json: { type: 'boolean', default: false },
       out: { type: 'string', default: 'out' },
       verbose: { type: 'boolean', default: false },
+      'over-http': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -93,9 +95,13 @@ async function main(): Promise<void> {
     }),
   };
 
-  const server = await startApiServer(() => activeWorld?.api);
+  const target = () => activeWorld?.api;
+  const server = values['over-http'] ? await startApiServer(target) : undefined;
   try {
-    const controller = await loadController(server.url, values.verbose ? 'INFO' : 'SILENT');
+    const controller = await loadController(
+      server ? { kind: 'http', endpoint: server.url } : { kind: 'in-process', target },
+      { heartbeatTimeout: options.heartbeatTimeout, logLevel: values.verbose ? 'INFO' : 'SILENT' },
+    );
     const say = (line: string) => process.stderr.write(`${line}\n`);
     say(
       `Rehearsing ${scenario} on ${shape.instances} instances, ${shape.services.length} services (seed ${options.seed})`,
@@ -127,7 +133,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    await server.close();
+    await server?.close();
   }
 }
 

@@ -2,6 +2,7 @@
 process.env.CLUSTER_NAME = 'prod';
 process.env.AUTO_SCALING_GROUP_NAME = 'prod-ecs-asg';
 process.env.LIFECYCLE_HOOK_NAME = 'ecs-drain';
+process.env.HEARTBEAT_TIMEOUT = '1800';
 process.env.AWS_REGION = 'us-east-1';
 process.env.AWS_ACCESS_KEY_ID = 'test';
 process.env.AWS_SECRET_ACCESS_KEY = 'test';

@@ -156,6 +156,7 @@ describe('template.yaml', () => {
       CLUSTER_NAME: { Ref: 'ClusterName' },
       AUTO_SCALING_GROUP_NAME: { Ref: 'AutoScalingGroupName' },
       LIFECYCLE_HOOK_NAME: { Ref: 'LifecycleHookName' },
+      HEARTBEAT_TIMEOUT: { Ref: 'HeartbeatTimeout' },
       AWS_ENDPOINT_URL_ECS: '',
       AWS_ENDPOINT_URL_AUTO_SCALING: '',
     });

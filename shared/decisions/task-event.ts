@@ -7,6 +7,8 @@ export interface StoppedTask {
   containerInstanceArn: string;
   taskArn: string;
   version: number | undefined;
+  /** When ECS emitted the event, in epoch milliseconds. */
+  emittedAt: number;
 }
 
 export type TaskEventDecision =
@@ -34,6 +36,7 @@ export function decideOnTaskEvent(event: TaskStateChangeEvent, config: Controlle
       containerInstanceArn: detail.containerInstanceArn,
       taskArn: detail.taskArn,
       version: detail.version,
+      emittedAt: Date.parse(event.time),
     },
   };
 }

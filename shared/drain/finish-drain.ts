@@ -5,8 +5,11 @@ import { readInstance } from '../decisions/host';
 import { decideCompletion } from '../decisions/lifecycle';
 import type { StoppedTask } from '../decisions/task-event';
 import { count, logger } from '../observability';
+import { HeartbeatPacer } from './heartbeat-pacer';
 import { readHostProgress } from './host-progress';
 import { reportCompletion } from './report';
+
+const heartbeats = new HeartbeatPacer();
 
 /**
  * Called for every task that reached STOPPED. Completes the lifecycle action once the host runs no
@@ -36,8 +39,10 @@ export async function finishDrainAfterTaskStopped(
     lifecycleHookName: config.lifecycleHookName,
     instanceId,
   };
+  const progressMade = (details: Record<string, unknown>) =>
+    keepAlive(action, task.emittedAt, config, { ...context, instanceId, ...details });
   if (reading.kind === 'busy') {
-    return keepAlive(action, { ...context, instanceId, tasksWantingToRun: reading.tasksWantingToRun });
+    return progressMade({ tasksWantingToRun: reading.tasksWantingToRun });
   }
 
   const progress = await readHostProgress(cluster, [instance], {
@@ -45,7 +50,7 @@ export async function finishDrainAfterTaskStopped(
     version: task.version,
   });
   if (!progress.drained) {
-    return keepAlive(action, { ...context, instanceId, ...progress });
+    return progressMade({ ...progress });
   }
   // Every container instance registered for this EC2 instance must be empty, not only this one.
   // Looked up only now, so that the events before the last one do not pay for it.
@@ -54,7 +59,7 @@ export async function finishDrainAfterTaskStopped(
   );
   const othersProgress = await readHostProgress(cluster, others);
   if (!othersProgress.drained) {
-    return keepAlive(action, { ...context, instanceId, ...othersProgress });
+    return progressMade({ ...othersProgress });
   }
 
   const decision = decideCompletion(await autoScaling.describeAsgInstance(instanceId), config);
@@ -70,12 +75,22 @@ export async function finishDrainAfterTaskStopped(
   reportCompletion(outcome, { instanceId, cluster, why: 'last task on the draining host has stopped' });
 }
 
-/** A task stopped but the host is not empty yet: that is progress, so restart the hook's heartbeat timer. */
+/**
+ * A task stopped but the host is not empty yet: that is progress, so restart the hook's heartbeat
+ * timer, at most once per tenth of HeartbeatTimeout for the same instance.
+ */
 async function keepAlive(
   action: autoScaling.LifecycleActionRef,
+  emittedAt: number,
+  config: ControllerConfig,
   context: Record<string, unknown>,
 ): Promise<void> {
+  if (!heartbeats.isDue(action.instanceId, emittedAt, config.heartbeatTimeoutSeconds)) {
+    logger.debug('drain in progress: heartbeat recorded recently', context);
+    return;
+  }
   const outcome = await autoScaling.recordHeartbeat(action);
+  heartbeats.sent(action.instanceId, emittedAt);
   if (outcome === 'done') count('HeartbeatRecorded');
   logger.info('drain in progress: tasks remain on the host', {
     ...context,

@@ -7,6 +7,8 @@ import { z } from 'zod';
 export const TaskStateChangeEvent = z.object({
   source: z.literal('aws.ecs'),
   'detail-type': z.literal('ECS Task State Change'),
+  // When ECS emitted the event; paces heartbeats without trusting the order of arrival.
+  time: z.string().refine((text) => !Number.isNaN(Date.parse(text)), 'not a timestamp'),
   detail: z.object({
     clusterArn: z.string().startsWith('arn:', 'not an ARN'),
     taskArn: z.string().startsWith('arn:', 'not an ARN'),

@@ -8,11 +8,9 @@ import {
   runScenario,
   type ScenarioOptions,
 } from '../../sim/scenario';
-import type { ControllerHandlers } from '../../sim/world';
 
 /** The simulation endpoint and the real handlers, pointed at it through their SDK clients. */
 export interface Simulation {
-  controller: ControllerHandlers;
   rehearse(
     options: Partial<ScenarioOptions>,
     withController?: boolean,
@@ -20,20 +18,25 @@ export interface Simulation {
   close(): Promise<void>;
 }
 
-export async function startSimulation(): Promise<Simulation> {
-  const server: RunningServer = await startApiServer(() => activeWorld?.api);
-  const controller = await loadController(server.url);
+/** `http`: the SDK clients call the local endpoint, as with `sam local invoke`; `in-process`: no socket. */
+export async function startSimulation(kind: 'http' | 'in-process' = 'in-process'): Promise<Simulation> {
+  const target = () => activeWorld?.api;
+  const server: RunningServer | undefined = kind === 'http' ? await startApiServer(target) : undefined;
   return {
-    controller,
     async rehearse(options, withController = true) {
-      const result = await runScenario({
-        ...defaultOptions(options.shape),
-        ...options,
-        controller: withController ? controller : undefined,
-      });
+      // Every rehearsal gets a cold Lambda container: fresh handler modules, clients and caches.
+      jest.resetModules();
+      const controller = withController
+        ? await loadController(
+            server === undefined ? { kind: 'in-process', target } : { kind: 'http', endpoint: server.url },
+            // The shortest hook timeout these tests use: heartbeats paced for it keep longer ones alive too.
+            { heartbeatTimeout: 300 },
+          )
+        : undefined;
+      const result = await runScenario({ ...defaultOptions(options.shape), ...options, controller });
       return { result, summary: summarize(result) };
     },
-    close: () => server.close(),
+    close: async () => server?.close(),
   };
 }
 

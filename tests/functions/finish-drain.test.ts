@@ -29,7 +29,16 @@ import {
 const ecs = mockClient(ECSClient);
 const autoScaling = mockClient(AutoScalingClient);
 
-const invoke = (event: unknown) => handler(event as Parameters<typeof handler>[0], lambdaContext, noCallback);
+const invokeAsIs = (event: unknown) =>
+  handler(event as Parameters<typeof handler>[0], lambdaContext, noCallback);
+
+// Heartbeats are paced per instance by event time, and the pacer lives as long as the module: each
+// invocation here is an hour after the last, so that pacing only shows where a test asks for it.
+let clock = Date.parse('2026-01-10T12:00:10Z');
+const invoke = (event: unknown) => {
+  clock += 3_600_000;
+  return invokeAsIs({ ...(event as object), time: new Date(clock).toISOString() });
+};
 const ecsReads = () => ecs.calls().length;
 
 function givenContainerInstance(changes: Parameters<typeof containerInstance>[0]) {
@@ -220,6 +229,19 @@ describe('finish-drain handler', () => {
       'lifecycle action already gone: someone finished first',
       expect.objectContaining({ instanceId: INSTANCE_ID }),
     );
+  });
+
+  it('records at most one heartbeat per tenth of HeartbeatTimeout for the same instance', async () => {
+    givenContainerInstance({ status: 'DRAINING', runningTasksCount: 3 });
+    const at = (isoTime: string) => invokeAsIs({ ...loadEvent<object>('task-stopped.json'), time: isoTime });
+
+    await at('2026-02-01T10:00:00Z');
+    await at('2026-02-01T10:00:20Z'); // 20 s later: the timer was just restarted
+    await at('2026-02-01T09:59:50Z'); // a late event from before the heartbeat
+    expect(autoScaling).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 1);
+
+    await at('2026-02-01T10:03:00Z'); // 180 s: a tenth of the 1800 s timeout
+    expect(autoScaling).toHaveReceivedCommandTimes(RecordLifecycleActionHeartbeatCommand, 2);
   });
 
   it('ignores a heartbeat refused because no lifecycle action waits (instance drained by hand)', async () => {

@@ -15,6 +15,7 @@ export const testConfig: ControllerConfig = {
   clusterName: 'prod',
   autoScalingGroupName: 'prod-ecs-asg',
   lifecycleHookName: 'ecs-drain',
+  heartbeatTimeoutSeconds: 1800,
 };
 
 export const INSTANCE_ID = 'i-05629ab7d9287e205';

@@ -5,6 +5,7 @@ describe('loadConfig', () => {
     CLUSTER_NAME: 'prod',
     AUTO_SCALING_GROUP_NAME: 'prod-ecs-asg',
     LIFECYCLE_HOOK_NAME: 'ecs-drain',
+    HEARTBEAT_TIMEOUT: '1800',
   };
 
   it('reads the stack configuration', () => {
@@ -12,7 +13,13 @@ describe('loadConfig', () => {
       clusterName: 'prod',
       autoScalingGroupName: 'prod-ecs-asg',
       lifecycleHookName: 'ecs-drain',
+      heartbeatTimeoutSeconds: 1800,
     });
+  });
+
+  it('refuses a heartbeat timeout Auto Scaling would refuse', () => {
+    expect(() => loadConfig({ ...complete, HEARTBEAT_TIMEOUT: '10' })).toThrow(/HEARTBEAT_TIMEOUT/);
+    expect(() => loadConfig({ ...complete, HEARTBEAT_TIMEOUT: 'soon' })).toThrow(/HEARTBEAT_TIMEOUT/);
   });
 
   it('fails loudly, naming every missing or empty variable', () => {

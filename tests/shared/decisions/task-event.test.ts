@@ -22,6 +22,7 @@ describe('decideOnTaskEvent', () => {
         containerInstanceArn: CONTAINER_INSTANCE_ARN,
         taskArn: TASK_ARN,
         version: 6,
+        emittedAt: Date.parse('2026-01-10T12:00:10Z'),
       },
     });
   });

@@ -1,0 +1,22 @@
+/**
+ * Every stopped task on a draining host is progress, and a heartbeat restarts the hook's timer.
+ * Sending one per stopped task would spend Auto Scaling's single shared API bucket on nothing:
+ * one per tenth of HeartbeatTimeout keeps the action alive, so a drain is released after between
+ * 0.9 and 1 times HeartbeatTimeout without progress.
+ */
+export const HEARTBEATS_PER_TIMEOUT = 10;
+
+/**
+ * Whether an event emitted at `emittedAt` should record a heartbeat, given the emission time of the
+ * event that last sent one for the same instance in this container (undefined: none known).
+ * Times in milliseconds. A late event close to the last heartbeat brings no news; one far from it
+ * in either direction sends a heartbeat, which is never wrong, only one call more.
+ */
+export function heartbeatDue(
+  lastSentAt: number | undefined,
+  emittedAt: number,
+  heartbeatTimeoutSeconds: number,
+): boolean {
+  if (lastSentAt === undefined) return true;
+  return Math.abs(emittedAt - lastSentAt) >= (heartbeatTimeoutSeconds * 1000) / HEARTBEATS_PER_TIMEOUT;
+}
