@@ -1,13 +1,21 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startApiServer } from './api/server';
 import { buildWorld, defaultOptions, demoShape, SETTLE_SECONDS } from './scenario';
-import { STACK } from './world';
+import { type ControllerHandlers, STACK } from './world';
 
-/**
- * `npm run sim:serve`: the demo cluster, settled, behind a local ECS + Auto Scaling endpoint that
- * the AWS CLI, the SDKs and `sam local invoke --env-vars events/env.json` can talk to.
- * Simulated time advances with wall time, so draining and lifecycle timeouts play out live.
- */
+const HELP = `npm run sim:serve -- [--port 4580] [--host 127.0.0.1] [--instances 6] [--speed 1] [--events-dir out/events]
+
+Runs the demo cluster behind a local ECS + Auto Scaling endpoint that the AWS CLI, the SDKs and
+\`sam local invoke --env-vars events/env.json\` can talk to. Simulated time follows wall time
+(--speed N: N times faster), so drains and hook timeouts play out live.
+
+No controller runs inside: the lifecycle notifications and task-stopped events the stack's SNS
+topic and EventBridge rule would deliver are written to --events-dir as Lambda events, for you to
+invoke the functions with. --host 0.0.0.0 lets containers reach it as host.docker.internal.
+`;
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -15,51 +23,78 @@ async function main(): Promise<void> {
       host: { type: 'string', default: '127.0.0.1' },
       instances: { type: 'string', default: '6' },
       speed: { type: 'string', default: '1' },
+      'events-dir': { type: 'string', default: join('out', 'events') },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
-    process.stdout.write(
-      'npm run sim:serve -- [--port 4580] [--host 127.0.0.1] [--instances 6] [--speed 1]\n' +
-        '  --host 0.0.0.0 lets containers (sam local invoke) reach it through host.docker.internal.\n' +
-        '  --speed N runs simulated time N times faster than wall time.\n',
-    );
+    process.stdout.write(HELP);
     return;
   }
-  const shape = demoShape(Number(values.instances));
-  const world = buildWorld(defaultOptions(shape), 'silent');
+  const eventsDir = resolve(values['events-dir']);
+  mkdirSync(eventsDir, { recursive: true });
+  const world = buildWorld(
+    { ...defaultOptions(demoShape(Number(values.instances))), controller: writeEventsTo(eventsDir) },
+    'notify',
+  );
   const server = await startApiServer(() => world.api, Number(values.port), values.host);
+
+  // Let the cluster place its tasks before anyone looks, then follow the wall clock.
+  await world.clock.run(SETTLE_SECONDS);
   const speed = Number(values.speed);
   const started = Date.now();
-  // Let the cluster place its tasks before anyone looks.
-  await world.clock.run(SETTLE_SECONDS);
-  const offset = world.clock.now;
+  let running = false;
   setInterval(() => {
-    void world.clock.run(offset + ((Date.now() - started) / 1000) * speed);
+    if (running) return;
+    running = true;
+    void world.clock.run(SETTLE_SECONDS + ((Date.now() - started) / 1000) * speed).finally(() => {
+      running = false;
+    });
   }, 200);
 
   const url = server.url;
   const instance = [...world.group.instances.keys()][0];
   process.stdout.write(
     [
-      `Simulated ECS cluster "${STACK.clusterName}" and Auto Scaling group "${STACK.groupName}" on ${url}`,
+      `Simulated ECS cluster "${STACK.clusterName}" and Auto Scaling group "${STACK.groupName}" (hook "${STACK.hookName}") on ${url}`,
+      `Events the functions would receive are written to ${eventsDir}`,
       '',
       'Try:',
-      `  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1`,
-      `  aws --endpoint-url ${url} ecs list-container-instances --cluster ${STACK.clusterName}`,
+      '  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1',
       `  aws --endpoint-url ${url} ecs list-container-instances --cluster ${STACK.clusterName} --filter "ec2InstanceId == ${instance}"`,
-      `  aws --endpoint-url ${url} ecs describe-clusters --clusters ${STACK.clusterName}`,
       `  aws --endpoint-url ${url} autoscaling describe-auto-scaling-instances`,
-      `  aws --endpoint-url ${url} autoscaling set-desired-capacity --auto-scaling-group-name ${STACK.groupName} --desired-capacity ${shape.instances - 1}`,
+      `  aws --endpoint-url ${url} autoscaling set-desired-capacity --auto-scaling-group-name ${STACK.groupName} --desired-capacity ${world.group.desired - 1}`,
+      `  sam local invoke StartDrainFunction -e ${join(values['events-dir'], `lifecycle-<instance-id>.json`)} --env-vars events/env.json`,
       '',
-      "The group has the controller's hook (ecs-drain) but no controller attached: invoke the functions",
-      'yourself, e.g. sam local invoke with --env-vars events/env.json. Ctrl-C to stop.',
+      'Ctrl-C to stop.',
       '',
     ].join('\n'),
   );
   process.on('SIGINT', () => {
     void server.close().then(() => process.exit(0));
   });
+}
+
+/** Stands in for the two functions: each event they would be invoked with becomes a file. */
+function writeEventsTo(dir: string): ControllerHandlers {
+  let sequence = 0;
+  const write = (name: string, event: unknown) => {
+    const path = join(dir, name);
+    writeFileSync(path, `${JSON.stringify(event, null, 2)}\n`);
+    process.stdout.write(`event written: ${path}\n`);
+  };
+  return {
+    startDrain: async (event) => {
+      const message = JSON.parse(
+        (event as { Records: { Sns: { Message: string } }[] }).Records[0]?.Sns.Message ?? '{}',
+      );
+      write(`lifecycle-${message.EC2InstanceId ?? `test-${++sequence}`}.json`, event);
+    },
+    finishDrain: async (event) => {
+      const taskArn = String((event as { detail: { taskArn: string } }).detail.taskArn);
+      write(`task-stopped-${taskArn.slice(taskArn.lastIndexOf('/') + 1)}.json`, event);
+    },
+  };
 }
 
 void main();

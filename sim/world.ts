@@ -19,8 +19,12 @@ import {
 import { ACCOUNT, EcsModel, REGION, type Service, type Task } from './ecs';
 import { taskStoppedPattern } from './template';
 
-/** The names the simulated stack is deployed with; the real handlers read them from the environment. */
-export const STACK = { clusterName: 'demo', groupName: 'demo-asg', hookName: 'ecs-drain' } as const;
+/**
+ * The names the simulated stack is deployed with; the real handlers read them from the environment.
+ * They are the names of events/env.json, so `sam local invoke --env-vars events/env.json` against
+ * `npm run sim:serve` finds the cluster and group it expects.
+ */
+export const STACK = { clusterName: 'prod', groupName: 'prod-ecs-asg', hookName: 'ecs-drain' } as const;
 
 export interface ControllerHandlers {
   startDrain: AsyncHandler;
