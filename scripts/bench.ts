@@ -3,7 +3,7 @@
  * handlers talking to the simulation over HTTP through the real SDK clients. Prints figures; asserts
  * nothing (performance is measured here, not in timed tests).
  *
- *   npm run bench [-- --instances 1000 --repeat 1 --baseline --transport in-process|http]
+ *   npm run bench [-- --instances 1000 --repeat 1 --baseline --transport in-process|http|both]
  */
 import { parseArgs } from 'node:util';
 import { startApiServer } from '../sim/api/server';
@@ -61,44 +61,59 @@ function median(values: number[]): number {
     : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
+type Variant = 'without' | 'in-process' | 'http';
+
 async function main(): Promise<void> {
   const target = () => activeWorld?.api;
-  const server = values.transport === 'http' ? await startApiServer(target) : undefined;
-  const controller = await loadController(
-    server ? { kind: 'http', endpoint: server.url } : { kind: 'in-process', target },
-  );
+  const transports = values.transport === 'both' ? ['in-process', 'http'] : [values.transport];
+  const variants: Variant[] = [
+    ...(values.baseline ? ['without' as const] : []),
+    ...(transports as Variant[]),
+  ];
+  const server = transports.includes('http') ? await startApiServer(target) : undefined;
   const shape = benchShape();
   const tasks = shape.services.reduce((sum, s) => sum + (s.daemon ? instances : s.desiredCount), 0);
-  console.log(
-    `instance refresh: ${instances} instances, ${tasks} tasks, SDK transport ${values.transport}, node ${process.version}`,
-  );
-  const runs: { label: string; seconds: number }[] = [];
+  console.log(`instance refresh: ${instances} instances, ${tasks} tasks, node ${process.version}`);
+  const runs: { variant: Variant; seconds: number }[] = [];
   for (let repeat = 0; repeat < Number(values.repeat); repeat++) {
-    for (const withController of values.baseline ? [false, true] : [true]) {
+    // Variants alternate within each repeat, so a noisy neighbour hits them alike.
+    for (const variant of variants) {
+      const controller =
+        variant === 'without'
+          ? undefined
+          : await loadController(
+              variant === 'http' && server
+                ? { kind: 'http', endpoint: server.url }
+                : { kind: 'in-process', target },
+            );
       const started = process.hrtime.bigint();
-      const result = await runScenario({
-        ...defaultOptions(shape),
-        seed: 1 + repeat,
-        controller: withController ? controller : undefined,
-      });
+      const result = await runScenario({ ...defaultOptions(shape), seed: 1 + repeat, controller });
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const summary = summarize(result);
       const calls = Object.values(result.apiCalls).reduce((a, b) => a + b, 0);
       const invocations = Object.values(result.lambdas).reduce((a, l) => a + l.invocations, 0);
-      const label = withController ? 'with controller' : 'without';
-      runs.push({ label, seconds });
+      runs.push({ variant, seconds });
       console.log(
-        `${label.padEnd(16)} wall ${seconds.toFixed(1)} s  simulated ${(result.endedAt / 3600).toFixed(2)} h  ` +
+        `${variant.padEnd(11)} wall ${seconds.toFixed(1)} s  simulated ${(result.endedAt / 3600).toFixed(2)} h  ` +
           `settled ${result.settled}  invocations ${invocations}  API calls ${calls}  ` +
           `completed by controller ${summary.lifecycleActions.completedByController}/${summary.instancesTerminated}  ` +
           `tasks killed ${summary.tasksKilled}  services below floor ${summary.services.filter((s) => !s.daemon && s.lowestHealthy < s.floor).length}`,
       );
     }
   }
-  for (const label of new Set(runs.map((run) => run.label))) {
-    const times = runs.filter((run) => run.label === label).map((run) => run.seconds);
-    console.log(`median wall time ${label}: ${median(times).toFixed(1)} s over ${times.length} run(s)`);
+  const medians = new Map(
+    variants.map((variant) => [
+      variant,
+      median(runs.filter((run) => run.variant === variant).map((run) => run.seconds)),
+    ]),
+  );
+  for (const [variant, seconds] of medians) {
+    console.log(`median wall time ${variant}: ${seconds.toFixed(1)} s over ${values.repeat} run(s)`);
   }
+  const http = medians.get('http');
+  const inProcess = medians.get('in-process');
+  if (http !== undefined && inProcess !== undefined)
+    console.log(`http / in-process: ${(http / inProcess).toFixed(2)}x`);
   await server?.close();
 }
 

@@ -42,12 +42,17 @@ export async function loadController(
   });
   delete process.env.AWS_PROFILE;
   forgetControllerModules();
-  const start = await import('../functions/start-drain/handler');
-  const finish = await import('../functions/finish-drain/handler');
+  // require, not import(): a module loaded through import() stays cached however require.cache is
+  // cleared, and each load must be a cold start.
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const start: typeof import('../functions/start-drain/handler') = require('../functions/start-drain/handler');
+  const finish: typeof import('../functions/finish-drain/handler') = require('../functions/finish-drain/handler');
   if (transport.kind === 'in-process') {
     const handler = new InProcessHandler(transport.target);
-    const { ecsClient } = await import('../shared/aws/ecs');
-    const { autoScalingClient } = await import('../shared/aws/auto-scaling');
+    const { ecsClient }: typeof import('../shared/aws/ecs') = require('../shared/aws/ecs');
+    const {
+      autoScalingClient,
+    }: typeof import('../shared/aws/auto-scaling') = require('../shared/aws/auto-scaling');
     // The clients resolve their request handler on every send, so swapping it here takes effect.
     ecsClient.config.requestHandler = handler as unknown as typeof ecsClient.config.requestHandler;
     autoScalingClient.config.requestHandler =

@@ -154,13 +154,14 @@ function round(value: number): number {
 export function formatComparison(without: RunSummary | undefined, withController: RunSummary): string {
   const lines: string[] = [];
   const runs = without ? [without, withController] : [withController];
+  const nameWidth = Math.max(12, ...withController.services.map((service) => service.name.length + 2));
   lines.push(`Scenario: ${withController.scenario}, seed ${withController.seed}`);
   lines.push('');
   lines.push(
-    pad('service', 12) +
+    pad('service', nameWidth) +
       runs.map((run) => pad(run.withController ? 'with controller' : 'without (no hook)', 40)).join(''),
   );
-  lines.push(pad('', 12) + runs.map(() => pad('lowest/floor  below floor  at zero', 40)).join(''));
+  lines.push(pad('', nameWidth) + runs.map(() => pad('lowest/floor  below floor  at zero', 40)).join(''));
   for (const [index, service] of withController.services.entries()) {
     const cells = runs.map((run) => {
       const s = run.services[index] as ServiceSummary;
@@ -168,7 +169,7 @@ export function formatComparison(without: RunSummary | undefined, withController
       const flag = !s.daemon && s.lowestHealthy < s.floor ? ' !' : '';
       return pad(`${pad(floor + flag, 14)}${pad(`${s.secondsBelowFloor} s`, 13)}${s.secondsAtZero} s`, 40);
     });
-    lines.push(pad(service.name, 12) + cells.join(''));
+    lines.push(pad(service.name, nameWidth) + cells.join(''));
   }
   lines.push('');
   for (const run of runs) {
