@@ -140,6 +140,47 @@ describe('Auto Scaling in the simulation', () => {
     );
   });
 
+  it('holds a launching instance in Pending:Wait under a launch hook, and applies its default result', async () => {
+    const { clock, model, terminated } = group(1);
+    model.putLifecycleHook({
+      ...hook,
+      name: 'warm-up',
+      transition: 'autoscaling:EC2_INSTANCE_LAUNCHING',
+      notify: false,
+    });
+    model.setDesiredCapacity(2);
+    await clock.run(100);
+    const launched = [...model.instances.values()].find((instance) => instance.launchedAt > 0);
+    expect(launched?.state).toBe('Pending:Wait');
+
+    await clock.run(500); // past the 300 s heartbeat timeout: CONTINUE puts it in service
+    expect(launched?.state).toBe('InService');
+    expect(terminated).toEqual([]);
+  });
+
+  it('terminates a launching instance whose launch hook is abandoned', async () => {
+    const { clock, model, terminated } = group(1);
+    model.putLifecycleHook({
+      ...hook,
+      name: 'checks',
+      transition: 'autoscaling:EC2_INSTANCE_LAUNCHING',
+      defaultResult: 'ABANDON',
+      notify: false,
+    });
+    model.setDesiredCapacity(2);
+    await clock.run(100);
+    const launched = [...model.instances.values()].find((instance) => instance.launchedAt > 0);
+    model.completeLifecycleAction({
+      groupName: 'g',
+      hookName: 'checks',
+      result: 'ABANDON',
+      instanceId: launched?.id,
+    });
+    await clock.run(200);
+
+    expect(terminated).toContain(launched?.id);
+  });
+
   it('replaces every instance in an instance refresh, never with fewer healthy instances than MinHealthyPercentage allows', async () => {
     const { clock, model } = group(4);
     model.startInstanceRefresh({ amiId: 'ami-new', minHealthyPercentage: 50, instanceWarmup: 30 });
