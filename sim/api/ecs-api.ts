@@ -76,6 +76,18 @@ function stringList(input: Input, field: string, max: number): string[] {
   return value as string[];
 }
 
+/** Describe* calls answer what they know and list the rest in failures[] with reason MISSING. */
+function describeEach<T>(refs: string[], find: (ref: string) => T | undefined) {
+  const found: T[] = [];
+  const failures: { arn: string; reason: string }[] = [];
+  for (const ref of refs) {
+    const item = find(ref);
+    if (item === undefined) failures.push({ arn: ref, reason: 'MISSING' });
+    else found.push(item);
+  }
+  return { found, failures };
+}
+
 function paginate(items: string[], input: Input, field: string): Output {
   const max = (input.maxResults as number | undefined) ?? 100;
   if (max < 1 || max > 100)
@@ -137,14 +149,10 @@ function listContainerInstances(ecs: EcsModel, input: Input): Output {
 
 function describeContainerInstances(ecs: EcsModel, input: Input): Output {
   requireCluster(ecs, input);
-  const containerInstances = [];
-  const failures = [];
-  for (const ref of stringList(input, 'containerInstances', 100)) {
-    const instance = ecs.findInstance(ref);
-    if (instance === undefined) failures.push({ arn: ref, reason: 'MISSING' });
-    else containerInstances.push(containerInstanceShape(instance));
-  }
-  return { containerInstances, failures };
+  const { found, failures } = describeEach(stringList(input, 'containerInstances', 100), (ref) =>
+    ecs.findInstance(ref),
+  );
+  return { containerInstances: found.map(containerInstanceShape), failures };
 }
 
 function updateContainerInstancesState(ecs: EcsModel, input: Input): Output {
@@ -186,14 +194,8 @@ function listTasks(ecs: EcsModel, input: Input): Output {
 
 function describeTasks(ecs: EcsModel, input: Input): Output {
   requireCluster(ecs, input);
-  const tasks = [];
-  const failures = [];
-  for (const ref of stringList(input, 'tasks', 100)) {
-    const task = ecs.findTask(ref);
-    if (task === undefined) failures.push({ arn: ref, reason: 'MISSING' });
-    else tasks.push(taskShape(task, ecs.clusterArn, epochSeconds));
-  }
-  return { tasks, failures };
+  const { found, failures } = describeEach(stringList(input, 'tasks', 100), (ref) => ecs.findTask(ref));
+  return { tasks: found.map((task) => taskShape(task, ecs.clusterArn, epochSeconds)), failures };
 }
 
 function describeServices(ecs: EcsModel, input: Input): Output {

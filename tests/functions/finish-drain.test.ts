@@ -14,7 +14,13 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler } from '../../functions/finish-drain/handler';
 import { logger } from '../../shared/observability';
-import { containerInstance, ecsThrottling, noActiveLifecycleAction, task } from '../helpers/aws';
+import {
+  containerInstance,
+  ecsThrottling,
+  expectDroppedNaming,
+  noActiveLifecycleAction,
+  task,
+} from '../helpers/aws';
 import {
   CLUSTER_ARN,
   CONTAINER_INSTANCE_ARN,
@@ -283,10 +289,15 @@ describe('finish-drain handler', () => {
 
       await expect(invoke(event)).resolves.toBeUndefined();
 
-      expect(ecs.calls()).toHaveLength(0);
-      expect(autoScaling.calls()).toHaveLength(0);
-      expect(error).toHaveBeenCalledTimes(1);
-      expect(error).toHaveBeenCalledWith(expect.any(String), expect.objectContaining({ field }));
+      expectDroppedNaming(field, [ecs, autoScaling], error);
+    });
+
+    it('drops an event without a usable time: one error line naming it, no AWS call', async () => {
+      const error = jest.spyOn(logger, 'error');
+
+      await invokeAsIs({ ...loadEvent<object>('task-stopped.json'), time: 'yesterday' });
+
+      expectDroppedNaming('time', [ecs, autoScaling], error);
     });
   });
 });

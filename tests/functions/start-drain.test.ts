@@ -13,6 +13,7 @@ import { handler } from '../../functions/start-drain/handler';
 import { logger } from '../../shared/observability';
 import {
   autoScalingValidationError,
+  expectDroppedNaming,
   containerInstance,
   ecsThrottling,
   noActiveLifecycleAction,
@@ -285,10 +286,7 @@ describe('start-drain handler', () => {
 
         await expect(invoke(event)).resolves.toBeUndefined();
 
-        expect(ecs.calls()).toHaveLength(0);
-        expect(autoScaling.calls()).toHaveLength(0);
-        expect(error).toHaveBeenCalledTimes(1);
-        expect(error).toHaveBeenCalledWith(expect.any(String), expect.objectContaining({ field }));
+        expectDroppedNaming(field, [ecs, autoScaling], error);
       },
     );
 

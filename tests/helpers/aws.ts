@@ -46,3 +46,17 @@ export function ecsThrottling(): ECSServiceException {
     message: 'Rate exceeded',
   });
 }
+
+/**
+ * A message that can never succeed is dropped: no call to any AWS client, and exactly one error
+ * line that names the offending field.
+ */
+export function expectDroppedNaming(
+  field: string,
+  clients: { calls(): unknown[] }[],
+  errorLog: jest.SpyInstance,
+): void {
+  for (const client of clients) expect(client.calls()).toHaveLength(0);
+  expect(errorLog).toHaveBeenCalledTimes(1);
+  expect(errorLog).toHaveBeenCalledWith(expect.any(String), expect.objectContaining({ field }));
+}
