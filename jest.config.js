@@ -6,4 +6,5 @@ module.exports = {
   transform: { '^.+\\.ts$': 'ts-jest' },
   setupFiles: ['<rootDir>/tests/setup-env.ts'],
   setupFilesAfterEnv: ['aws-sdk-client-mock-jest'],
+  reporters: ['default', '<rootDir>/tests/summary-reporter.js'],
 };
