@@ -31,6 +31,9 @@ export interface RunSummary {
   /** Non-daemon tasks still running or stopping when their instance was terminated. */
   tasksKilled: number;
   failedEvents: number;
+  /** Function invocations, and how many of them threw (and were retried by Lambda). */
+  invocations: number;
+  invocationErrors: number;
   apiCalls: Record<string, number>;
   throttledCalls: number;
   findings: string[];
@@ -64,6 +67,8 @@ export function summarize(result: RunResult): RunSummary {
       .length,
     tasksKilled: recorder.killedTasks.reduce((sum, kill) => sum + kill.groups.length, 0),
     failedEvents: Object.values(result.lambdas).reduce((sum, stats) => sum + stats.failed.length, 0),
+    invocations: Object.values(result.lambdas).reduce((sum, stats) => sum + stats.invocations, 0),
+    invocationErrors: Object.values(result.lambdas).reduce((sum, stats) => sum + stats.errors, 0),
     apiCalls: result.apiCalls,
     throttledCalls: result.throttledCalls,
     findings: [...diagnoseShape(shape), ...explainTimeouts(result)],
@@ -184,8 +189,13 @@ export function formatComparison(without: RunSummary | undefined, withController
         `, ${run.simulatedSeconds} s simulated${run.settled ? '' : ' (did not settle)'}`,
     );
   }
-  if (withController.failedEvents > 0)
-    lines.push(`events that failed every retry: ${withController.failedEvents}`);
+  if (withController.withController) {
+    const calls = Object.values(withController.apiCalls).reduce((sum, n) => sum + n, 0);
+    lines.push(
+      `controller: ${withController.invocations} invocations (${withController.invocationErrors} failed and were retried), ` +
+        `${calls} API calls (${withController.throttledCalls} throttled), ${withController.failedEvents} events failed every retry`,
+    );
+  }
   if (withController.findings.length > 0) {
     lines.push('', 'Findings:');
     for (const finding of withController.findings) lines.push(`  - ${finding}`);
