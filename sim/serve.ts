@@ -1,9 +1,10 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startApiServer } from './api/server';
 import { buildWorld, defaultOptions, demoShape, SETTLE_SECONDS } from './scenario';
-import { type ControllerHandlers, STACK } from './world';
+import { writeEventsTo } from './event-files';
+import { STACK } from './world';
 
 const HELP = `npm run sim:serve -- [--port 4580] [--host 127.0.0.1] [--instances 6] [--speed 1] [--events-dir out/events]
 
@@ -73,28 +74,6 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => {
     void server.close().then(() => process.exit(0));
   });
-}
-
-/** Stands in for the two functions: each event they would be invoked with becomes a file. */
-function writeEventsTo(dir: string): ControllerHandlers {
-  let sequence = 0;
-  const write = (name: string, event: unknown) => {
-    const path = join(dir, name);
-    writeFileSync(path, `${JSON.stringify(event, null, 2)}\n`);
-    process.stdout.write(`event written: ${path}\n`);
-  };
-  return {
-    startDrain: async (event) => {
-      const message = JSON.parse(
-        (event as { Records: { Sns: { Message: string } }[] }).Records[0]?.Sns.Message ?? '{}',
-      );
-      write(`lifecycle-${message.EC2InstanceId ?? `test-${++sequence}`}.json`, event);
-    },
-    finishDrain: async (event) => {
-      const taskArn = String((event as { detail: { taskArn: string } }).detail.taskArn);
-      write(`task-stopped-${taskArn.slice(taskArn.lastIndexOf('/') + 1)}.json`, event);
-    },
-  };
 }
 
 void main();

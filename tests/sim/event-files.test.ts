@@ -1,0 +1,43 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadController } from '../../sim/controller';
+import { writeEventsTo } from '../../sim/event-files';
+import { buildWorld, defaultOptions, demoShape } from '../../sim/scenario';
+
+// `npm run sim:serve` writes the events the functions would receive; a person then invokes the
+// functions with them (sam local invoke). Here the real handlers play that person's part.
+describe('events written by sim:serve', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sim-events-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('drive the real functions through a whole drain, one file at a time', async () => {
+    const world = buildWorld(
+      { ...defaultOptions(demoShape(4)), controller: writeEventsTo(dir, () => undefined) },
+      'notify',
+    );
+    const controller = await loadController({ kind: 'in-process', target: () => world.api });
+    await world.clock.run(600);
+    const read = (name: string) => JSON.parse(readFileSync(join(dir, name), 'utf8'));
+    expect(readdirSync(dir)).toEqual(['lifecycle-test-1.json']);
+
+    world.group.setDesiredCapacity(3);
+    await world.clock.run(610);
+    const [lifecycle] = readdirSync(dir).filter((name) => /^lifecycle-i-/.test(name));
+    expect(lifecycle).toBeDefined();
+    const instanceId = JSON.parse(read(lifecycle ?? '').Records[0].Sns.Message).EC2InstanceId;
+    expect(world.group.instances.get(instanceId)?.state).toBe('Terminating:Wait');
+
+    await controller.startDrain(read(lifecycle ?? ''));
+    expect(world.ecs.containerInstancesOf(instanceId)[0]?.status).toBe('DRAINING');
+
+    await world.clock.run(1200);
+    const stopped = readdirSync(dir).filter((name) => name.startsWith('task-stopped-'));
+    expect(stopped.length).toBeGreaterThan(0);
+    for (const name of stopped) await controller.finishDrain(read(name));
+    await world.clock.run(1300);
+
+    expect(world.group.instances.has(instanceId)).toBe(false);
+    expect(world.recorder.actions).toEqual([expect.objectContaining({ instanceId, endedBy: 'completed' })]);
+  });
+});
