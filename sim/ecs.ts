@@ -79,8 +79,6 @@ export class ContainerInstance {
   readonly history = new Set<Task>();
   /** Non-STOPPED tasks per service name, for spread placement and static host ports. */
   readonly serviceTasks = new Map<string, number>();
-  runningTasksCount = 0;
-  pendingTasksCount = 0;
   freeCpu: number;
   freeMemory: number;
   deregisteredAt?: number;
@@ -95,6 +93,20 @@ export class ContainerInstance {
   ) {
     this.freeCpu = cpu;
     this.freeMemory = memory;
+  }
+
+  /** As ECS defines it: tasks whose desired status is RUNNING, whatever their last status. */
+  get runningTasksCount(): number {
+    let count = 0;
+    for (const task of this.tasks) if (task.desiredStatus === 'RUNNING') count++;
+    return count;
+  }
+
+  /** Tasks whose last status is PENDING. */
+  get pendingTasksCount(): number {
+    let count = 0;
+    for (const task of this.tasks) if (task.lastStatus === 'PENDING') count++;
+    return count;
   }
 }
 
@@ -305,8 +317,6 @@ export class EcsModel {
     host.history.add(task);
     host.freeCpu -= cpu;
     host.freeMemory -= memory;
-    host.runningTasksCount++;
-    host.pendingTasksCount++;
     if (service) {
       service.tasks.add(task);
       host.serviceTasks.set(service.spec.name, (host.serviceTasks.get(service.spec.name) ?? 0) + 1);
@@ -320,7 +330,6 @@ export class EcsModel {
     if (task.lastStatus !== 'PENDING' || task.desiredStatus !== 'RUNNING') return;
     task.lastStatus = 'RUNNING';
     task.startedAt = this.clock.now;
-    task.host.pendingTasksCount--;
     this.changed(task);
     const startup = task.service?.spec.startupSeconds ?? 0;
     this.clock.after(startup, () => this.taskHealthy(task));
@@ -344,9 +353,7 @@ export class EcsModel {
     task.stoppingAt = this.clock.now;
     task.stopCode = stopCode;
     task.stoppedReason = reason;
-    task.host.runningTasksCount--;
     if (task.lastStatus === 'PENDING') {
-      task.host.pendingTasksCount--;
       task.version++;
       this.clock.after(1, () => this.markStopped(task, stopCode, reason));
       return;
@@ -369,8 +376,6 @@ export class EcsModel {
     this.loseHealth(task);
     const host = task.host;
     if (task.desiredStatus === 'RUNNING') {
-      host.runningTasksCount--;
-      if (task.lastStatus === 'PENDING') host.pendingTasksCount--;
       task.desiredStatus = 'STOPPED';
       task.stoppingAt = this.clock.now;
     }
