@@ -35,12 +35,17 @@ export type InstanceReading =
   /** Draining with no task wanting to run; tasks told to stop may still be stopping. */
   | { kind: 'list-stopping-tasks' };
 
+/** Tasks that have not been told to stop, as the counts of one DescribeContainerInstances read show them. */
+export function tasksWantingToRun(instance: ContainerInstanceView): number {
+  return instance.runningTasksCount + instance.pendingTasksCount;
+}
+
 /** The first look at a container instance, from one DescribeContainerInstances read. */
 export function readInstance(instance: ContainerInstanceView | undefined): InstanceReading {
   if (instance === undefined || instance.status === 'INACTIVE') return { kind: 'gone' };
   if (instance.status !== 'DRAINING') return { kind: 'not-draining', status: instance.status };
-  const tasksWantingToRun = instance.runningTasksCount + instance.pendingTasksCount;
-  if (tasksWantingToRun > 0) return { kind: 'busy', tasksWantingToRun };
+  const wanting = tasksWantingToRun(instance);
+  if (wanting > 0) return { kind: 'busy', tasksWantingToRun: wanting };
   return { kind: 'list-stopping-tasks' };
 }
 
@@ -76,11 +81,11 @@ export function hostProgress(
   instances: ContainerInstanceView[],
   stoppingTasksByInstance: ReadonlyMap<string, TaskView[]>,
 ): HostProgress {
-  let tasksWantingToRun = 0;
-  let tasksStopping = 0;
+  let wanting = 0;
+  let stopping = 0;
   for (const instance of instances) {
-    tasksWantingToRun += instance.runningTasksCount + instance.pendingTasksCount;
-    tasksStopping += stoppingTasksByInstance.get(instance.arn)?.length ?? 0;
+    wanting += tasksWantingToRun(instance);
+    stopping += stoppingTasksByInstance.get(instance.arn)?.length ?? 0;
   }
-  return { drained: tasksWantingToRun === 0 && tasksStopping === 0, tasksWantingToRun, tasksStopping };
+  return { drained: wanting === 0 && stopping === 0, tasksWantingToRun: wanting, tasksStopping: stopping };
 }

@@ -6,6 +6,7 @@ import {
   type KnownStoppedTask,
   type TaskView,
   tasksStillStopping,
+  tasksWantingToRun,
 } from '../decisions/host';
 
 /**
@@ -18,7 +19,7 @@ export async function readHostProgress(
   knownStopped?: KnownStoppedTask,
 ): Promise<HostProgress> {
   const stopping = new Map<string, TaskView[]>();
-  const busy = instances.some((instance) => instance.runningTasksCount + instance.pendingTasksCount > 0);
+  const busy = instances.some((instance) => tasksWantingToRun(instance) > 0);
   if (!busy) {
     for (const instance of instances) {
       const toldToStop = await ecs.describeTasksToldToStop(cluster, instance.arn);
