@@ -1,4 +1,4 @@
-import type { Clock, Random } from './clock';
+import { type Clock, isoTime, type Random } from './clock';
 import { ACCOUNT } from './ecs';
 
 /**
@@ -164,7 +164,7 @@ export class AutoScalingModel {
         AutoScalingGroupName: this.spec.name,
         Service: 'AWS Auto Scaling',
         Event: 'autoscaling:TEST_NOTIFICATION',
-        Time: this.iso(),
+        Time: isoTime(this.clock.now),
       });
     }
   }
@@ -313,7 +313,7 @@ export class AutoScalingModel {
       LifecycleTransition: transition,
       AutoScalingGroupName: this.spec.name,
       Service: 'AWS Auto Scaling',
-      Time: this.iso(),
+      Time: isoTime(this.clock.now),
       EC2InstanceId: action.instance.id,
       ...(action.hook.metadata !== undefined && { NotificationMetadata: action.hook.metadata }),
       LifecycleActionToken: action.token,
@@ -421,11 +421,4 @@ export class AutoScalingModel {
     }
     this.clock.after(REFRESH_CHECK_SECONDS, () => this.refreshStep());
   }
-
-  iso(): string {
-    return new Date(SIM_EPOCH + this.clock.now * 1000).toISOString();
-  }
 }
-
-/** Simulated time zero, as wall-clock time in events and API answers. */
-export const SIM_EPOCH = Date.UTC(2026, 0, 10, 12, 0, 0);

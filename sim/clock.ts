@@ -5,6 +5,19 @@
  */
 export type Action = () => void | Promise<void>;
 
+/** Simulated second 0 as wall-clock time, for the timestamps in events and API answers. */
+export const SIM_EPOCH = Date.UTC(2026, 0, 10, 12, 0, 0);
+
+/** A simulated second as the ISO string events carry. */
+export function isoTime(seconds: number): string {
+  return new Date(SIM_EPOCH + seconds * 1000).toISOString();
+}
+
+/** A simulated second as the epoch seconds the JSON protocols carry. */
+export function epochSeconds(seconds: number): number {
+  return SIM_EPOCH / 1000 + seconds;
+}
+
 interface Scheduled {
   at: number;
   seq: number;

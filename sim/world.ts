@@ -1,14 +1,8 @@
 import type { SNSEvent } from 'aws-lambda';
 import { type ApiFaults, type ApiTarget, newBuckets } from './api/server';
 import { taskShape } from './api/ecs-api';
-import {
-  type AsgInstance,
-  AutoScalingModel,
-  type GroupSpec,
-  type LifecycleAction,
-  SIM_EPOCH,
-} from './autoscaling';
-import { Clock, Random } from './clock';
+import { type AsgInstance, AutoScalingModel, type GroupSpec, type LifecycleAction } from './autoscaling';
+import { Clock, isoTime, Random } from './clock';
 import {
   type AsyncHandler,
   AsyncLambda,
@@ -152,10 +146,6 @@ export class World {
     };
   }
 
-  iso(seconds: number): string {
-    return new Date(SIM_EPOCH + seconds * 1000).toISOString();
-  }
-
   private publishTaskEvent(task: Task): void {
     if (this.finishDrain === undefined) return;
     const event = {
@@ -164,12 +154,12 @@ export class World {
       'detail-type': 'ECS Task State Change',
       source: 'aws.ecs',
       account: ACCOUNT,
-      time: this.iso(this.clock.now),
+      time: isoTime(this.clock.now),
       region: REGION,
       resources: [task.arn],
       detail: {
-        ...taskShape(task, this.ecs.clusterArn, (s) => this.iso(s)),
-        updatedAt: this.iso(this.clock.now),
+        ...taskShape(task, this.ecs.clusterArn, isoTime),
+        updatedAt: isoTime(this.clock.now),
       },
     };
     if (matchesPattern(event, this.rule)) this.finishDrain.deliver(event);
@@ -194,7 +184,7 @@ export class World {
             TopicArn: topicArn,
             Subject: subject,
             Message: JSON.stringify(message),
-            Timestamp: this.iso(this.clock.now),
+            Timestamp: isoTime(this.clock.now),
             SignatureVersion: '1',
             Signature: 'SIMULATED',
             SigningCertUrl: 'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-SIMULATED.pem',

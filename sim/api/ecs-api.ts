@@ -1,8 +1,5 @@
-import { SIM_EPOCH } from '../autoscaling';
+import { epochSeconds } from '../clock';
 import { type ContainerInstance, type EcsModel, REGION, type Task } from '../ecs';
-
-/** Simulated seconds as the epoch seconds the JSON protocols carry. */
-export const epochSeconds = (seconds: number): number => SIM_EPOCH / 1000 + seconds;
 
 /**
  * The ECS operations the controller uses, and the read operations a person uses to look around,
