@@ -134,6 +134,8 @@ export class AutoScalingModel {
     private readonly clock: Clock,
     private readonly random: Random,
     private readonly observer: AutoScalingObserver,
+    /** Tokens and request ids exist only in messages: drawn apart, a hook leaves the group's own randomness as it is. */
+    private readonly messageIds: Random = random,
   ) {
     this.desired = spec.desiredCapacity;
     this.amiId = spec.amiId;
@@ -159,7 +161,7 @@ export class AutoScalingModel {
     if (hook.notify) {
       this.observer.notify({
         AccountId: ACCOUNT,
-        RequestId: this.random.uuid(),
+        RequestId: this.messageIds.uuid(),
         AutoScalingGroupARN: this.arn,
         AutoScalingGroupName: this.spec.name,
         Service: 'AWS Auto Scaling',
@@ -295,7 +297,7 @@ export class AutoScalingModel {
       transition === 'autoscaling:EC2_INSTANCE_LAUNCHING' ? 'Pending:Wait' : 'Terminating:Wait';
     this.observer.instanceChanged(instance);
     for (const hook of hooks) {
-      const action = new LifecycleAction(this.random.uuid(), hook, instance, this.clock.now);
+      const action = new LifecycleAction(this.messageIds.uuid(), hook, instance, this.clock.now);
       instance.actions.push(action);
       this.scheduleTimeoutCheck(action);
       if (hook.notify) this.observer.notify(this.notification(action, transition));
@@ -309,7 +311,7 @@ export class AutoScalingModel {
       LifecycleHookName: action.hook.name,
       Destination: launching ? 'AutoScalingGroup' : 'EC2',
       AccountId: ACCOUNT,
-      RequestId: this.random.uuid(),
+      RequestId: this.messageIds.uuid(),
       LifecycleTransition: transition,
       AutoScalingGroupName: this.spec.name,
       Service: 'AWS Auto Scaling',

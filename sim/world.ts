@@ -79,7 +79,14 @@ export interface WorldOptions {
 /** The simulated account: clock, ECS cluster, Auto Scaling group, and the delivery paths between them. */
 export class World {
   readonly clock = new Clock();
+  /** The cluster's own randomness: instance ids, task ids, image pull times. */
   readonly random: Random;
+  /**
+   * Everything between the cluster and the controller: delivery latency and faults, message ids,
+   * API faults. Kept apart so that running the controller, or changing its calls, leaves the
+   * cluster's randomness as it is and both runs of a comparison start from the same cluster.
+   */
+  readonly channels: Random;
   readonly ecs: EcsModel;
   readonly group: AutoScalingModel;
   readonly recorder = new Recorder();
@@ -90,7 +97,8 @@ export class World {
 
   constructor(options: WorldOptions) {
     this.random = new Random(options.seed);
-    const { clock, random, recorder } = this;
+    this.channels = new Random(options.seed ^ 0x5bd1e995);
+    const { clock, random, channels, recorder } = this;
     this.rule = taskStoppedPattern({
       'AWS::Partition': 'aws',
       'AWS::Region': REGION,
@@ -102,26 +110,32 @@ export class World {
       serviceHealthChanged: (service: Service) =>
         recorder.serviceHealth(service.spec.name, clock.now, service.healthyCount),
     });
-    this.group = new AutoScalingModel(options.group, clock, random, {
-      notify: (message) => this.publishLifecycleNotification(message),
-      instanceChanged: (instance) => this.recordLane(instance),
-      actionEnded: (action) => this.recordAction(action),
-      ec2Booted: (instance) =>
-        this.ecs.registerContainerInstance(
-          instance.id,
-          options.group.instanceCpu,
-          options.group.instanceMemory,
-          instance.amiId,
-        ),
-      ec2Terminated: (instance) => this.ec2Terminated(instance),
-    });
+    this.group = new AutoScalingModel(
+      options.group,
+      clock,
+      random,
+      {
+        notify: (message) => this.publishLifecycleNotification(message),
+        instanceChanged: (instance) => this.recordLane(instance),
+        actionEnded: (action) => this.recordAction(action),
+        ec2Booted: (instance) =>
+          this.ecs.registerContainerInstance(
+            instance.id,
+            options.group.instanceCpu,
+            options.group.instanceMemory,
+            instance.amiId,
+          ),
+        ec2Terminated: (instance) => this.ec2Terminated(instance),
+      },
+      channels,
+    );
     if (options.controller) {
       const latency: [number, number] = [0.2, 1.5];
       this.startDrain = new AsyncLambda(
         'start-drain',
         options.controller.startDrain,
         clock,
-        random,
+        channels,
         options.deliveryFaults,
         latency,
       );
@@ -129,7 +143,7 @@ export class World {
         'finish-drain',
         options.controller.finishDrain,
         clock,
-        random,
+        channels,
         options.deliveryFaults,
         latency,
       );
@@ -138,7 +152,7 @@ export class World {
       ecs: this.ecs,
       group: this.group,
       clock,
-      random,
+      random: channels,
       faults: options.apiFaults,
       calls: new Map(),
       throttled: { count: 0 },
@@ -150,7 +164,7 @@ export class World {
     if (this.finishDrain === undefined) return;
     const event = {
       version: '0',
-      id: this.random.uuid(),
+      id: this.channels.uuid(),
       'detail-type': 'ECS Task State Change',
       source: 'aws.ecs',
       account: ACCOUNT,
@@ -177,10 +191,10 @@ export class World {
         {
           EventSource: 'aws:sns',
           EventVersion: '1.0',
-          EventSubscriptionArn: `${topicArn}:${this.random.uuid()}`,
+          EventSubscriptionArn: `${topicArn}:${this.channels.uuid()}`,
           Sns: {
             Type: 'Notification',
-            MessageId: this.random.uuid(),
+            MessageId: this.channels.uuid(),
             TopicArn: topicArn,
             Subject: subject,
             Message: JSON.stringify(message),

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AutoScalingError, type AutoScalingModel } from '../autoscaling';
@@ -86,12 +87,12 @@ export function answer(
   headers: Record<string, string | undefined>,
   body: string,
 ): ApiResponse {
-  const requestId = target.random.uuid();
   const amzTarget = headers['x-amz-target'];
   if (amzTarget?.startsWith(ECS_TARGET_PREFIX)) {
     return answerEcs(target, amzTarget.slice(ECS_TARGET_PREFIX.length), body);
   }
-  return answerAutoScaling(target, new URLSearchParams(body), requestId);
+  // Request ids only label answers; they draw on no simulated randomness.
+  return answerAutoScaling(target, new URLSearchParams(body), randomUUID());
 }
 
 function answerEcs(target: ApiTarget, operation: string, body: string): ApiResponse {

@@ -159,6 +159,21 @@ describe('drains that cannot finish', () => {
 });
 
 describe('reproducibility', () => {
+  it('starts both runs of a comparison from the same cluster: the controller does not perturb its randomness', async () => {
+    const without = await sim.rehearse({ scenario: 'instance-refresh', seed: 5 }, false);
+    const withController = await sim.rehearse({ scenario: 'instance-refresh', seed: 5 });
+    const before = (run: typeof without) =>
+      [...run.result.recorder.healthy].map(([name, series]) => [
+        name,
+        series.t.filter((t) => t <= run.result.actionAt),
+      ]);
+
+    expect([...withController.result.recorder.lanes.keys()].slice(0, 6)).toEqual(
+      [...without.result.recorder.lanes.keys()].slice(0, 6),
+    );
+    expect(before(withController)).toEqual(before(without));
+  });
+
   it('gives the same run for the same seed', async () => {
     const first = await sim.rehearse({ scenario: 'instance-refresh', seed: 11 });
     const second = await sim.rehearse({ scenario: 'instance-refresh', seed: 11 });
