@@ -101,6 +101,38 @@ describe('at-least-once, unordered delivery and a throttling API', () => {
   });
 });
 
+describe('drains longer than the heartbeat timeout', () => {
+  it('stay alive on heartbeats while tasks keep stopping, and are completed by the controller', async () => {
+    const heartbeatTimeout = 300;
+    // maximumPercent 110 of 12 allows one replacement at a time: the four tasks of the drained
+    // instance stop about a minute apart, the whole drain lasts well past the timeout.
+    const { result, summary } = await sim.rehearse({
+      scenario: 'scale-in',
+      scaleInBy: 1,
+      heartbeatTimeout,
+      shape: ClusterShape.parse({
+        instances: 3,
+        services: [
+          {
+            name: 'slow',
+            desiredCount: 12,
+            minimumHealthyPercent: 100,
+            maximumPercent: 110,
+            startupSeconds: 60,
+            stopSeconds: 150,
+          },
+        ],
+      }),
+    });
+
+    const [action] = result.recorder.actions;
+    expect(action?.endedBy).toBe('completed');
+    expect((action?.endedAt ?? 0) - (action?.startedAt ?? 0)).toBeGreaterThan(heartbeatTimeout);
+    expect(result.apiCalls['autoscaling:RecordLifecycleActionHeartbeat']).toBeGreaterThan(0);
+    expect(summary.tasksKilled).toBe(0);
+  });
+});
+
 describe('drains that cannot finish', () => {
   const shape = (extra: Partial<ClusterShapeInput>) =>
     ClusterShape.parse({
