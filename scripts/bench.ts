@@ -6,10 +6,9 @@
  *   npm run bench [-- --instances 1000 --repeat 1 --baseline --transport in-process|http|both]
  */
 import { parseArgs } from 'node:util';
-import { startApiServer } from '../sim/api/server';
-import { loadController } from '../sim/controller';
+import { loadController, openTransport, type Transport } from '../sim/controller';
 import { summarize } from '../sim/report';
-import { activeWorld, ClusterShape, defaultOptions, runScenario } from '../sim/scenario';
+import { ClusterShape, defaultOptions, runScenario } from '../sim/scenario';
 
 const { values } = parseArgs({
   options: {
@@ -64,13 +63,16 @@ function median(values: number[]): number {
 type Variant = 'without' | 'in-process' | 'http';
 
 async function main(): Promise<void> {
-  const target = () => activeWorld?.api;
-  const transports = values.transport === 'both' ? ['in-process', 'http'] : [values.transport];
+  const transports = (
+    values.transport === 'both' ? ['in-process', 'http'] : [values.transport]
+  ) as Transport['kind'][];
   const variants: Variant[] = [
     ...(values.baseline ? ['without' as const] : []),
     ...(transports as Variant[]),
   ];
-  const server = transports.includes('http') ? await startApiServer(target) : undefined;
+  const opened = new Map(
+    await Promise.all(transports.map(async (kind) => [kind, await openTransport(kind)] as const)),
+  );
   const shape = benchShape();
   const tasks = shape.services.reduce((sum, s) => sum + (s.daemon ? instances : s.desiredCount), 0);
   console.log(`instance refresh: ${instances} instances, ${tasks} tasks, node ${process.version}`);
@@ -78,14 +80,7 @@ async function main(): Promise<void> {
   for (let repeat = 0; repeat < Number(values.repeat); repeat++) {
     // Variants alternate within each repeat, so a noisy neighbour hits them alike.
     for (const variant of variants) {
-      const controller =
-        variant === 'without'
-          ? undefined
-          : await loadController(
-              variant === 'http' && server
-                ? { kind: 'http', endpoint: server.url }
-                : { kind: 'in-process', target },
-            );
+      const controller = variant === 'without' ? undefined : await loadController(transportOf(variant));
       const started = process.hrtime.bigint();
       const result = await runScenario({ ...defaultOptions(shape), seed: 1 + repeat, controller });
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -114,7 +109,13 @@ async function main(): Promise<void> {
   const inProcess = medians.get('in-process');
   if (http !== undefined && inProcess !== undefined)
     console.log(`http / in-process: ${(http / inProcess).toFixed(2)}x`);
-  await server?.close();
+  for (const { close } of opened.values()) await close();
+
+  function transportOf(kind: Transport['kind']): Transport {
+    const open = opened.get(kind);
+    if (open === undefined) throw new Error(`transport ${kind} was not opened`);
+    return open.transport;
+  }
 }
 
 void main();

@@ -1,10 +1,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startApiServer } from './api/server';
-import { loadController } from './controller';
+import { loadController, openTransport } from './controller';
 import {
-  activeWorld,
   ClusterShape,
   defaultOptions,
   demoShape,
@@ -95,13 +93,12 @@ async function main(): Promise<void> {
     }),
   };
 
-  const target = () => activeWorld?.api;
-  const server = values['over-http'] ? await startApiServer(target) : undefined;
+  const { transport, close } = await openTransport(values['over-http'] ? 'http' : 'in-process');
   try {
-    const controller = await loadController(
-      server ? { kind: 'http', endpoint: server.url } : { kind: 'in-process', target },
-      { heartbeatTimeout: options.heartbeatTimeout, logLevel: values.verbose ? 'INFO' : 'SILENT' },
-    );
+    const controller = await loadController(transport, {
+      heartbeatTimeout: options.heartbeatTimeout,
+      logLevel: values.verbose ? 'INFO' : 'SILENT',
+    });
     const say = (line: string) => process.stderr.write(`${line}\n`);
     say(
       `Rehearsing ${scenario} on ${shape.instances} instances, ${shape.services.length} services (seed ${options.seed})`,
@@ -133,7 +130,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    await server?.close();
+    await close();
   }
 }
 

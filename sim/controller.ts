@@ -1,6 +1,7 @@
 import type { Context, EventBridgeEvent, SNSEvent } from 'aws-lambda';
 import { InProcessHandler } from './api/in-process';
-import type { ApiTarget } from './api/server';
+import { type ApiTarget, startApiServer } from './api/server';
+import { activeWorld } from './scenario';
 import { type ControllerHandlers, STACK } from './world';
 
 /**
@@ -9,6 +10,16 @@ import { type ControllerHandlers, STACK } from './world';
  */
 export type Transport =
   { kind: 'http'; endpoint: string } | { kind: 'in-process'; target: () => ApiTarget | undefined };
+
+/** A way to the world `runScenario` is playing; for HTTP the local endpoint is opened, and closed by `close`. */
+export async function openTransport(
+  kind: Transport['kind'],
+): Promise<{ transport: Transport; close(): Promise<void> }> {
+  const target = () => activeWorld?.api;
+  if (kind === 'in-process') return { transport: { kind, target }, close: async () => undefined };
+  const server = await startApiServer(target);
+  return { transport: { kind, endpoint: server.url }, close: () => server.close() };
+}
 
 /**
  * Loads the real, unmodified handlers, configured as the SAM template would configure them, with

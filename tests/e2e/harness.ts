@@ -1,13 +1,6 @@
-import { type RunningServer, startApiServer } from '../../sim/api/server';
-import { loadController } from '../../sim/controller';
+import { loadController, openTransport } from '../../sim/controller';
 import { type RunSummary, summarize } from '../../sim/report';
-import {
-  activeWorld,
-  defaultOptions,
-  type RunResult,
-  runScenario,
-  type ScenarioOptions,
-} from '../../sim/scenario';
+import { defaultOptions, type RunResult, runScenario, type ScenarioOptions } from '../../sim/scenario';
 
 /** The simulation endpoint and the real handlers, pointed at it through their SDK clients. */
 export interface Simulation {
@@ -20,15 +13,14 @@ export interface Simulation {
 
 /** `http`: the SDK clients call the local endpoint, as with `sam local invoke`; `in-process`: no socket. */
 export async function startSimulation(kind: 'http' | 'in-process' = 'in-process'): Promise<Simulation> {
-  const target = () => activeWorld?.api;
-  const server: RunningServer | undefined = kind === 'http' ? await startApiServer(target) : undefined;
+  const { transport, close } = await openTransport(kind);
   return {
     async rehearse(options, withController = true) {
       // Every rehearsal gets a cold Lambda container: fresh handler modules, clients and caches.
       jest.resetModules();
       const controller = withController
         ? await loadController(
-            server === undefined ? { kind: 'in-process', target } : { kind: 'http', endpoint: server.url },
+            transport,
             // The shortest hook timeout these tests use: heartbeats paced for it keep longer ones alive too.
             { heartbeatTimeout: 300 },
           )
@@ -36,7 +28,7 @@ export async function startSimulation(kind: 'http' | 'in-process' = 'in-process'
       const result = await runScenario({ ...defaultOptions(options.shape), ...options, controller });
       return { result, summary: summarize(result) };
     },
-    close: async () => server?.close(),
+    close,
   };
 }
 
