@@ -155,19 +155,19 @@ function round(value: number): number {
   return Math.round(value);
 }
 
-/** Both runs side by side, as a terminal table. */
-export function formatComparison(without: RunSummary | undefined, withController: RunSummary): string {
+/** The run without the controller (if any) and the run with it, side by side, as a terminal table. */
+export function formatComparison(without: RunSummary | undefined, controlled: RunSummary): string {
   const lines: string[] = [];
-  const runs = without ? [without, withController] : [withController];
-  const nameWidth = Math.max(12, ...withController.services.map((service) => service.name.length + 2));
-  lines.push(`Scenario: ${withController.scenario}, seed ${withController.seed}`);
+  const runs = without ? [without, controlled] : [controlled];
+  const nameWidth = Math.max(12, ...controlled.services.map((service) => service.name.length + 2));
+  lines.push(`Scenario: ${controlled.scenario}, seed ${controlled.seed}`);
   lines.push('');
   lines.push(
     pad('service', nameWidth) +
       runs.map((run) => pad(run.withController ? 'with controller' : 'without (no hook)', 40)).join(''),
   );
   lines.push(pad('', nameWidth) + runs.map(() => pad('lowest/floor  below floor  at zero', 40)).join(''));
-  for (const [index, service] of withController.services.entries()) {
+  for (const [index, service] of controlled.services.entries()) {
     const cells = runs.map((run) => {
       const s = run.services[index] as ServiceSummary;
       const floor = s.daemon ? 'daemon' : `${s.lowestHealthy}/${s.floor}`;
@@ -189,16 +189,14 @@ export function formatComparison(without: RunSummary | undefined, withController
         `, ${run.simulatedSeconds} s simulated${run.settled ? '' : ' (did not settle)'}`,
     );
   }
-  if (withController.withController) {
-    const calls = Object.values(withController.apiCalls).reduce((sum, n) => sum + n, 0);
-    lines.push(
-      `controller: ${withController.invocations} invocations (${withController.invocationErrors} failed and were retried), ` +
-        `${calls} API calls (${withController.throttledCalls} throttled), ${withController.failedEvents} events failed every retry`,
-    );
-  }
-  if (withController.findings.length > 0) {
+  const calls = Object.values(controlled.apiCalls).reduce((sum, n) => sum + n, 0);
+  lines.push(
+    `controller: ${controlled.invocations} invocations (${controlled.invocationErrors} failed and were retried), ` +
+      `${calls} API calls (${controlled.throttledCalls} throttled), ${controlled.failedEvents} events failed every retry`,
+  );
+  if (controlled.findings.length > 0) {
     lines.push('', 'Findings:');
-    for (const finding of withController.findings) lines.push(`  - ${finding}`);
+    for (const finding of controlled.findings) lines.push(`  - ${finding}`);
   }
   return lines.join('\n');
 }
