@@ -155,6 +155,23 @@ describe('start-drain handler', () => {
     expect(new Set(batches.flat()).size).toBe(12);
   });
 
+  it('describes container instances at most a hundred per call', async () => {
+    const arns = Array.from(
+      { length: 150 },
+      (_, n) => `arn:aws:ecs:us-east-1:123456789012:container-instance/prod/${n}`,
+    );
+    ecs.on(ListContainerInstancesCommand).resolves({ containerInstanceArns: arns });
+    ecs.on(DescribeContainerInstancesCommand).resolves({ containerInstances: [] });
+
+    await invoke(terminatingNotification());
+
+    const described = ecs
+      .commandCalls(DescribeContainerInstancesCommand)
+      .map((c) => c.args[0].input.containerInstances);
+    expect(described.map((batch) => batch?.length)).toEqual([100, 50]);
+    expect(new Set(described.flat()).size).toBe(150);
+  });
+
   it('follows pagination when listing container instances and tasks', async () => {
     const first = containerInstance({ containerInstanceArn: 'arn:ci/first' });
     const second = containerInstance({ containerInstanceArn: 'arn:ci/second', runningTasksCount: 0 });
