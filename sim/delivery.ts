@@ -1,9 +1,12 @@
 import type { Clock, Random } from './clock';
+import { LambdaFunction, type LambdaStats } from './lambda';
+
+export type { FailedEvent, LambdaStats } from './lambda';
 
 /**
  * How events reach the functions: SNS and EventBridge invoke Lambda asynchronously, after some
- * latency, at least once and in no promised order. Lambda retries a failed asynchronous invocation
- * twice (after about one and two minutes), then gives the event to the failure destination.
+ * latency, at least once and in no promised order. What happens once an event reaches Lambda (the
+ * internal queue, containers, the two retries, the failure destination) is sim/lambda.ts.
  */
 
 export interface DeliveryFaults {
@@ -20,57 +23,51 @@ export const NO_DELIVERY_FAULTS: DeliveryFaults = { duplicate: 0, delay: 0, maxD
 
 export type AsyncHandler = (event: unknown) => Promise<unknown>;
 
-export interface LambdaStats {
-  invocations: number;
-  errors: number;
-  /** Events that failed every attempt and went to the failure queue. */
-  failed: { event: unknown; error: string }[];
-  dropped: number;
-}
-
-const RETRY_DELAYS = [60, 120];
-
+/**
+ * An SNS subscription or EventBridge target in front of a function. Given a bare handler it builds
+ * a function that shares that handler between containers, with Lambda's largest timeout and the
+ * account's default concurrency, so callers written for the earlier model keep their behaviour; pass
+ * a LambdaFunction for containers with their own module state, a timeout and a concurrency limit.
+ */
 export class AsyncLambda {
-  readonly stats: LambdaStats = { invocations: 0, errors: 0, failed: [], dropped: 0 };
+  readonly fn: LambdaFunction;
 
   constructor(
     readonly name: string,
-    private readonly handler: AsyncHandler,
+    handler: AsyncHandler | LambdaFunction,
     private readonly clock: Clock,
     private readonly random: Random,
     private readonly faults: DeliveryFaults,
     private readonly latency: [number, number],
-  ) {}
+  ) {
+    this.fn =
+      handler instanceof LambdaFunction
+        ? handler
+        : new LambdaFunction(clock, {
+            name,
+            factory: () => (event) => handler(event),
+            timeoutSeconds: 900,
+            concurrency: 1000,
+            coldStartSeconds: 0,
+          });
+  }
+
+  /** Invocations, errors, failure destination and events lost on the way. */
+  get stats(): LambdaStats {
+    return this.fn.stats;
+  }
 
   /** An event source (SNS, EventBridge) hands over one event. */
   deliver(event: unknown): void {
     if (this.random.chance(this.faults.drop)) {
-      this.stats.dropped++;
+      this.fn.stats.dropped++;
       return;
     }
     const copies = this.random.chance(this.faults.duplicate) ? 2 : 1;
     for (let copy = 0; copy < copies; copy++) {
       let delay = this.random.between(...this.latency);
       if (this.random.chance(this.faults.delay)) delay += this.random.between(0, this.faults.maxDelaySeconds);
-      this.clock.after(delay, () => this.invoke(event, 0));
-    }
-  }
-
-  private async invoke(event: unknown, attempt: number): Promise<void> {
-    this.stats.invocations++;
-    try {
-      await this.handler(event);
-    } catch (error) {
-      this.stats.errors++;
-      const retryDelay = RETRY_DELAYS[attempt];
-      if (retryDelay === undefined) {
-        this.stats.failed.push({
-          event,
-          error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-        });
-        return;
-      }
-      this.clock.after(retryDelay, () => this.invoke(event, attempt + 1));
+      this.clock.after(delay, () => this.fn.enqueue(event));
     }
   }
 }

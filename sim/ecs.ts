@@ -7,7 +7,13 @@ import type { Clock, Random } from './clock';
  * - standalone tasks are never moved by draining;
  * - stopping takes time (deregistration delay, stop timeout) and passes through DEACTIVATING and
  *   STOPPING before STOPPED; runningTasksCount counts desired status RUNNING, so stopping tasks
- *   drop out of it before they have stopped.
+ *   drop out of it before they have stopped;
+ * - the read API is eventually consistent: with `readLagSeconds`, DescribeTasks, ListTasks,
+ *   DescribeContainerInstances and ListContainerInstances answer from the state as it was that long
+ *   ago, while task events leave at the moment of the change and writes act on the current state;
+ * - the agent reports what happens on its host: while it is disconnected nothing is placed there and
+ *   no task there progresses; a terminated EC2 instance disconnects at once, and ECS notices it
+ *   `ec2NoticeSeconds` later (tasks STOPPED with TerminationNotice, container instance INACTIVE).
  */
 
 export const REGION = 'us-east-1';
@@ -41,7 +47,52 @@ export interface StandaloneTaskSpec {
 
 export type TaskStatus = 'PENDING' | 'RUNNING' | 'DEACTIVATING' | 'STOPPING' | 'STOPPED';
 
-export class Task {
+export interface EcsOptions {
+  /**
+   * Seconds by which the read API (DescribeTasks, ListTasks, DescribeContainerInstances,
+   * ListContainerInstances) lags the real state. Default 0: reads are current.
+   */
+  readLagSeconds?: number;
+  /**
+   * Seconds from the termination of an EC2 instance until ECS notices it, stops its tasks and
+   * deregisters the container instance. The agent disconnects at once. 0: ECS notices at once.
+   */
+  ec2NoticeSeconds?: number;
+}
+
+/** Default EcsOptions.ec2NoticeSeconds: ECS learns of a terminated host within about a minute. */
+export const DEFAULT_EC2_NOTICE_SECONDS = 45;
+
+/** The fields of a task that change over its life: what a read returns (TaskState of some moment). */
+export interface TaskState {
+  readonly version: number;
+  readonly lastStatus: TaskStatus;
+  readonly desiredStatus: 'RUNNING' | 'STOPPED';
+  readonly startedAt?: number;
+  readonly stoppingAt?: number;
+  readonly stoppedAt?: number;
+  readonly stopCode?: string;
+  readonly stoppedReason?: string;
+}
+
+/** The fields of a container instance that change over its life, as a read returns them. */
+export interface ContainerInstanceState {
+  readonly version: number;
+  readonly status: 'ACTIVE' | 'DRAINING' | 'INACTIVE';
+  readonly agentConnected: boolean;
+  /** Custom attributes (PutAttributes), by name. */
+  readonly attributes: ReadonlyMap<string, string>;
+}
+
+/** Task counts and resources in use on a container instance, as the read API sees them. */
+export interface ReadableUsage {
+  running: number;
+  pending: number;
+  cpu: number;
+  memory: number;
+}
+
+export class Task implements TaskState {
   version = 1;
   lastStatus: TaskStatus = 'PENDING';
   desiredStatus: 'RUNNING' | 'STOPPED' = 'RUNNING';
@@ -51,6 +102,8 @@ export class Task {
   stoppedAt?: number;
   stopCode?: string;
   stoppedReason?: string;
+  /** The task as the read API sees it: readLagSeconds behind; undefined until its creation is readable. */
+  readable?: TaskState;
 
   constructor(
     readonly arn: string,
@@ -69,10 +122,19 @@ export class Task {
   }
 }
 
-export class ContainerInstance {
+export class ContainerInstance implements ContainerInstanceState {
   version = 1;
   status: 'ACTIVE' | 'DRAINING' | 'INACTIVE' = 'ACTIVE';
   agentConnected = true;
+  readonly attributes = new Map<string, string>();
+  /** The instance as the read API sees it; undefined until its registration is readable. */
+  readable?: ContainerInstanceState;
+  /** Counts and resources in use according to the readable states of its tasks. */
+  readonly readableUsage: ReadableUsage = { running: 0, pending: 0, cpu: 0, memory: 0 };
+  /** When its EC2 instance went away (ECS may not have noticed yet). */
+  ec2TerminatedAt?: number;
+  /** What the agent would report while disconnected, delivered in order when it reconnects. */
+  readonly heldReports: (() => void)[] = [];
   /** Tasks not yet STOPPED. */
   readonly tasks = new Set<Task>();
   /** Every task placed here that ECS still reports, STOPPED ones included (ListTasks). */
@@ -142,6 +204,10 @@ export class EcsModel {
   readonly instances = new Map<string, ContainerInstance>();
   readonly tasks = new Map<string, Task>();
   readonly services = new Map<string, Service>();
+  /** See EcsOptions. Changing it during a run takes effect for the changes that follow. */
+  readLagSeconds: number;
+  /** See EcsOptions. */
+  ec2NoticeSeconds: number;
   private readonly byEc2 = new Map<string, ContainerInstance[]>();
   private readonly activeOrder: ContainerInstance[] = [];
 
@@ -150,8 +216,11 @@ export class EcsModel {
     private readonly clock: Clock,
     private readonly random: Random,
     private readonly observer: EcsObserver,
+    options: EcsOptions = {},
   ) {
     this.clusterArn = `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/${clusterName}`;
+    this.readLagSeconds = options.readLagSeconds ?? 0;
+    this.ec2NoticeSeconds = options.ec2NoticeSeconds ?? DEFAULT_EC2_NOTICE_SECONDS;
   }
 
   // ---- cluster membership -------------------------------------------------------------------
@@ -168,6 +237,7 @@ export class EcsModel {
     this.instances.set(arn, instance);
     this.byEc2.set(ec2InstanceId, [...(this.byEc2.get(ec2InstanceId) ?? []), instance]);
     this.activeOrder.push(instance);
+    this.publishInstance(instance);
     for (const service of this.services.values()) {
       if (service.spec.daemon) this.startDaemonTask(service, instance);
     }
@@ -175,25 +245,85 @@ export class EcsModel {
     return instance;
   }
 
-  /** The EC2 instance is gone: every task on it stops at once, the container instance is deregistered. */
+  /**
+   * The EC2 instance is gone. Its agent disconnects at once and its tasks lose their health checks;
+   * ECS notices ec2NoticeSeconds later: every task on it STOPPED (TerminationNotice), the container
+   * instance INACTIVE and no longer listed, though still describable for an hour.
+   */
   ec2InstanceTerminated(ec2InstanceId: string): void {
-    for (const instance of this.byEc2.get(ec2InstanceId) ?? []) {
+    const gone = this.containerInstancesOf(ec2InstanceId).filter(
+      (instance) => instance.status !== 'INACTIVE' && instance.ec2TerminatedAt === undefined,
+    );
+    for (const instance of gone) {
+      instance.ec2TerminatedAt = this.clock.now;
+      // Nothing the agent held back will ever be reported.
+      instance.heldReports.length = 0;
+      for (const task of instance.tasks) this.loseHealth(task);
+      this.setAgentConnected(instance, false);
+    }
+    const notice = () => this.noticeTermination(ec2InstanceId, gone);
+    if (this.ec2NoticeSeconds > 0) this.clock.after(this.ec2NoticeSeconds, notice);
+    else notice();
+  }
+
+  private noticeTermination(ec2InstanceId: string, gone: ContainerInstance[]): void {
+    for (const instance of gone) {
       if (instance.status === 'INACTIVE') continue;
+      instance.status = 'INACTIVE';
+      instance.deregisteredAt = this.clock.now;
+      instance.version++;
+      this.publishInstance(instance);
       for (const task of [...instance.tasks]) {
         this.markStopped(task, 'TerminationNotice', `Host EC2 (instance ${ec2InstanceId}) terminated.`);
       }
-      instance.status = 'INACTIVE';
-      instance.agentConnected = false;
-      instance.deregisteredAt = this.clock.now;
-      instance.version++;
-      this.clock.after(RETENTION_SECONDS, () => {
+      this.clock.after(RETENTION_SECONDS + this.readLagSeconds, () => {
         this.instances.delete(instance.arn);
       });
     }
-    this.byEc2.delete(ec2InstanceId);
-    const remaining = this.activeOrder.filter((instance) => instance.ec2InstanceId !== ec2InstanceId);
+    const left = this.containerInstancesOf(ec2InstanceId).filter((instance) => !gone.includes(instance));
+    if (left.length > 0) this.byEc2.set(ec2InstanceId, left);
+    else this.byEc2.delete(ec2InstanceId);
+    const remaining = this.activeOrder.filter((instance) => !gone.includes(instance));
     this.activeOrder.splice(0, this.activeOrder.length, ...remaining);
     this.reconcileAll();
+  }
+
+  /**
+   * The agent loses its connection (as it does several times an hour, or when the host is stopped):
+   * the instance keeps its status, nothing is placed on it, and its tasks do not progress.
+   */
+  disconnectAgent(ec2InstanceId: string): void {
+    for (const instance of this.containerInstancesOf(ec2InstanceId)) {
+      if (instance.status !== 'INACTIVE') this.setAgentConnected(instance, false);
+    }
+  }
+
+  /** The agent connects again and reports what it held back; nothing happens if the host is gone. */
+  reconnectAgent(ec2InstanceId: string): void {
+    for (const instance of this.containerInstancesOf(ec2InstanceId)) {
+      if (instance.status === 'INACTIVE' || instance.ec2TerminatedAt !== undefined) continue;
+      if (instance.agentConnected) continue;
+      this.setAgentConnected(instance, true);
+      for (const report of instance.heldReports.splice(0)) report();
+      for (const service of this.services.values()) {
+        if (service.spec.daemon) this.startDaemonTask(service, instance);
+      }
+    }
+    this.reconcileAll();
+  }
+
+  private setAgentConnected(instance: ContainerInstance, connected: boolean): void {
+    if (instance.agentConnected === connected) return;
+    instance.agentConnected = connected;
+    instance.version++;
+    this.publishInstance(instance);
+  }
+
+  /** A change only the agent can report: carried out now, or held until the agent reconnects. */
+  private byAgent(task: Task, report: () => void): void {
+    const host = task.host;
+    if (host.agentConnected) report();
+    else if (host.ec2TerminatedAt === undefined) host.heldReports.push(report);
   }
 
   containerInstancesOf(ec2InstanceId: string): ContainerInstance[] {
@@ -216,6 +346,7 @@ export class EcsModel {
       if (instance.status !== status) {
         instance.status = status;
         instance.version++;
+        this.publishInstance(instance);
         if (status === 'DRAINING') this.startDraining(instance);
         else this.reconcileAll();
       }
@@ -237,6 +368,16 @@ export class EcsModel {
     this.stopDaemonsWhenReplicasGone(instance);
   }
 
+  /** PutAttributes on a container instance: a custom attribute, readable after the read lag. */
+  putAttribute(ref: string, name: string, value: string): ContainerInstance | undefined {
+    const instance = this.findInstance(ref);
+    if (instance === undefined) return undefined;
+    instance.attributes.set(name, value);
+    this.publishInstance(instance);
+    return instance;
+  }
+
+  /** The container instance as writes see it: the current state. */
   findInstance(ref: string): ContainerInstance | undefined {
     return this.instances.get(this.qualify(ref));
   }
@@ -251,6 +392,55 @@ export class EcsModel {
     return this.tasks.get(
       ref.startsWith('arn:') ? ref : `arn:aws:ecs:${REGION}:${ACCOUNT}:task/${this.clusterName}/${ref}`,
     );
+  }
+
+  // ---- what reads see ------------------------------------------------------------------------
+
+  /**
+   * Every change to a task or container instance publishes its new state, which reads see
+   * readLagSeconds later. States become readable in the order of the changes; the usage counts of
+   * the host follow the readable task states, so a lagged DescribeContainerInstances agrees with
+   * a lagged DescribeTasks. O(1) per change.
+   */
+  private publishTask(task: Task): void {
+    const state: TaskState = {
+      version: task.version,
+      lastStatus: task.lastStatus,
+      desiredStatus: task.desiredStatus,
+      startedAt: task.startedAt,
+      stoppingAt: task.stoppingAt,
+      stoppedAt: task.stoppedAt,
+      stopCode: task.stopCode,
+      stoppedReason: task.stoppedReason,
+    };
+    this.whenReadable(() => this.applyTaskState(task, state));
+  }
+
+  private applyTaskState(task: Task, state: TaskState): void {
+    const previous = task.readable;
+    // A lag shortened during a run must not let an older state overwrite a newer one.
+    if (previous !== undefined && previous.version > state.version) return;
+    const usage = task.host.readableUsage;
+    if (previous !== undefined) countUsage(usage, task, previous, -1);
+    countUsage(usage, task, state, 1);
+    task.readable = state;
+  }
+
+  private publishInstance(instance: ContainerInstance): void {
+    const state: ContainerInstanceState = {
+      version: instance.version,
+      status: instance.status,
+      agentConnected: instance.agentConnected,
+      attributes: new Map(instance.attributes),
+    };
+    this.whenReadable(() => {
+      if ((instance.readable?.version ?? 0) <= state.version) instance.readable = state;
+    });
+  }
+
+  private whenReadable(apply: () => void): void {
+    if (this.readLagSeconds > 0) this.clock.after(this.readLagSeconds, apply);
+    else apply();
   }
 
   // ---- services and tasks --------------------------------------------------------------------
@@ -284,7 +474,9 @@ export class EcsModel {
       if (spec.runSeconds !== undefined) {
         const runSeconds = spec.runSeconds;
         this.clock.after(runSeconds, () =>
-          this.stopTask(task, 'EssentialContainerExited', 'Essential container in task exited'),
+          this.byAgent(task, () =>
+            this.stopTask(task, 'EssentialContainerExited', 'Essential container in task exited'),
+          ),
         );
       }
       started.push(task);
@@ -321,8 +513,11 @@ export class EcsModel {
       service.tasks.add(task);
       host.serviceTasks.set(service.spec.name, (host.serviceTasks.get(service.spec.name) ?? 0) + 1);
     }
+    this.publishTask(task);
     this.observer.taskChanged(task);
-    this.clock.after(this.random.between(...PULL_SECONDS), () => this.taskStarted(task));
+    this.clock.after(this.random.between(...PULL_SECONDS), () =>
+      this.byAgent(task, () => this.taskStarted(task)),
+    );
     return task;
   }
 
@@ -337,6 +532,7 @@ export class EcsModel {
 
   private taskHealthy(task: Task): void {
     if (task.lastStatus !== 'RUNNING' || task.desiredStatus !== 'RUNNING') return;
+    if (task.host.ec2TerminatedAt !== undefined) return;
     task.healthy = true;
     if (task.service) {
       task.service.healthyCount++;
@@ -345,7 +541,11 @@ export class EcsModel {
     }
   }
 
-  /** StopTask, or the scheduler stopping a task: deregistration, SIGTERM, stop timeout, STOPPED. */
+  /**
+   * StopTask, or the scheduler stopping a task: ECS records the desired status at once; the agent
+   * then deregisters it, sends SIGTERM, waits the stop timeout and reports STOPPED. An agent that
+   * is disconnected learns of the stop only when it reconnects.
+   */
   stopTask(task: Task, stopCode: string, reason: string): void {
     if (task.desiredStatus === 'STOPPED') return;
     this.loseHealth(task);
@@ -355,23 +555,37 @@ export class EcsModel {
     task.stoppedReason = reason;
     if (task.lastStatus === 'PENDING') {
       task.version++;
-      this.clock.after(1, () => this.markStopped(task, stopCode, reason));
+      this.publishTask(task);
+    } else if (!task.host.agentConnected) {
+      this.changed(task);
+    }
+    this.byAgent(task, () => this.agentStops(task));
+  }
+
+  /** The agent carries out a stop: PENDING tasks stop within a second, others pass DEACTIVATING and STOPPING. */
+  private agentStops(task: Task): void {
+    if (task.lastStatus === 'PENDING') {
+      this.clock.after(1, () => this.byAgent(task, () => this.markStopped(task)));
       return;
     }
+    if (task.lastStatus !== 'RUNNING') return;
     const stopSeconds = task.service?.spec.stopSeconds ?? 5;
     task.lastStatus = 'DEACTIVATING';
     this.changed(task);
-    this.clock.after(stopSeconds * DEACTIVATING_SHARE, () => {
-      if (task.lastStatus !== 'DEACTIVATING') return;
-      task.lastStatus = 'STOPPING';
-      this.changed(task);
-      this.clock.after(stopSeconds * (1 - DEACTIVATING_SHARE), () =>
-        this.markStopped(task, stopCode, reason),
-      );
-    });
+    this.clock.after(stopSeconds * DEACTIVATING_SHARE, () =>
+      this.byAgent(task, () => {
+        if (task.lastStatus !== 'DEACTIVATING') return;
+        task.lastStatus = 'STOPPING';
+        this.changed(task);
+        this.clock.after(stopSeconds * (1 - DEACTIVATING_SHARE), () =>
+          this.byAgent(task, () => this.markStopped(task)),
+        );
+      }),
+    );
   }
 
-  private markStopped(task: Task, stopCode: string, reason: string): void {
+  /** The task has stopped; the codes given apply only if it was not stopped with codes of its own. */
+  private markStopped(task: Task, stopCode?: string, reason?: string): void {
     if (task.lastStatus === 'STOPPED') return;
     this.loseHealth(task);
     const host = task.host;
@@ -392,7 +606,7 @@ export class EcsModel {
       task.service.tasks.delete(task);
     }
     this.changed(task);
-    this.clock.after(RETENTION_SECONDS, () => {
+    this.clock.after(RETENTION_SECONDS + this.readLagSeconds, () => {
       this.tasks.delete(task.arn);
       host.history.delete(task);
     });
@@ -410,8 +624,10 @@ export class EcsModel {
     }
   }
 
+  /** A task changed: its version grows, the event leaves now, reads see it readLagSeconds later. */
   private changed(task: Task): void {
     task.version++;
+    this.publishTask(task);
     this.observer.taskChanged(task);
   }
 
@@ -428,7 +644,8 @@ export class EcsModel {
   }
 
   private scheduleReconcile(service: Service): void {
-    if (service.reconcileQueued) return;
+    // The daemon scheduler places one task per ACTIVE instance and stops them last, on its own.
+    if (service.spec.daemon || service.reconcileQueued) return;
     service.reconcileQueued = true;
     this.clock.after(1, () => {
       service.reconcileQueued = false;
@@ -465,7 +682,8 @@ export class EcsModel {
   }
 
   private startDaemonTask(service: Service, host: ContainerInstance): void {
-    if (host.status !== 'ACTIVE' || (host.serviceTasks.get(service.spec.name) ?? 0) > 0) return;
+    if (host.status !== 'ACTIVE' || !host.agentConnected) return;
+    if ((host.serviceTasks.get(service.spec.name) ?? 0) > 0) return;
     if (host.freeCpu < service.spec.cpu || host.freeMemory < service.spec.memory) return;
     const { spec } = service;
     this.startTask(host, `service:${spec.name}`, service, spec.name, spec.cpu, spec.memory);
@@ -499,5 +717,15 @@ export class EcsModel {
       }
     }
     return best;
+  }
+}
+
+/** Adds (sign 1) or removes (sign -1) what a task in `state` counts for on its host. */
+function countUsage(usage: ReadableUsage, task: Task, state: TaskState, sign: 1 | -1): void {
+  if (state.desiredStatus === 'RUNNING') usage.running += sign;
+  if (state.lastStatus === 'PENDING') usage.pending += sign;
+  if (state.lastStatus !== 'STOPPED') {
+    usage.cpu += sign * task.cpu;
+    usage.memory += sign * task.memory;
   }
 }

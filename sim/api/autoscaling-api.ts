@@ -43,9 +43,14 @@ export function autoScalingResponse(operation: string, result: string, requestId
   return `<${operation}Response xmlns="${NAMESPACE}">${body}<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${operation}Response>`;
 }
 
-/** The XML document for an error (awsQuery: ErrorResponse/Error/Code). */
-export function autoScalingError(code: string, message: string, requestId: string): string {
-  return `<ErrorResponse xmlns="${NAMESPACE}"><Error><Type>Sender</Type><Code>${escape(code)}</Code><Message>${escape(message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`;
+/** The XML document for an error (awsQuery: ErrorResponse/Error/Code); the Receiver type marks a fault of the service. */
+export function autoScalingError(
+  code: string,
+  message: string,
+  requestId: string,
+  type: 'Sender' | 'Receiver' = 'Sender',
+): string {
+  return `<ErrorResponse xmlns="${NAMESPACE}"><Error><Type>${type}</Type><Code>${escape(code)}</Code><Message>${escape(message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`;
 }
 
 function required(params: Params, name: string): string {

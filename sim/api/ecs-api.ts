@@ -1,9 +1,13 @@
 import { epochSeconds } from '../clock';
-import { type ContainerInstance, type EcsModel, REGION, type Task } from '../ecs';
+import { type ContainerInstance, type EcsModel, REGION, type Task, type TaskState } from '../ecs';
 
 /**
  * The ECS operations the controller uses, and the read operations a person uses to look around,
  * answered from the model in the shapes of the ECS API reference (awsJson1_1 bodies).
+ *
+ * DescribeTasks, ListTasks, DescribeContainerInstances and ListContainerInstances answer from the
+ * readable state (EcsModel.readLagSeconds behind); UpdateContainerInstancesState acts on the current
+ * state and returns it; DescribeClusters and DescribeServices are current.
  */
 
 export class EcsApiError extends Error {
@@ -25,6 +29,7 @@ export const ECS_OPERATIONS = {
   DescribeContainerInstances: (ecs: EcsModel, input: Input) => describeContainerInstances(ecs, input),
   UpdateContainerInstancesState: (ecs: EcsModel, input: Input) => updateContainerInstancesState(ecs, input),
   ListTasks: (ecs: EcsModel, input: Input) => listTasks(ecs, input),
+  PutAttributes: (ecs: EcsModel, input: Input) => putAttributes(ecs, input),
   DescribeTasks: (ecs: EcsModel, input: Input) => describeTasks(ecs, input),
   ListServices: (ecs: EcsModel, input: Input) => {
     requireCluster(ecs, input);
@@ -51,6 +56,7 @@ export const ECS_BUCKETS: Record<
   ListTasks: 'cluster-resource-read',
   DescribeTasks: 'cluster-resource-read',
   UpdateContainerInstancesState: 'cluster-resource-modify',
+  PutAttributes: 'cluster-resource-modify',
   ListServices: 'service-read',
   DescribeServices: 'service-read',
 };
@@ -120,36 +126,72 @@ function describeClusters(ecs: EcsModel, input: Input): Output {
   return { clusters, failures };
 }
 
-/** The cluster query language, as far as looking up instances goes: ec2InstanceId ==, in. */
+/** An EC2 instance id in the cluster query language, with or without single or double quotes. */
+const EC2_ID = String.raw`(?:'([\w-]+)'|"([\w-]+)"|([\w-]+))`;
+const EQUALS = new RegExp(String.raw`^\s*ec2InstanceId\s*==\s*${EC2_ID}\s*$`);
+const WITHIN = /^\s*ec2InstanceId\s+in\s*\[([^\]]*)\]\s*$/;
+const LIST_ITEM = new RegExp(String.raw`^\s*${EC2_ID}\s*$`);
+
+/** The cluster query language, as far as looking up instances goes: ec2InstanceId ==, in [...]. */
 function instanceFilter(filter: string | undefined): (instance: ContainerInstance) => boolean {
   if (filter === undefined || filter.trim() === '') return () => true;
-  const equals = /^\s*ec2InstanceId\s*==\s*'?([\w-]+)'?\s*$/.exec(filter);
-  if (equals) return (instance) => instance.ec2InstanceId === equals[1];
-  const within = /^\s*ec2InstanceId\s+in\s*\[([^\]]*)\]\s*$/.exec(filter);
+  const unsupported = () =>
+    new EcsApiError('InvalidParameterException', `The simulation does not support the filter: ${filter}`);
+  const equals = EQUALS.exec(filter);
+  if (equals) {
+    const id = equals[1] ?? equals[2] ?? equals[3];
+    return (instance) => instance.ec2InstanceId === id;
+  }
+  const within = WITHIN.exec(filter);
   if (within) {
-    const ids = new Set((within[1] ?? '').split(',').map((id) => id.trim().replace(/^'|'$/g, '')));
+    const ids = new Set(
+      (within[1] ?? '').split(',').map((item) => {
+        const id = LIST_ITEM.exec(item);
+        if (id === null) throw unsupported();
+        return id[1] ?? id[2] ?? id[3];
+      }),
+    );
     return (instance) => ids.has(instance.ec2InstanceId);
   }
-  throw new EcsApiError('InvalidParameterException', `The simulation does not support the filter: ${filter}`);
+  throw unsupported();
 }
 
+/** The statuses ListContainerInstances filters on; INACTIVE too, as a convenience of the simulation. */
+const LISTABLE_STATUSES = [
+  'ACTIVE',
+  'DRAINING',
+  'REGISTERING',
+  'DEREGISTERING',
+  'REGISTRATION_FAILED',
+  'INACTIVE',
+];
+
+/** Instances as reads see them: registered at least readLagSeconds ago, with their status of then. */
 function listContainerInstances(ecs: EcsModel, input: Input): Output {
   requireCluster(ecs, input);
   const matches = instanceFilter(input.filter as string | undefined);
   const status = input.status as string | undefined;
-  // Without a status filter, every state but INACTIVE is listed.
-  const arns = [...ecs.instances.values()]
-    .filter((i) => (status === undefined ? i.status !== 'INACTIVE' : i.status === status) && matches(i))
-    .map((i) => i.arn);
+  if (status !== undefined && !LISTABLE_STATUSES.includes(status)) {
+    throw new EcsApiError('InvalidParameterException', `Invalid status: ${status}`);
+  }
+  const arns: string[] = [];
+  for (const instance of ecs.instances.values()) {
+    const seen = instance.readable;
+    if (seen === undefined) continue;
+    // Without a status filter, every state but INACTIVE is listed.
+    if (status === undefined ? seen.status === 'INACTIVE' : seen.status !== status) continue;
+    if (matches(instance)) arns.push(instance.arn);
+  }
   return paginate(arns, input, 'containerInstanceArns');
 }
 
 function describeContainerInstances(ecs: EcsModel, input: Input): Output {
   requireCluster(ecs, input);
-  const { found, failures } = describeEach(stringList(input, 'containerInstances', 100), (ref) =>
-    ecs.findInstance(ref),
-  );
-  return { containerInstances: found.map(containerInstanceShape), failures };
+  const { found, failures } = describeEach(stringList(input, 'containerInstances', 100), (ref) => {
+    const instance = ecs.findInstance(ref);
+    return instance?.readable === undefined ? undefined : instance;
+  });
+  return { containerInstances: found.map((i) => containerInstanceShape(i, 'readable')), failures };
 }
 
 function updateContainerInstancesState(ecs: EcsModel, input: Input): Output {
@@ -163,7 +205,39 @@ function updateContainerInstancesState(ecs: EcsModel, input: Input): Output {
   }
   const refs = stringList(input, 'containerInstances', 10);
   const { updated, failures } = ecs.updateContainerInstancesState(refs, status);
-  return { containerInstances: updated.map(containerInstanceShape), failures };
+  // As ECS does, the answer shows the updated instances as they are now.
+  return { containerInstances: updated.map((i) => containerInstanceShape(i, 'current')), failures };
+}
+
+/** Attribute names and values as the ECS API reference allows them (1-128 characters). */
+const ATTRIBUTE_NAME = /^[A-Za-z0-9\-_/\\.]{1,128}$/;
+const ATTRIBUTE_VALUE = /^[A-Za-z0-9\-_.@/\\: ]{1,128}$/;
+
+function putAttributes(ecs: EcsModel, input: Input): Output {
+  requireCluster(ecs, input);
+  const attributes = input.attributes;
+  if (!Array.isArray(attributes) || attributes.length === 0 || attributes.length > 10) {
+    throw new EcsApiError('InvalidParameterException', 'attributes must contain between 1 and 10 items.');
+  }
+  const applied = [];
+  for (const attribute of attributes as Record<string, unknown>[]) {
+    const { name, value, targetType, targetId } = attribute;
+    if (typeof name !== 'string' || !ATTRIBUTE_NAME.test(name)) {
+      throw new EcsApiError('InvalidParameterException', `Invalid attribute name: ${String(name)}`);
+    }
+    if (typeof value !== 'string' || !ATTRIBUTE_VALUE.test(value) || value.trim() !== value) {
+      throw new EcsApiError('InvalidParameterException', `Invalid attribute value: ${String(value)}`);
+    }
+    if (targetType !== undefined && targetType !== 'container-instance') {
+      throw new EcsApiError('InvalidParameterException', 'targetType must be container-instance.');
+    }
+    const instance = typeof targetId === 'string' ? ecs.putAttribute(targetId, name, value) : undefined;
+    if (instance === undefined) {
+      throw new EcsApiError('TargetNotFoundException', `Could not find ${String(targetId)}.`);
+    }
+    applied.push({ name, value, targetType: 'container-instance', targetId: instance.arn });
+  }
+  return { attributes: applied };
 }
 
 function listTasks(ecs: EcsModel, input: Input): Output {
@@ -172,7 +246,7 @@ function listTasks(ecs: EcsModel, input: Input): Output {
   let source: Iterable<Task> = ecs.tasks.values();
   if (input.containerInstance !== undefined) {
     const instance = ecs.findInstance(String(input.containerInstance));
-    if (instance === undefined)
+    if (instance?.readable === undefined)
       throw new EcsApiError('InvalidParameterException', 'The referenced container instance was not found.');
     source = instance.history;
   }
@@ -181,7 +255,7 @@ function listTasks(ecs: EcsModel, input: Input): Output {
   const arns: string[] = [];
   for (const task of source) {
     // "Although you can filter results based on a desired status of PENDING, this doesn't return any results."
-    if (task.desiredStatus !== desiredStatus) continue;
+    if (task.readable?.desiredStatus !== desiredStatus) continue;
     if (serviceName !== undefined && task.group !== `service:${serviceName}`) continue;
     if (family !== undefined && !task.taskDefinitionArn.includes(`/${family}:`)) continue;
     arns.push(task.arn);
@@ -191,8 +265,14 @@ function listTasks(ecs: EcsModel, input: Input): Output {
 
 function describeTasks(ecs: EcsModel, input: Input): Output {
   requireCluster(ecs, input);
-  const { found, failures } = describeEach(stringList(input, 'tasks', 100), (ref) => ecs.findTask(ref));
-  return { tasks: found.map((task) => taskShape(task, ecs.clusterArn, epochSeconds)), failures };
+  const { found, failures } = describeEach(stringList(input, 'tasks', 100), (ref) => {
+    const task = ecs.findTask(ref);
+    return task?.readable === undefined ? undefined : { task, state: task.readable };
+  });
+  return {
+    tasks: found.map(({ task, state }) => taskShape(task, ecs.clusterArn, epochSeconds, state)),
+    failures,
+  };
 }
 
 function describeServices(ecs: EcsModel, input: Input): Output {
@@ -225,36 +305,56 @@ function describeServices(ecs: EcsModel, input: Input): Output {
   return { services, failures };
 }
 
-export function containerInstanceShape(instance: ContainerInstance): Output {
+/**
+ * A container instance as the API returns it: `current` as it is now (the answer to a write),
+ * `readable` as reads see it, readLagSeconds behind, its counts agreeing with the readable tasks.
+ */
+export function containerInstanceShape(
+  instance: ContainerInstance,
+  view: 'current' | 'readable' = 'current',
+): Output {
+  const seen = view === 'readable' ? instance.readable : undefined;
+  const usage = instance.readableUsage;
   return {
     containerInstanceArn: instance.arn,
     ec2InstanceId: instance.ec2InstanceId,
-    version: instance.version,
-    status: instance.status,
-    agentConnected: instance.agentConnected,
-    runningTasksCount: instance.runningTasksCount,
-    pendingTasksCount: instance.pendingTasksCount,
+    version: (seen ?? instance).version,
+    status: (seen ?? instance).status,
+    agentConnected: (seen ?? instance).agentConnected,
+    runningTasksCount: seen ? usage.running : instance.runningTasksCount,
+    pendingTasksCount: seen ? usage.pending : instance.pendingTasksCount,
     registeredAt: epochSeconds(instance.registeredAt),
     registeredResources: [
       { name: 'CPU', type: 'INTEGER', integerValue: instance.cpu },
       { name: 'MEMORY', type: 'INTEGER', integerValue: instance.memory },
     ],
     remainingResources: [
-      { name: 'CPU', type: 'INTEGER', integerValue: instance.freeCpu },
-      { name: 'MEMORY', type: 'INTEGER', integerValue: instance.freeMemory },
+      { name: 'CPU', type: 'INTEGER', integerValue: seen ? instance.cpu - usage.cpu : instance.freeCpu },
+      {
+        name: 'MEMORY',
+        type: 'INTEGER',
+        integerValue: seen ? instance.memory - usage.memory : instance.freeMemory,
+      },
     ],
     attributes: [
       { name: 'ecs.ami-id', value: instance.amiId },
       { name: 'ecs.availability-zone', value: `${REGION}a` },
+      ...[...(seen ?? instance).attributes].map(([name, value]) => ({ name, value })),
     ],
   };
 }
 
 /**
  * A task as DescribeTasks returns it (timestamps as epoch seconds) or as the detail of an
- * "ECS Task State Change" event (ISO strings): `time` converts a simulated second.
+ * "ECS Task State Change" event (ISO strings): `time` converts a simulated second. `state` is the
+ * moment shown: the current one by default (events), the readable one for DescribeTasks.
  */
-export function taskShape<T>(task: Task, clusterArn: string, time: (seconds: number) => T): Output {
+export function taskShape<T>(
+  task: Task,
+  clusterArn: string,
+  time: (seconds: number) => T,
+  state: TaskState = task,
+): Output {
   const at = (field: string, seconds: number | undefined) =>
     seconds === undefined ? {} : { [field]: time(seconds) };
   const family = task.taskDefinitionArn.slice(
@@ -269,23 +369,23 @@ export function taskShape<T>(task: Task, clusterArn: string, time: (seconds: num
     launchType: 'EC2',
     group: task.group,
     ...(task.startedBy !== undefined && { startedBy: task.startedBy }),
-    lastStatus: task.lastStatus,
-    desiredStatus: task.desiredStatus,
+    lastStatus: state.lastStatus,
+    desiredStatus: state.desiredStatus,
     cpu: String(task.cpu),
     memory: String(task.memory),
-    version: task.version,
+    version: state.version,
     availabilityZone: `${REGION}a`,
     ...at('createdAt', task.createdAt),
-    ...at('startedAt', task.startedAt),
-    ...at('stoppingAt', task.stoppingAt),
-    ...at('stoppedAt', task.stoppedAt),
-    ...(task.stopCode !== undefined && { stopCode: task.stopCode }),
-    ...(task.stoppedReason !== undefined && { stoppedReason: task.stoppedReason }),
+    ...at('startedAt', state.startedAt),
+    ...at('stoppingAt', state.stoppingAt),
+    ...at('stoppedAt', state.stoppedAt),
+    ...(state.stopCode !== undefined && { stopCode: state.stopCode }),
+    ...(state.stoppedReason !== undefined && { stoppedReason: state.stoppedReason }),
     containers: [
       {
         name: family,
         lastStatus:
-          task.lastStatus === 'STOPPED' ? 'STOPPED' : task.lastStatus === 'PENDING' ? 'PENDING' : 'RUNNING',
+          state.lastStatus === 'STOPPED' ? 'STOPPED' : state.lastStatus === 'PENDING' ? 'PENDING' : 'RUNNING',
         taskArn: task.arn,
       },
     ],

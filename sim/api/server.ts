@@ -20,9 +20,16 @@ export interface ApiFaults {
   throttle: number;
   /** Share of calls answered with a server error (HTTP 500). */
   serverError: number;
+  /**
+   * Share of calls that the service carries out but whose answer the caller never gets: half
+   * come back as HTTP 500 (ServerException / InternalFailure), half as a gateway timeout (HTTP 504,
+   * RequestTimeoutException / RequestTimeout), both of which the SDK treats as transient. The
+   * caller cannot tell that the call took effect. Absent: 0.
+   */
+  lostResponse?: number;
 }
 
-export const NO_API_FAULTS: ApiFaults = { tokenBuckets: false, throttle: 0, serverError: 0 };
+export const NO_API_FAULTS: ApiFaults = { tokenBuckets: false, throttle: 0, serverError: 0, lostResponse: 0 };
 
 /** What the endpoint serves: the current simulation. Swapped between runs. */
 export interface ApiTarget {
@@ -34,6 +41,12 @@ export interface ApiTarget {
   /** Calls per operation, for the run's report. */
   calls: Map<string, number>;
   throttled: { count: number };
+  /** Calls carried out whose answer was replaced by an error (ApiFaults.lostResponse); created on first use. */
+  lostResponses?: { count: number };
+  /** Simulated seconds a call takes (in-process transport only), drawn between the two. */
+  latency?: [number, number];
+  /** Told of every call, e.g. to record when reads happen. */
+  onCall?: (key: string) => void;
   buckets: Map<string, TokenBucket>;
 }
 
@@ -111,7 +124,11 @@ function answerEcs(target: ApiTarget, operation: string, body: string): ApiRespo
   if (fault === 'error') return fail(500, 'ServerException', 'Service unavailable');
   try {
     const input = body === '' ? {} : (JSON.parse(body) as Record<string, unknown>);
-    return json(200, ECS_OPERATIONS[op](target.ecs, input));
+    const output = ECS_OPERATIONS[op](target.ecs, input);
+    const lost = lostResponse(target);
+    if (lost === 'error') return fail(500, 'ServerException', 'Service unavailable');
+    if (lost === 'timeout') return fail(504, 'RequestTimeoutException', 'Gateway Timeout');
+    return json(200, output);
   } catch (error) {
     if (error instanceof EcsApiError) return fail(400, error.code, error.message);
     return fail(400, 'ClientException', error instanceof Error ? error.message : String(error));
@@ -129,9 +146,15 @@ function answerAutoScaling(target: ApiTarget, params: URLSearchParams, requestId
   const fault = injectedFault(target, 'auto-scaling');
   if (fault === 'throttle') return xml(400, autoScalingError('Throttling', 'Rate exceeded', requestId));
   if (fault === 'error')
-    return xml(500, autoScalingError('InternalFailure', 'Service unavailable', requestId));
+    return xml(500, autoScalingError('InternalFailure', 'Service unavailable', requestId, 'Receiver'));
   try {
-    return xml(200, autoScalingResponse(operation, handler(target.group, params), requestId));
+    const result = handler(target.group, params);
+    const lost = lostResponse(target);
+    if (lost === 'error')
+      return xml(500, autoScalingError('InternalFailure', 'Service unavailable', requestId, 'Receiver'));
+    if (lost === 'timeout')
+      return xml(504, autoScalingError('RequestTimeout', 'Gateway Timeout', requestId, 'Receiver'));
+    return xml(200, autoScalingResponse(operation, result, requestId));
   } catch (error) {
     if (error instanceof AutoScalingError)
       return xml(400, autoScalingError(error.code, error.message, requestId));
@@ -141,6 +164,7 @@ function answerAutoScaling(target: ApiTarget, params: URLSearchParams, requestId
 
 function count(target: ApiTarget, key: string): void {
   target.calls.set(key, (target.calls.get(key) ?? 0) + 1);
+  target.onCall?.(key);
 }
 
 function injectedFault(target: ApiTarget, bucket: string): 'throttle' | 'error' | undefined {
@@ -151,6 +175,15 @@ function injectedFault(target: ApiTarget, bucket: string): 'throttle' | 'error' 
     return 'throttle';
   }
   return random.chance(faults.serverError) ? 'error' : undefined;
+}
+
+/** Whether the answer to a call that was carried out is lost, and how the caller learns of it. */
+function lostResponse(target: ApiTarget): 'error' | 'timeout' | undefined {
+  const { faults, random } = target;
+  if (!random.chance(faults.lostResponse ?? 0)) return undefined;
+  target.lostResponses ??= { count: 0 };
+  target.lostResponses.count++;
+  return random.chance(0.5) ? 'error' : 'timeout';
 }
 
 export interface RunningServer {

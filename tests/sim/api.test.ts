@@ -41,7 +41,7 @@ afterAll(async () => {
   await server.close();
 });
 beforeEach(() => {
-  world.api.faults = { tokenBuckets: false, throttle: 0, serverError: 0 };
+  world.api.faults = { tokenBuckets: false, throttle: 0, serverError: 0, lostResponse: 0 };
 });
 
 const firstInstanceId = () => [...world.group.instances.keys()][0] ?? '';
@@ -109,7 +109,7 @@ describe('the local ECS endpoint (awsJson1_1)', () => {
     await expect(ecs.send(new ListContainerInstancesCommand({ cluster: 'nope' }))).rejects.toMatchObject({
       name: 'ClusterNotFoundException',
     });
-    world.api.faults = { tokenBuckets: false, throttle: 1, serverError: 0 };
+    world.api.faults = { tokenBuckets: false, throttle: 1, serverError: 0, lostResponse: 0 };
     await expect(
       ecs.send(new ListContainerInstancesCommand({ cluster: STACK.clusterName })),
     ).rejects.toMatchObject({
@@ -151,7 +151,7 @@ describe('the local Auto Scaling endpoint (awsQuery)', () => {
   });
 
   it('answers throttling with the Throttling code', async () => {
-    world.api.faults = { tokenBuckets: false, throttle: 1, serverError: 0 };
+    world.api.faults = { tokenBuckets: false, throttle: 1, serverError: 0, lostResponse: 0 };
     await expect(autoScaling.send(new DescribeAutoScalingInstancesCommand({}))).rejects.toMatchObject({
       name: 'Throttling',
     });

@@ -1,22 +1,28 @@
 import { Clock, Random } from '../../sim/clock';
-import { EcsModel, type ServiceSpec, type Task } from '../../sim/ecs';
+import { type EcsOptions, EcsModel, type ServiceSpec, type Task } from '../../sim/ecs';
 
 /** A cluster of `hosts` instances with room for plenty of tasks, and every task event recorded. */
-function cluster(hosts = 3) {
+function cluster(hosts = 3, options: EcsOptions = {}) {
   const clock = new Clock();
   const events: { arn: string; lastStatus: string; desiredStatus: string; version: number }[] = [];
   const healthy: { at: number; service: string; count: number }[] = [];
-  const ecs = new EcsModel('test', clock, new Random(42), {
-    taskChanged: (task: Task) =>
-      events.push({
-        arn: task.arn,
-        lastStatus: task.lastStatus,
-        desiredStatus: task.desiredStatus,
-        version: task.version,
-      }),
-    serviceHealthChanged: (service) =>
-      healthy.push({ at: clock.now, service: service.spec.name, count: service.healthyCount }),
-  });
+  const ecs = new EcsModel(
+    'test',
+    clock,
+    new Random(42),
+    {
+      taskChanged: (task: Task) =>
+        events.push({
+          arn: task.arn,
+          lastStatus: task.lastStatus,
+          desiredStatus: task.desiredStatus,
+          version: task.version,
+        }),
+      serviceHealthChanged: (service) =>
+        healthy.push({ at: clock.now, service: service.spec.name, count: service.healthyCount }),
+    },
+    options,
+  );
   const instances = Array.from({ length: hosts }, (_, n) =>
     ecs.registerContainerInstance(`i-${String(n).padStart(17, '0')}`, 4096, 16384, 'ami-1'),
   );
@@ -154,6 +160,26 @@ describe('ECS draining in the simulation', () => {
     expect(daemon?.stoppingAt).toBeGreaterThanOrEqual(replica?.stoppedAt ?? Infinity);
   });
 
+  it('keeps the daemon task of a draining instance running while its replicas stop, even as daemon tasks start elsewhere', async () => {
+    const { clock, ecs, instances } = cluster(2);
+    ecs.createService(service({ name: 'agent', daemon: true, desiredCount: 0, stopSeconds: 5 }));
+    ecs.createService(
+      service({ desiredCount: 2, minimumHealthyPercent: 0, maximumPercent: 100, stopSeconds: 120 }),
+    );
+    await clock.run(300);
+    const drained = instances[0];
+    if (drained === undefined) throw new Error('no instance');
+    const daemon = [...drained.tasks].find((task) => task.daemon);
+
+    ecs.updateContainerInstancesState([drained.arn], 'DRAINING');
+    // A new instance registers: its daemon task starts and becomes healthy during the drain.
+    ecs.registerContainerInstance('i-00000000000000009', 4096, 16384, 'ami-2');
+    await clock.run(400);
+
+    expect([...drained.tasks].some((task) => !task.daemon && task.lastStatus !== 'STOPPED')).toBe(true);
+    expect(daemon?.desiredStatus).toBe('RUNNING');
+  });
+
   it('never moves standalone tasks: the instance stays in drain while they run', async () => {
     const { clock, ecs, instances } = cluster(1);
     const [standalone] = ecs.runStandaloneTasks({ family: 'batch', cpu: 256, memory: 512, count: 1 });
@@ -177,8 +203,8 @@ describe('ECS draining in the simulation', () => {
     for (const instance of instances) expect(instance.serviceTasks.get('api')).toBe(1);
   });
 
-  it('stops every task at once when the EC2 instance is terminated, and deregisters the instance', async () => {
-    const { clock, ecs, instances } = cluster(2);
+  it('with ec2NoticeSeconds 0, stops every task at once when the EC2 instance is terminated, and deregisters the instance', async () => {
+    const { clock, ecs, instances } = cluster(2, { ec2NoticeSeconds: 0 });
     ecs.createService(service({ desiredCount: 4, minimumHealthyPercent: 50 }));
     await clock.run(300);
     const victim = instances[0];

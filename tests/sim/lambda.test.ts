@@ -1,0 +1,280 @@
+import { Clock, Random } from '../../sim/clock';
+import { AsyncLambda, NO_DELIVERY_FAULTS } from '../../sim/delivery';
+import { currentContainer, type InvokeResult, LambdaFunction, type LambdaHandler } from '../../sim/lambda';
+
+interface Seen {
+  event: unknown;
+  coldStart: number;
+  callsInContainer: number;
+  container: string | undefined;
+  startedAt: number;
+  endedAt?: number;
+}
+
+/** A function whose module state (a cold-start number and a call counter) lives in each container. */
+function counting(clock: Clock, seen: Seen[], work: (event: unknown) => Promise<void>) {
+  let coldStarts = 0;
+  return (): LambdaHandler => {
+    const coldStart = ++coldStarts;
+    let calls = 0;
+    return async (event) => {
+      calls++;
+      const entry: Seen = {
+        event,
+        coldStart,
+        callsInContainer: calls,
+        container: currentContainer()?.id,
+        startedAt: clock.now,
+      };
+      seen.push(entry);
+      await work(event);
+      entry.endedAt = clock.now;
+    };
+  };
+}
+
+describe('LambdaFunction', () => {
+  it('runs two concurrent invocations in two containers, each with its own module state', async () => {
+    const clock = new Clock();
+    const seen: Seen[] = [];
+    const fn = new LambdaFunction(clock, {
+      name: 'f',
+      factory: counting(clock, seen, () => clock.sleep(5)),
+      timeoutSeconds: 60,
+      concurrency: 10,
+      coldStartSeconds: 1,
+    });
+    clock.at(0, () => {
+      fn.enqueue('a');
+      fn.enqueue('b');
+    });
+
+    await clock.run(100);
+
+    expect(seen).toEqual([
+      { event: 'a', coldStart: 1, callsInContainer: 1, container: 'f#1', startedAt: 1, endedAt: 6 },
+      { event: 'b', coldStart: 2, callsInContainer: 1, container: 'f#2', startedAt: 1, endedAt: 6 },
+    ]);
+    expect(fn.stats).toMatchObject({ invocations: 2, coldStarts: 2, peakConcurrency: 2, errors: 0 });
+  });
+
+  it('reuses a warm container, the most recently used first, without a new cold start', async () => {
+    const clock = new Clock();
+    const seen: Seen[] = [];
+    const fn = new LambdaFunction(clock, {
+      name: 'f',
+      factory: counting(clock, seen, (event) => clock.sleep(event === 'short' ? 3 : 6)),
+      timeoutSeconds: 60,
+      concurrency: 10,
+      coldStartSeconds: 1,
+    });
+    clock.at(0, () => {
+      fn.enqueue('short'); // f#1, idle from 4
+      fn.enqueue('long'); // f#2, idle from 7
+    });
+    clock.at(20, () => fn.enqueue('later'));
+
+    await clock.run(100);
+
+    expect(seen[2]).toEqual({
+      event: 'later',
+      coldStart: 2,
+      callsInContainer: 2,
+      container: 'f#2',
+      startedAt: 20,
+      endedAt: 26,
+    });
+    expect(fn.stats.coldStarts).toBe(2);
+  });
+
+  it('fails an invocation that runs past its timeout, counts an error and discards the container and its work', async () => {
+    const clock = new Clock();
+    const seen: Seen[] = [];
+    const effects: string[] = [];
+    let remainingAtStart = 0;
+    const fn = new LambdaFunction(clock, {
+      name: 'f',
+      factory: counting(clock, seen, async (event) => {
+        if (event !== 'slow') return;
+        await clock.sleep(10);
+        effects.push('work after the timeout');
+      }),
+      timeoutSeconds: 3,
+      concurrency: 10,
+      coldStartSeconds: 0,
+    });
+    const probe = new LambdaFunction(clock, {
+      name: 'probe',
+      factory: () => (_event, context) => {
+        remainingAtStart = context.getRemainingTimeInMillis();
+      },
+      timeoutSeconds: 3,
+      concurrency: 1,
+      coldStartSeconds: 0,
+    });
+    const outcomes: InvokeResult[] = [];
+    clock.at(0, () => {
+      void fn.invoke('slow').then((outcome) => outcomes.push(outcome));
+    });
+    clock.at(5, () => {
+      void fn.invoke('quick').then((outcome) => outcomes.push(outcome));
+      void probe.invoke('probe');
+    });
+
+    await clock.run(100);
+
+    expect(outcomes[0]).toMatchObject({ ok: false, reason: 'timeout', error: { name: 'Sandbox.Timedout' } });
+    expect(outcomes[0]?.ok === false && outcomes[0].error.message).toBe('Task timed out after 3.00 seconds');
+    expect(outcomes[1]).toEqual({ ok: true, result: undefined });
+    expect(effects).toEqual([]);
+    expect(seen.map((s) => s.container)).toEqual(['f#1', 'f#2']);
+    expect(fn.stats).toMatchObject({ invocations: 2, errors: 1, timeouts: 1, coldStarts: 2 });
+    expect(remainingAtStart).toBe(3000);
+  });
+
+  it('marks the timed-out container dead, so a transport can refuse its calls', async () => {
+    const clock = new Clock();
+    const containers: ReturnType<typeof currentContainer>[] = [];
+    const fn = new LambdaFunction(clock, {
+      name: 'f',
+      factory: () => async () => {
+        containers.push(currentContainer());
+        await clock.sleep(10);
+      },
+      timeoutSeconds: 2,
+      concurrency: 1,
+      coldStartSeconds: 0,
+    });
+    clock.at(0, () => fn.enqueue('x'));
+
+    await clock.run(1);
+    expect(containers[0]).toMatchObject({ dead: false, frozen: false, busy: true });
+    await clock.run(3);
+    expect(containers[0]).toMatchObject({ dead: true });
+  });
+
+  it('retries a failed asynchronous event after 60 and then 120 s, then sends it to the failure destination', async () => {
+    const clock = new Clock();
+    const attempts: number[] = [];
+    const fn = new LambdaFunction(clock, {
+      name: 'f',
+      factory: () => async () => {
+        attempts.push(clock.now);
+        throw new Error('ThrottlingException: Rate exceeded');
+      },
+      timeoutSeconds: 30,
+      concurrency: 10,
+      coldStartSeconds: 0,
+    });
+    clock.at(10, () => fn.enqueue({ id: 'e1' }));
+
+    await clock.run(1000);
+
+    expect(attempts).toEqual([10, 70, 190]);
+    expect(fn.failureDestination).toEqual([
+      { event: { id: 'e1' }, error: 'Error: ThrottlingException: Rate exceeded', attempts: 3, at: 190 },
+    ]);
+    expect(fn.stats).toMatchObject({ invocations: 3, errors: 3 });
+  });
+
+  it('keeps asynchronous events queued at the concurrency limit and refuses synchronous invokes', async () => {
+    const clock = new Clock();
+    const started: string[] = [];
+    const fn = new LambdaFunction(clock, {
+      name: 'f',
+      factory: () => async (event) => {
+        started.push(`${String(event)}@${clock.now}`);
+        await clock.sleep(5);
+      },
+      timeoutSeconds: 30,
+      concurrency: 1,
+      coldStartSeconds: 0,
+    });
+    let refused: InvokeResult | undefined;
+    clock.at(0, () => {
+      fn.enqueue('a');
+      fn.enqueue('b');
+    });
+    clock.at(1, () => {
+      void fn.invoke('sync').then((outcome) => (refused = outcome));
+    });
+
+    await clock.run(100);
+
+    expect(started).toEqual(['a@0', 'b@5']);
+    expect(refused).toMatchObject({
+      ok: false,
+      reason: 'throttled',
+      error: { name: 'TooManyRequestsException' },
+    });
+    expect(fn.stats).toMatchObject({ throttled: 1, queued: 1, peakConcurrency: 1 });
+  });
+
+  it('freezes an idle container: work a handler left running waits for the next invocation', async () => {
+    const clock = new Clock();
+    const log: string[] = [];
+    const fn = new LambdaFunction(clock, {
+      name: 'f',
+      factory: () => async (event) => {
+        log.push(`${String(event)}@${clock.now}`);
+        if (event === 'first') void clock.sleep(10).then(() => log.push(`background@${clock.now}`));
+      },
+      timeoutSeconds: 30,
+      concurrency: 1,
+      coldStartSeconds: 0,
+    });
+    clock.at(0, () => fn.enqueue('first'));
+    clock.at(50, () => fn.enqueue('second'));
+
+    await clock.run(100);
+
+    expect(log).toEqual(['first@0', 'second@50', 'background@50']);
+  });
+
+  it('starts a new container once a warm one has been idle longer than maxIdleSeconds', async () => {
+    const clock = new Clock();
+    const seen: Seen[] = [];
+    const fn = new LambdaFunction(clock, {
+      name: 'f',
+      factory: counting(clock, seen, async () => undefined),
+      timeoutSeconds: 30,
+      concurrency: 1,
+      coldStartSeconds: 0,
+      maxIdleSeconds: 300,
+    });
+    clock.at(0, () => fn.enqueue('a'));
+    clock.at(200, () => fn.enqueue('b'));
+    clock.at(600, () => fn.enqueue('c'));
+
+    await clock.run(1000);
+
+    expect(seen.map((s) => s.container)).toEqual(['f#1', 'f#1', 'f#2']);
+  });
+});
+
+describe('AsyncLambda', () => {
+  it('delivers through a LambdaFunction and reports its invocations, errors, failures and drops', async () => {
+    const clock = new Clock();
+    const fn = new LambdaFunction(clock, {
+      name: 'f',
+      factory: () => async (event) => {
+        if (event === 'bad') throw new Error('boom');
+      },
+      timeoutSeconds: 30,
+      concurrency: 10,
+      coldStartSeconds: 0,
+    });
+    const lossy = new AsyncLambda('f', fn, clock, new Random(1), { ...NO_DELIVERY_FAULTS, drop: 1 }, [0, 1]);
+    const direct = new AsyncLambda('f', fn, clock, new Random(1), NO_DELIVERY_FAULTS, [0.2, 1.5]);
+    clock.at(0, () => {
+      direct.deliver('good');
+      direct.deliver('bad');
+      lossy.deliver('lost');
+    });
+
+    await clock.run(1000);
+
+    expect(direct.stats).toMatchObject({ invocations: 4, errors: 3, dropped: 1 });
+    expect(direct.stats.failed.map((f) => f.event)).toEqual(['bad']);
+  });
+});
