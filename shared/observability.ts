@@ -1,10 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 
-// Service name, log level and namespace come from POWERTOOLS_* variables set in template.yaml.
-export const logger = new Logger({ serviceName: 'ecs-drain' });
-export const metrics = new Metrics({ namespace: 'EcsDrain', serviceName: 'ecs-drain' });
-
 /** Counts an operator would alarm on; one name per outcome so dashboards stay readable. */
 export type DrainMetric =
   | 'DrainStarted'
@@ -13,11 +9,24 @@ export type DrainMetric =
   | 'HeartbeatRecorded'
   | 'MessageRejected';
 
-export function count(metric: DrainMetric): void {
-  metrics.addMetric(metric, MetricUnit.Count, 1);
+/** How the controller reports: one structured log line per decision, and counts. */
+export interface Telemetry {
+  logger: Logger;
+  count(metric: DrainMetric): void;
 }
 
-/** Flushes the counts of this invocation; an invocation that counted nothing writes nothing. */
-export function publishMetrics(): void {
-  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+// Service name, log level and namespace come from POWERTOOLS_* variables set in template.yaml.
+export const logger = new Logger({ serviceName: 'ecs-drain' });
+export const metrics = new Metrics({ namespace: 'EcsDrain', serviceName: 'ecs-drain' });
+
+/** Telemetry over a logger and a metrics store; `publish` flushes the counts of one invocation. */
+export function telemetry(log: Logger, store: Metrics): Telemetry & { publish(): void } {
+  return {
+    logger: log,
+    count: (metric) => store.addMetric(metric, MetricUnit.Count, 1),
+    // An invocation that counted nothing writes nothing.
+    publish: () => {
+      if (store.hasStoredMetrics()) store.publishStoredMetrics();
+    },
+  };
 }

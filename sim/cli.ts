@@ -31,7 +31,9 @@ Options:
   --warmup SECONDS        instance refresh InstanceWarmup (default 60)
   --scale-in-by N         instances the scale-in scenario removes (default a third)
   --heartbeat-timeout S   the hook's HeartbeatTimeout (default 1800)
-  --faults                duplicate, delay and reorder events; throttle API calls (ECS token buckets)
+  --faults                duplicate, delay and reorder events; throttle API calls at random, fail
+                          some, and lose some answers after the call took effect (ECS's token
+                          buckets and the SDK's retries are always on)
   --controller-only       skip the run without the controller
   --json                  print a machine-readable summary instead of the table
   --out DIR               where to write the SVG timeline (default out/)
@@ -89,13 +91,13 @@ async function main(): Promise<void> {
     },
     ...(values.faults && {
       deliveryFaults: { duplicate: 0.2, delay: 0.2, maxDelaySeconds: 120, drop: 0 },
-      apiFaults: { tokenBuckets: true, throttle: 0.05, serverError: 0.01 },
+      apiFaults: { tokenBuckets: true, throttle: 0.05, serverError: 0.01, lostResponse: 0.02 },
     }),
   };
 
   const { transport, close } = await openTransport(values['over-http'] ? 'http' : 'in-process');
   try {
-    const controller = await loadController(transport, {
+    const controller = loadController(transport, {
       heartbeatTimeout: options.heartbeatTimeout,
       logLevel: values.verbose ? 'INFO' : 'SILENT',
     });

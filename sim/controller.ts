@@ -1,8 +1,21 @@
-import type { Context, EventBridgeEvent, SNSEvent } from 'aws-lambda';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { LogLevel } from '@aws-lambda-powertools/logger/types';
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import type { RetryStrategyV2 } from '@smithy/types';
+import type { SQSEvent } from 'aws-lambda';
+import { createFinishDrainHandler } from '../functions/finish-drain/app';
+import { createStartDrainHandler } from '../functions/start-drain/app';
+import { AutoScalingAdapter } from '../shared/aws/auto-scaling';
+import { EcsAdapter } from '../shared/aws/ecs';
+import { autoScalingPacer, ecsReadPacer, SDK_MAX_ATTEMPTS, type Timing } from '../shared/aws/pacer';
+import type { ControllerConfig } from '../shared/config';
+import type { DrainMetric } from '../shared/observability';
 import { InProcessHandler } from './api/in-process';
 import { type ApiTarget, startApiServer } from './api/server';
+import type { AsyncHandler } from './delivery';
 import { activeWorld } from './scenario';
-import { type ControllerHandlers, STACK } from './world';
+import { STACK } from './world';
 
 /**
  * How the handlers' SDK clients reach the simulation: over HTTP to the local endpoint (as `sam local
@@ -21,66 +34,89 @@ export async function openTransport(
   return { transport: { kind, endpoint: server.url }, close: () => server.close() };
 }
 
-/**
- * Loads the real, unmodified handlers, configured as the SAM template would configure them, with
- * their SDK clients pointed at the simulation's endpoint through AWS_ENDPOINT_URL_ECS and
- * AWS_ENDPOINT_URL_AUTO_SCALING. Environment is read once per process, like a Lambda cold start.
- */
-export async function loadController(
-  transport: Transport,
-  { heartbeatTimeout = 1800, logLevel = 'SILENT' }: { heartbeatTimeout?: number; logLevel?: string } = {},
-): Promise<ControllerHandlers> {
-  // An endpoint is configured either way, so no call could ever leave the machine.
-  const endpoint = transport.kind === 'http' ? transport.endpoint : 'http://127.0.0.1:9';
-  Object.assign(process.env, {
-    CLUSTER_NAME: STACK.clusterName,
-    AUTO_SCALING_GROUP_NAME: STACK.groupName,
-    LIFECYCLE_HOOK_NAME: STACK.hookName,
-    HEARTBEAT_TIMEOUT: String(heartbeatTimeout),
-    AWS_ENDPOINT_URL_ECS: endpoint,
-    AWS_ENDPOINT_URL_AUTO_SCALING: endpoint,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'simulated',
-    AWS_SECRET_ACCESS_KEY: 'simulated',
-    // The SDK's own retries back off on the wall clock, which a simulated hour does not wait for.
-    // With one attempt, a throttled call fails the invocation and Lambda's asynchronous retries
-    // (modelled in simulated time) take over.
-    AWS_MAX_ATTEMPTS: '1',
-    POWERTOOLS_SERVICE_NAME: 'ecs-drain',
-    POWERTOOLS_LOG_LEVEL: logLevel,
-    POWERTOOLS_METRICS_DISABLED: 'true',
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  });
-  delete process.env.AWS_PROFILE;
-  forgetControllerModules();
-  // require, not import(): a module loaded through import() stays cached however require.cache is
-  // cleared, and each load must be a cold start.
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  const start: typeof import('../functions/start-drain/handler') = require('../functions/start-drain/handler');
-  const finish: typeof import('../functions/finish-drain/handler') = require('../functions/finish-drain/handler');
-  if (transport.kind === 'in-process') {
-    const handler = new InProcessHandler(transport.target);
-    const { ecsClient }: typeof import('../shared/aws/ecs') = require('../shared/aws/ecs');
-    const {
-      autoScalingClient,
-    }: typeof import('../shared/aws/auto-scaling') = require('../shared/aws/auto-scaling');
-    // The clients resolve their request handler on every send, so swapping it here takes effect.
-    ecsClient.config.requestHandler = handler as unknown as typeof ecsClient.config.requestHandler;
-    autoScalingClient.config.requestHandler =
-      handler as unknown as typeof autoScalingClient.config.requestHandler;
-  }
-  const context = { functionName: 'simulated', awsRequestId: 'simulated' } as Context;
-  return {
-    startDrain: (event) => start.handler(event as SNSEvent, context, () => undefined) as Promise<void>,
-    finishDrain: (event) =>
-      finish.handler(event as EventBridgeEvent<string, unknown>, context, () => undefined) as Promise<void>,
-  };
+/** What a world offers the functions it runs: its API, and the SDK retry strategy on its clock. */
+export interface SimulatedAccount {
+  /** A fresh retry strategy for each client, as the SDK creates one per client. */
+  retryStrategy(client: 'ecs' | 'autoscaling', maxAttempts: number): RetryStrategyV2;
+  /** Counts the metrics the functions emit, for the run's report. */
+  recordMetric(name: DrainMetric): void;
+  /** The account's clock, for anything in the functions that waits (the read pacer). */
+  timing: Timing;
 }
 
-/** Each load is a cold start: the handler modules, their SDK clients and caches are evaluated anew. */
-function forgetControllerModules(): void {
-  for (const file of Object.keys(require.cache)) {
-    if (/[\\/](functions|shared)[\\/]/.test(file) && !file.includes('node_modules'))
-      delete require.cache[file];
-  }
+/**
+ * The two functions, as factories: every call is a cold start of one Lambda container, with its own
+ * SDK clients, heartbeat pacing and memory, exactly as `functions/*\/handler.ts` builds them at
+ * module scope.
+ */
+export interface ControllerFunctions {
+  startDrain(): AsyncHandler;
+  finishDrain(): AsyncHandler;
+}
+
+export interface Controller {
+  /** The functions of the stack deployed into one simulated account. */
+  deploy(account: SimulatedAccount): ControllerFunctions;
+}
+
+/**
+ * The real, unmodified handlers, configured as the SAM template configures them, with their SDK
+ * clients pointed at the simulation. Nothing is read from the environment, so nothing can leave
+ * the machine: the endpoint is always the simulation's.
+ */
+export function loadController(
+  transport: Transport,
+  { heartbeatTimeout = 1800, logLevel = 'SILENT' }: { heartbeatTimeout?: number; logLevel?: LogLevel } = {},
+): Controller {
+  const config: ControllerConfig = {
+    clusterName: STACK.clusterName,
+    autoScalingGroupName: STACK.groupName,
+    lifecycleHookName: STACK.hookName,
+    heartbeatTimeoutSeconds: heartbeatTimeout,
+  };
+  return {
+    deploy(account) {
+      const container = () => {
+        const clientConfig = {
+          region: 'us-east-1',
+          credentials: { accessKeyId: 'simulated', secretAccessKey: 'simulated' },
+          // The in-process handler ignores the endpoint; it is set anyway, so no call could reach AWS.
+          endpoint: transport.kind === 'http' ? transport.endpoint : 'http://127.0.0.1:9',
+          useFipsEndpoint: false,
+          useDualstackEndpoint: false,
+          ...(transport.kind === 'in-process' && { requestHandler: new InProcessHandler(transport.target) }),
+        };
+        const telemetry = {
+          logger: new Logger({ serviceName: 'ecs-drain', logLevel }),
+          count: (metric: DrainMetric) => account.recordMetric(metric),
+          publish: () => undefined,
+        };
+        return {
+          config,
+          ecs: new EcsAdapter(
+            new ECSClient({ ...clientConfig, retryStrategy: account.retryStrategy('ecs', SDK_MAX_ATTEMPTS) }),
+            ecsReadPacer(account.timing),
+          ),
+          autoScaling: new AutoScalingAdapter(
+            new AutoScalingClient({
+              ...clientConfig,
+              retryStrategy: account.retryStrategy('autoscaling', SDK_MAX_ATTEMPTS),
+            }),
+            autoScalingPacer(account.timing),
+          ),
+          telemetry,
+        };
+      };
+      return {
+        startDrain: () => {
+          const handler = createStartDrainHandler(container());
+          return (event) => handler(event as SQSEvent);
+        },
+        finishDrain: () => {
+          const handler = createFinishDrainHandler(container());
+          return (event) => handler(event as SQSEvent);
+        },
+      };
+    },
+  };
 }

@@ -1,12 +1,15 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ControllerHandlers } from './world';
+import type { Controller } from './controller';
 
-/** Stands in for the two functions: each event they would be invoked with becomes a file. */
+/**
+ * Stands in for the two functions: each event they would be invoked with becomes a file, for
+ * `sam local invoke -e`. Both functions' events are SQS batches, as their queues deliver them.
+ */
 export function writeEventsTo(
   dir: string,
   say: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
-): ControllerHandlers {
+): Controller {
   let sequence = 0;
   const write = (name: string, event: unknown) => {
     const path = join(dir, name);
@@ -14,15 +17,19 @@ export function writeEventsTo(
     say(`event written: ${path}`);
   };
   return {
-    startDrain: async (event) => {
-      const message = JSON.parse(
-        (event as { Records: { Sns: { Message: string } }[] }).Records[0]?.Sns.Message ?? '{}',
-      );
-      write(`lifecycle-${message.EC2InstanceId ?? `test-${++sequence}`}.json`, event);
-    },
-    finishDrain: async (event) => {
-      const taskArn = String((event as { detail: { taskArn: string } }).detail.taskArn);
-      write(`task-stopped-${taskArn.slice(taskArn.lastIndexOf('/') + 1)}.json`, event);
-    },
+    deploy: () => ({
+      startDrain: () => async (event) => {
+        const [record] = (event as { Records: { body: string }[] }).Records;
+        const message = JSON.parse(record?.body ?? '{}');
+        write(`lifecycle-${message.EC2InstanceId ?? `test-${++sequence}`}.json`, event);
+        return { batchItemFailures: [] };
+      },
+      finishDrain: () => async (event) => {
+        const [record] = (event as { Records: { body: string }[] }).Records;
+        const taskArn = String(JSON.parse(record?.body ?? '{}').detail?.taskArn ?? `batch-${++sequence}`);
+        write(`task-stopped-${taskArn.slice(taskArn.lastIndexOf('/') + 1)}.json`, event);
+        return { batchItemFailures: [] };
+      },
+    }),
   };
 }

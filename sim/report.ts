@@ -1,3 +1,4 @@
+import { callRate, handBack } from './metrics';
 import type { ClusterShape, RunResult } from './scenario';
 
 /** What a platform engineer wants to know after a rehearsal, computed from a run. Pure. */
@@ -30,6 +31,12 @@ export interface RunSummary {
   instancesTerminated: number;
   /** Non-daemon tasks still running or stopping when their instance was terminated. */
   tasksKilled: number;
+  /** Instances let go while a task on them, daemon included, had not reached STOPPED. */
+  releasedWithTasksRunning: number;
+  /** ECS reads the functions made after the scenario acted (the account's shared read bucket). */
+  ecsReads: { total: number; perSecondMean: number; perSecondPeak: number };
+  /** Seconds from the last task STOPPED on an instance to its lifecycle action completed. */
+  handBackSeconds: { median: number | null; p99: number | null };
   failedEvents: number;
   /** Function invocations, and how many of them threw (and were retried by Lambda). */
   invocations: number;
@@ -66,7 +73,13 @@ export function summarize(result: RunResult): RunSummary {
     instancesTerminated: [...recorder.lanes.values()].filter((lane) => lane.terminatedAt !== undefined)
       .length,
     tasksKilled: recorder.killedTasks.reduce((sum, kill) => sum + kill.groups.length, 0),
-    failedEvents: Object.values(result.lambdas).reduce((sum, stats) => sum + stats.failed.length, 0),
+    releasedWithTasksRunning: recorder.releasedWithTasks.length,
+    ecsReads: callRate(recorder.ecsReadTimes, actionAt, endedAt),
+    handBackSeconds: (({ medianSeconds, p99Seconds }) => ({ median: medianSeconds, p99: p99Seconds }))(
+      handBack(result),
+    ),
+    failedEvents:
+      Object.values(result.lambdas).reduce((sum, stats) => sum + stats.failed.length, 0) + result.deadLetters,
     invocations: Object.values(result.lambdas).reduce((sum, stats) => sum + stats.invocations, 0),
     invocationErrors: Object.values(result.lambdas).reduce((sum, stats) => sum + stats.errors, 0),
     apiCalls: result.apiCalls,
@@ -191,9 +204,16 @@ export function formatComparison(without: RunSummary | undefined, controlled: Ru
   }
   const calls = Object.values(controlled.apiCalls).reduce((sum, n) => sum + n, 0);
   lines.push(
-    `controller: ${controlled.invocations} invocations (${controlled.invocationErrors} failed and were retried), ` +
+    `controller: ${controlled.invocations} invocations (${controlled.invocationErrors} failed), ` +
       `${calls} API calls (${controlled.throttledCalls} throttled), ${controlled.failedEvents} events failed every retry`,
   );
+  if (controlled.handBackSeconds.median !== null) {
+    lines.push(
+      `            ${controlled.ecsReads.total} ECS reads (peak ${controlled.ecsReads.perSecondPeak}/s), ` +
+        `hand-back after the last task stopped: median ${controlled.handBackSeconds.median} s, ` +
+        `p99 ${controlled.handBackSeconds.p99} s`,
+    );
+  }
   if (controlled.findings.length > 0) {
     lines.push('', 'Findings:');
     for (const finding of controlled.findings) lines.push(`  - ${finding}`);

@@ -1,7 +1,11 @@
 import { z } from 'zod';
-import { type ApiFaults, NO_API_FAULTS } from './api/server';
+import type { RetryStats } from './api/retry';
+import type { ApiFaults } from './api/server';
+import type { Controller } from './controller';
 import { type DeliveryFaults, type LambdaStats, NO_DELIVERY_FAULTS } from './delivery';
-import { type ControllerHandlers, type Recorder, STACK, World } from './world';
+import type { EcsOptions } from './ecs';
+import type { EventSourceStats } from './sqs';
+import { type Recorder, STACK, World } from './world';
 
 /** A cluster to rehearse on: the shape `--config file.json` describes. */
 export const ServiceShape = z.object({
@@ -98,7 +102,7 @@ export interface ScenarioOptions {
   seed: number;
   shape: ClusterShape;
   /** The real handlers; absent: the baseline, an Auto Scaling group without any termination hook. */
-  controller?: ControllerHandlers;
+  controller?: Controller;
   heartbeatTimeout: number;
   refresh: { minHealthyPercentage: number; maxHealthyPercentage?: number; instanceWarmup: number };
   /** Instances removed by the scale-in scenario. */
@@ -107,6 +111,12 @@ export interface ScenarioOptions {
   interruptions: number;
   deliveryFaults: DeliveryFaults;
   apiFaults: ApiFaults;
+  /** How ECS's reads lag, and how long it takes to notice a terminated EC2 instance. */
+  ecs: EcsOptions;
+  /** Simulated seconds an API call takes. */
+  apiLatency: [number, number];
+  /** The ECS agent of every instance that enters Terminating:Wait disconnects at that moment. */
+  disconnectAgentOnDrain?: boolean;
   maxSimulatedHours: number;
   onProgress?: (progress: Progress) => void;
 }
@@ -121,7 +131,10 @@ export function defaultOptions(shape: ClusterShape = demoShape()): ScenarioOptio
     scaleInBy: Math.max(1, Math.floor(shape.instances / 3)),
     interruptions: 1,
     deliveryFaults: NO_DELIVERY_FAULTS,
-    apiFaults: NO_API_FAULTS,
+    // The account's API limits are real: ECS's documented token buckets, always on.
+    apiFaults: { tokenBuckets: true, throttle: 0, serverError: 0 },
+    ecs: { readLagSeconds: 1, ec2NoticeSeconds: 45 },
+    apiLatency: [0.02, 0.08],
     maxSimulatedHours: 12,
   };
 }
@@ -146,8 +159,18 @@ export interface RunResult {
   settled: boolean;
   recorder: Recorder;
   lambdas: Record<string, LambdaStats>;
+  /** The queue between the task events and the finish function. */
+  taskEventSource?: EventSourceStats;
+  /** The queue between the lifecycle notifications and the start function. */
+  lifecycleEventSource?: EventSourceStats;
+  /** Messages the queue's redrive policy moved to the failure queue. */
+  deadLetters: number;
   apiCalls: Record<string, number>;
   throttledCalls: number;
+  /** Calls that took effect but whose answer was lost. */
+  lostResponses: number;
+  /** The SDK's retries, per client. */
+  retries: Record<string, RetryStats>;
 }
 
 /** Time for initial placement before the scenario acts: every task is healthy by then. */
@@ -176,6 +199,8 @@ export function buildWorld(options: ScenarioOptions, hook: 'notify' | 'silent' |
     controller: options.controller,
     deliveryFaults: options.deliveryFaults,
     apiFaults: options.apiFaults,
+    ecs: options.ecs,
+    apiLatency: options.apiLatency,
   });
   world.group.startWithRunningInstances();
   for (const service of shape.services) world.ecs.createService(service);
@@ -197,6 +222,11 @@ export async function runScenario(options: ScenarioOptions): Promise<RunResult> 
   const { shape } = options;
   const world = buildWorld(options, options.controller ? 'notify' : 'none');
   activeWorld = world;
+  if (options.disconnectAgentOnDrain) {
+    world.onInstanceChanged = (instance) => {
+      if (instance.state === 'Terminating:Wait') world.ecs.disconnectAgent(instance.id);
+    };
+  }
   const { clock } = world;
   await clock.run(SETTLE_SECONDS);
 
@@ -228,13 +258,23 @@ export async function runScenario(options: ScenarioOptions): Promise<RunResult> 
         lambda ? [[lambda.name, lambda.stats]] : [],
       ),
     ),
+    ...(world.taskEventSource && { taskEventSource: world.taskEventSource.stats }),
+    ...(world.lifecycleEventSource && { lifecycleEventSource: world.lifecycleEventSource.stats }),
+    deadLetters: world.failureQueue.messages().length,
     apiCalls: Object.fromEntries(world.api.calls),
     throttledCalls: world.api.throttled.count,
+    lostResponses: world.api.lostResponses?.count ?? 0,
+    retries: world.retries.report(),
   };
 }
 
 /** The world a run is playing right now, for the local endpoint to serve. */
 export let activeWorld: World | undefined;
+
+/** Makes `world` the one the local endpoint and the in-process transport serve (undefined: none). */
+export function setActive(world: World | undefined): void {
+  activeWorld = world;
+}
 
 function targetCount(options: ScenarioOptions): number {
   return options.scenario === 'scale-in' ? options.scaleInBy : options.interruptions;

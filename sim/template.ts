@@ -30,9 +30,40 @@ export function readTemplate(): any {
 
 /** The finish function's EventBridge pattern, with `Fn::Sub` resolved for the given stack values. */
 export function taskStoppedPattern(values: Record<string, string>): EventPattern {
-  const pattern =
-    readTemplate().Resources.FinishDrainFunction.Properties.Events.TaskStopped.Properties.Pattern;
+  const pattern = readTemplate().Resources.TaskStoppedRule.Properties.EventPattern;
   return resolve(pattern, values) as EventPattern;
+}
+
+/** How the template delivers events to a function: its queue and the event source mapping. */
+export interface QueuePipeline {
+  visibilityTimeoutSeconds: number;
+  maxReceiveCount: number;
+  functionTimeoutSeconds: number;
+  eventSource: {
+    BatchSize: number;
+    MaximumBatchingWindowInSeconds: number;
+    ScalingConfig: { MaximumConcurrency: number };
+    FunctionResponseTypes: 'ReportBatchItemFailures'[];
+  };
+}
+
+/** The queue and event source mapping in front of the finish function (`TaskEvents`) or the start function. */
+export function queuePipeline(which: 'task-events' | 'lifecycle-notifications'): QueuePipeline {
+  const { Resources: resources, Globals: globals } = readTemplate();
+  const [queueName, functionName, eventName] =
+    which === 'task-events'
+      ? ['TaskEventQueue', 'FinishDrainFunction', 'TaskEvents']
+      : ['LifecycleQueue', 'StartDrainFunction', 'LifecycleNotifications'];
+  const queue = resources[queueName].Properties;
+  const fn = resources[functionName].Properties;
+  const { BatchSize, MaximumBatchingWindowInSeconds, ScalingConfig, FunctionResponseTypes } =
+    fn.Events[eventName].Properties;
+  return {
+    visibilityTimeoutSeconds: queue.VisibilityTimeout,
+    maxReceiveCount: queue.RedrivePolicy.maxReceiveCount,
+    functionTimeoutSeconds: fn.Timeout ?? globals.Function.Timeout,
+    eventSource: { BatchSize, MaximumBatchingWindowInSeconds, ScalingConfig, FunctionResponseTypes },
+  };
 }
 
 function resolve(node: unknown, values: Record<string, string>): unknown {

@@ -1,17 +1,15 @@
-import type { SNSEvent } from 'aws-lambda';
+import { ECS_BUCKETS, type EcsOperation, taskShape } from './api/ecs-api';
+import { RetryCounter } from './api/retry';
 import { type ApiFaults, type ApiTarget, newBuckets } from './api/server';
-import { taskShape } from './api/ecs-api';
 import { type AsgInstance, AutoScalingModel, type GroupSpec, type LifecycleAction } from './autoscaling';
-import { Clock, isoTime, Random } from './clock';
-import {
-  type AsyncHandler,
-  AsyncLambda,
-  type DeliveryFaults,
-  type EventPattern,
-  matchesPattern,
-} from './delivery';
-import { ACCOUNT, EcsModel, REGION, type Service, type Task } from './ecs';
-import { taskStoppedPattern } from './template';
+import { Clock, isoTime, Random, SIM_EPOCH } from './clock';
+import type { Controller, SimulatedAccount } from './controller';
+import type { AsyncHandler } from './delivery';
+import { type DeliveryFaults, type EventPattern, matchesPattern } from './delivery';
+import { ACCOUNT, EcsModel, type EcsOptions, REGION, type Service, type Task } from './ecs';
+import { LambdaFunction } from './lambda';
+import { SqsEventSource, SqsQueue } from './sqs';
+import { queuePipeline, taskStoppedPattern } from './template';
 
 /**
  * The names the simulated stack is deployed with; the real handlers read them from the environment.
@@ -19,11 +17,6 @@ import { taskStoppedPattern } from './template';
  * `npm run sim:serve` finds the cluster and group it expects.
  */
 export const STACK = { clusterName: 'prod', groupName: 'prod-ecs-asg', hookName: 'ecs-drain' } as const;
-
-export interface ControllerHandlers {
-  startDrain: AsyncHandler;
-  finishDrain: AsyncHandler;
-}
 
 export interface InstanceLane {
   id: string;
@@ -42,6 +35,8 @@ export interface EndedAction {
   endedBy: string;
   /** What still ran on the instance when a timeout ended the action. */
   leftOnInstance: string[];
+  /** When the last task on the instance reached STOPPED, if any stopped after the action began. */
+  lastTaskStoppedAt?: number;
 }
 
 /** Everything a run observed, for the report and the tests. */
@@ -51,6 +46,19 @@ export class Recorder {
   readonly actions: EndedAction[] = [];
   /** Non-daemon tasks that had not stopped when their EC2 instance went away. */
   readonly killedTasks: { instanceId: string; at: number; groups: string[] }[] = [];
+  /**
+   * Instances Auto Scaling let go (Terminating:Proceed) while a task on them, daemon included, had
+   * not reached STOPPED: the controller, or a timeout, released them too early.
+   */
+  readonly releasedWithTasks: { instanceId: string; at: number; groups: string[] }[] = [];
+  /** When the last task on each EC2 instance reached STOPPED. */
+  readonly lastTaskStopped = new Map<string, number>();
+  /** Simulated second of every ECS read the functions made (the "cluster resource read" bucket). */
+  readonly ecsReadTimes: number[] = [];
+  /** Seconds from a task event's emission until it was in the queue. */
+  readonly deliveryDelays: number[] = [];
+  /** Metrics the functions emitted, by name. */
+  readonly metrics = new Map<string, number>();
   lifecycleCompletionsByController = 0;
 
   serviceHealth(name: string, at: number, count: number): void {
@@ -71,10 +79,18 @@ export class Recorder {
 export interface WorldOptions {
   seed: number;
   group: GroupSpec;
-  controller?: ControllerHandlers;
+  controller?: Controller;
   deliveryFaults: DeliveryFaults;
   apiFaults: ApiFaults;
+  ecs?: EcsOptions;
+  /** Simulated seconds each API call takes, drawn between the two. */
+  apiLatency?: [number, number];
 }
+
+/** Seconds from an event until EventBridge or SNS hands it on (to the queue, or to Lambda). */
+const DELIVERY_LATENCY: [number, number] = [0.2, 1.5];
+/** Seconds a new Lambda container takes before its handler runs. */
+const COLD_START_SECONDS = 0.4;
 
 /** The simulated account: clock, ECS cluster, Auto Scaling group, and the delivery paths between them. */
 export class World {
@@ -90,12 +106,27 @@ export class World {
   readonly ecs: EcsModel;
   readonly group: AutoScalingModel;
   readonly recorder = new Recorder();
-  readonly startDrain?: AsyncLambda;
-  readonly finishDrain?: AsyncLambda;
+  readonly startDrain?: LambdaFunction;
+  readonly finishDrain?: LambdaFunction;
+  /** Subscribed to the hook's SNS topic (raw delivery): lifecycle notifications wait here for the start function. */
+  readonly lifecycleNotifications?: SqsQueue;
+  readonly lifecycleEventSource?: SqsEventSource;
+  /** EventBridge rule target: task STOPPED events wait here for the finish function. */
+  readonly taskEvents?: SqsQueue;
+  readonly taskEventSource?: SqsEventSource;
+  /** Where the task event queue's redrive policy moves a message received too often. */
+  readonly failureQueue: SqsQueue;
+  readonly retries: RetryCounter;
+  /** What the functions deployed here get from the account: retries on its clock, a metrics sink. */
+  readonly account: SimulatedAccount;
   readonly api: ApiTarget;
+  /** Told of every change of an Auto Scaling instance, for scenarios that act on them. */
+  onInstanceChanged?: (instance: AsgInstance) => void;
+  /** Task events EventBridge lost on the way to the queue (a fault the run asked for). */
+  droppedEvents = 0;
   private readonly rule: EventPattern;
 
-  constructor(options: WorldOptions) {
+  constructor(private readonly options: WorldOptions) {
     this.random = new Random(options.seed);
     this.channels = new Random(options.seed ^ 0x5bd1e995);
     const { clock, random, channels, recorder } = this;
@@ -105,11 +136,17 @@ export class World {
       'AWS::AccountId': ACCOUNT,
       ClusterName: STACK.clusterName,
     });
-    this.ecs = new EcsModel(STACK.clusterName, clock, random, {
-      taskChanged: (task) => this.publishTaskEvent(task),
-      serviceHealthChanged: (service: Service) =>
-        recorder.serviceHealth(service.spec.name, clock.now, service.healthyCount),
-    });
+    this.ecs = new EcsModel(
+      STACK.clusterName,
+      clock,
+      random,
+      {
+        taskChanged: (task) => this.publishTaskEvent(task),
+        serviceHealthChanged: (service: Service) =>
+          recorder.serviceHealth(service.spec.name, clock.now, service.healthyCount),
+      },
+      options.ecs,
+    );
     this.group = new AutoScalingModel(
       options.group,
       clock,
@@ -129,24 +166,48 @@ export class World {
       },
       channels,
     );
+    this.failureQueue = new SqsQueue('ecs-drain-FailureQueue', clock, channels, {
+      messageRetentionSeconds: 1209600,
+    });
+    this.retries = new RetryCounter(clock, channels);
+    this.account = {
+      retryStrategy: (client, maxAttempts) => this.retries.strategy(client, maxAttempts),
+      recordMetric: (name) => recorder.metrics.set(name, (recorder.metrics.get(name) ?? 0) + 1),
+      timing: {
+        now: () => SIM_EPOCH + clock.now * 1000,
+        sleep: (milliseconds) => clock.sleep(milliseconds / 1000),
+      },
+    };
     if (options.controller) {
-      const latency: [number, number] = [0.2, 1.5];
-      this.startDrain = new AsyncLambda(
-        'start-drain',
-        options.controller.startDrain,
-        clock,
-        channels,
-        options.deliveryFaults,
-        latency,
-      );
-      this.finishDrain = new AsyncLambda(
-        'finish-drain',
-        options.controller.finishDrain,
-        clock,
-        channels,
-        options.deliveryFaults,
-        latency,
-      );
+      const functions = options.controller.deploy(this.account);
+      const deployFunction = (name: string, factory: () => AsyncHandler, queueName: string) => {
+        const pipeline = queuePipeline(name === 'start-drain' ? 'lifecycle-notifications' : 'task-events');
+        const fn = new LambdaFunction(clock, {
+          name,
+          factory,
+          timeoutSeconds: pipeline.functionTimeoutSeconds,
+          concurrency: 1000,
+          coldStartSeconds: COLD_START_SECONDS,
+          random: channels,
+        });
+        const queue = new SqsQueue(queueName, clock, channels, {
+          visibilityTimeoutSeconds: pipeline.visibilityTimeoutSeconds,
+          messageRetentionSeconds: 86400,
+          redrivePolicy: {
+            deadLetterTargetQueue: this.failureQueue,
+            maxReceiveCount: pipeline.maxReceiveCount,
+          },
+        });
+        return { fn, queue, source: new SqsEventSource(queue, fn, clock, pipeline.eventSource) };
+      };
+      const start = deployFunction('start-drain', functions.startDrain, 'ecs-drain-LifecycleQueue');
+      this.startDrain = start.fn;
+      this.lifecycleNotifications = start.queue;
+      this.lifecycleEventSource = start.source;
+      const finish = deployFunction('finish-drain', functions.finishDrain, 'ecs-drain-TaskEventQueue');
+      this.finishDrain = finish.fn;
+      this.taskEvents = finish.queue;
+      this.taskEventSource = finish.source;
     }
     this.api = {
       ecs: this.ecs,
@@ -156,12 +217,23 @@ export class World {
       faults: options.apiFaults,
       calls: new Map(),
       throttled: { count: 0 },
+      lostResponses: { count: 0 },
       buckets: newBuckets(),
+      latency: options.apiLatency ?? [0, 0],
+      onCall: (key) => {
+        const operation = key.startsWith('ecs:') ? (key.slice(4) as EcsOperation) : undefined;
+        if (operation !== undefined && ECS_BUCKETS[operation] === 'cluster-resource-read') {
+          recorder.ecsReadTimes.push(clock.now);
+        }
+      },
     };
   }
 
   private publishTaskEvent(task: Task): void {
-    if (this.finishDrain === undefined) return;
+    if (task.lastStatus === 'STOPPED')
+      this.recorder.lastTaskStopped.set(task.host.ec2InstanceId, this.clock.now);
+    const queue = this.taskEvents;
+    if (queue === undefined) return;
     const event = {
       version: '0',
       id: this.channels.uuid(),
@@ -176,42 +248,39 @@ export class World {
         updatedAt: isoTime(this.clock.now),
       },
     };
-    if (matchesPattern(event, this.rule)) this.finishDrain.deliver(event);
+    if (!matchesPattern(event, this.rule)) return;
+    // EventBridge delivers to the queue at least once, after some latency, in no promised order.
+    const emittedAt = this.clock.now;
+    this.deliver(this.options.deliveryFaults, () => {
+      this.recorder.deliveryDelays.push(this.clock.now - emittedAt);
+      queue.sendMessage(JSON.stringify(event));
+    });
   }
 
+  /** Latency, loss, duplicates and reordering on the way from an event source to its target. */
+  private deliver(faults: DeliveryFaults, arrive: () => void): void {
+    const { channels, clock } = this;
+    if (channels.chance(faults.drop)) {
+      this.droppedEvents++;
+      return;
+    }
+    const copies = channels.chance(faults.duplicate) ? 2 : 1;
+    for (let copy = 0; copy < copies; copy++) {
+      let delay = channels.between(...DELIVERY_LATENCY);
+      if (channels.chance(faults.delay)) delay += channels.between(0, faults.maxDelaySeconds);
+      clock.after(delay, arrive);
+    }
+  }
+
+  /** Auto Scaling publishes to the hook's SNS topic; its raw-delivery subscription puts it in the queue. */
   private publishLifecycleNotification(message: Record<string, string>): void {
-    if (this.startDrain === undefined) return;
-    const topicArn = `arn:aws:sns:${REGION}:${ACCOUNT}:ecs-drain-hooks`;
-    const subject =
-      message.Event !== undefined
-        ? `Auto Scaling: test notification for group "${message.AutoScalingGroupName}"`
-        : `Auto Scaling:  Lifecycle action '${message.LifecycleTransition?.endsWith('TERMINATING') ? 'TERMINATING' : 'LAUNCHING'}' for instance ${message.EC2InstanceId} in progress.`;
-    const event: SNSEvent = {
-      Records: [
-        {
-          EventSource: 'aws:sns',
-          EventVersion: '1.0',
-          EventSubscriptionArn: `${topicArn}:${this.channels.uuid()}`,
-          Sns: {
-            Type: 'Notification',
-            MessageId: this.channels.uuid(),
-            TopicArn: topicArn,
-            Subject: subject,
-            Message: JSON.stringify(message),
-            Timestamp: isoTime(this.clock.now),
-            SignatureVersion: '1',
-            Signature: 'SIMULATED',
-            SigningCertUrl: 'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-SIMULATED.pem',
-            UnsubscribeUrl: 'https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe',
-            MessageAttributes: {},
-          },
-        },
-      ],
-    };
-    this.startDrain.deliver(event);
+    const queue = this.lifecycleNotifications;
+    if (queue === undefined) return;
+    this.deliver(this.options.deliveryFaults, () => queue.sendMessage(JSON.stringify(message)));
   }
 
   private recordLane(instance: AsgInstance): void {
+    this.onInstanceChanged?.(instance);
     const lanes = this.recorder.lanes;
     let lane = lanes.get(instance.id);
     if (lane === undefined) {
@@ -221,7 +290,20 @@ export class World {
     const now = this.clock.now;
     if (instance.state === 'InService') lane.inServiceAt ??= now;
     if (instance.state === 'Terminating:Wait' || instance.state === 'Terminating') lane.waitingAt ??= now;
-    if (instance.state === 'Terminating:Proceed') lane.proceedingAt ??= now;
+    if (instance.state === 'Terminating:Proceed' && lane.proceedingAt === undefined) {
+      lane.proceedingAt = now;
+      const unstopped = this.ecs
+        .containerInstancesOf(instance.id)
+        .flatMap((ci) => [...ci.tasks])
+        .filter((task) => task.lastStatus !== 'STOPPED');
+      if (unstopped.length > 0) {
+        this.recorder.releasedWithTasks.push({
+          instanceId: instance.id,
+          at: now,
+          groups: unstopped.map((task) => task.group),
+        });
+      }
+    }
     if (instance.state === 'Terminated') lane.terminatedAt ??= now;
   }
 
@@ -234,12 +316,14 @@ export class World {
             .containerInstancesOf(action.instance.id)
             .flatMap((ci) => [...ci.tasks].map((task) => task.group));
     if (action.endedBy === 'completed') this.recorder.lifecycleCompletionsByController++;
+    const lastStop = this.recorder.lastTaskStopped.get(action.instance.id);
     this.recorder.actions.push({
       instanceId: action.instance.id,
       startedAt: action.startedAt,
       endedAt: action.endedAt ?? this.clock.now,
       endedBy: action.endedBy ?? 'unknown',
       leftOnInstance,
+      ...(lastStop !== undefined && lastStop >= action.startedAt && { lastTaskStoppedAt: lastStop }),
     });
   }
 

@@ -73,23 +73,156 @@ describe('template.yaml', () => {
     expect(statements).toEqual([{ Effect: 'Allow', Action: 'sns:Publish', Resource: { Ref: 'HookTopic' } }]);
   });
 
-  it('triggers the finish function on STOPPED tasks of this cluster only', () => {
-    const events = resources.FinishDrainFunction.Properties.Events;
-    expect(Object.values(events)).toHaveLength(1);
-    const rule = events.TaskStopped;
-    expect(rule.Type).toBe('EventBridgeRule');
-    expect(rule.Properties.Pattern).toEqual({
+  it('routes STOPPED tasks of this cluster only, through a rule, to the task event queue', () => {
+    const rule = resources.TaskStoppedRule;
+    expect(rule.Type).toBe('AWS::Events::Rule');
+    expect(rule.Properties.EventPattern).toEqual({
       source: ['aws.ecs'],
       'detail-type': ['ECS Task State Change'],
       detail: { clusterArn: [clusterArn], lastStatus: ['STOPPED'] },
     });
+    expect(rule.Properties.Targets).toHaveLength(1);
+    expect(rule.Properties.Targets[0]).toMatchObject({
+      Arn: { 'Fn::GetAtt': 'TaskEventQueue.Arn' },
+      DeadLetterConfig: { Arn: { 'Fn::GetAtt': 'FailureQueue.Arn' } },
+    });
   });
 
-  it('triggers the start function from the hook topic', () => {
+  it('lets only that rule send to the task event queue', () => {
+    const policy = resources.TaskEventQueuePolicy;
+    expect(policy.Type).toBe('AWS::SQS::QueuePolicy');
+    expect(policy.Properties.Queues).toEqual([{ Ref: 'TaskEventQueue' }]);
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Resource: { 'Fn::GetAtt': 'TaskEventQueue.Arn' },
+        Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': 'TaskStoppedRule.Arn' } } },
+      }),
+    ]);
+  });
+
+  it('triggers the finish function from the queue in large batches, reporting failures per message', () => {
+    const events = resources.FinishDrainFunction.Properties.Events;
+    expect(Object.values(events)).toHaveLength(1);
+    const [source] = Object.values(events) as { Type: string; Properties: Record<string, unknown> }[];
+    expect(source?.Type).toBe('SQS');
+    expect(source?.Properties).toMatchObject({
+      Queue: { 'Fn::GetAtt': 'TaskEventQueue.Arn' },
+      BatchSize: 10000,
+      MaximumBatchingWindowInSeconds: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    // Lambda accepts 2 to 1000 concurrent invocations per SQS mapping.
+    const concurrency = (source?.Properties.ScalingConfig as { MaximumConcurrency: number })
+      .MaximumConcurrency;
+    expect(concurrency).toBeGreaterThanOrEqual(2);
+    expect(concurrency).toBeLessThanOrEqual(1000);
+  });
+
+  it('hides a batch from other consumers for at least six times the finish function timeout', () => {
+    const timeout = resources.FinishDrainFunction.Properties.Timeout ?? template.Globals.Function.Timeout;
+    expect(typeof timeout).toBe('number');
+    expect(resources.TaskEventQueue.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * timeout);
+  });
+
+  it('moves task events that failed five receives to the failure queue, and alarms on a stalled queue', () => {
+    expect(resources.TaskEventQueue.Type).toBe('AWS::SQS::Queue');
+    expect(resources.TaskEventQueue.Properties.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': 'FailureQueue.Arn' },
+      maxReceiveCount: 5,
+    });
+    const alarm = resources.TaskEventQueueAgeAlarm;
+    expect(alarm.Type).toBe('AWS::CloudWatch::Alarm');
+    expect(alarm.Properties).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': 'TaskEventQueue.QueueName' } }],
+    });
+  });
+
+  it('subscribes the lifecycle queue to the hook topic with raw delivery, undeliverable messages to the failure queue', () => {
+    const subscription = resources.LifecycleQueueSubscription;
+    expect(subscription.Type).toBe('AWS::SNS::Subscription');
+    expect(subscription.Properties).toEqual({
+      TopicArn: { Ref: 'HookTopic' },
+      Protocol: 'sqs',
+      Endpoint: { 'Fn::GetAtt': 'LifecycleQueue.Arn' },
+      // The body is Auto Scaling's JSON itself, as events/lifecycle-*.json show it.
+      RawMessageDelivery: true,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': 'FailureQueue.Arn' } },
+    });
+    // SNS can send to the queue before the subscription delivers anything.
+    expect([subscription.DependsOn].flat()).toContain('LifecycleQueuePolicy');
+  });
+
+  it('lets only the hook topic send to the lifecycle queue', () => {
+    const policy = resources.LifecycleQueuePolicy;
+    expect(policy.Type).toBe('AWS::SQS::QueuePolicy');
+    expect(policy.Properties.Queues).toEqual([{ Ref: 'LifecycleQueue' }]);
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { Service: 'sns.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Resource: { 'Fn::GetAtt': 'LifecycleQueue.Arn' },
+        Condition: { ArnEquals: { 'aws:SourceArn': { Ref: 'HookTopic' } } },
+      }),
+    ]);
+  });
+
+  it('lets the hook topic put the messages it could not deliver into the failure queue', () => {
+    const statements = resources.FailureQueuePolicy.Properties.PolicyDocument.Statement;
+    expect(resources.FailureQueuePolicy.Properties.Queues).toEqual([{ Ref: 'FailureQueue' }]);
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { Service: 'sns.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Resource: { 'Fn::GetAtt': 'FailureQueue.Arn' },
+        Condition: { ArnEquals: { 'aws:SourceArn': { Ref: 'HookTopic' } } },
+      }),
+    );
+  });
+
+  it('creates the hook only once the subscription exists, so no notification is lost', () => {
+    expect([resources.DrainHook.DependsOn].flat()).toContain('LifecycleQueueSubscription');
+  });
+
+  it('triggers the start function from the lifecycle queue only, in batches, reporting failures per message', () => {
     const events = resources.StartDrainFunction.Properties.Events;
-    expect(events.LifecycleNotification).toMatchObject({
-      Type: 'SNS',
-      Properties: { Topic: { Ref: 'HookTopic' } },
+    expect(Object.keys(events)).toEqual(['LifecycleNotifications']);
+    expect(events.LifecycleNotifications).toEqual({
+      Type: 'SQS',
+      Properties: {
+        Queue: { 'Fn::GetAtt': 'LifecycleQueue.Arn' },
+        BatchSize: 1000,
+        MaximumBatchingWindowInSeconds: 1,
+        ScalingConfig: { MaximumConcurrency: 2 },
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      },
+    });
+  });
+
+  it('hides a batch from other consumers for at least six times the start function timeout', () => {
+    const timeout = resources.StartDrainFunction.Properties.Timeout ?? template.Globals.Function.Timeout;
+    expect(typeof timeout).toBe('number');
+    expect(resources.LifecycleQueue.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * timeout);
+  });
+
+  it('moves notifications that failed five receives to the failure queue, and alarms on a stalled queue', () => {
+    expect(resources.LifecycleQueue.Type).toBe('AWS::SQS::Queue');
+    expect(resources.LifecycleQueue.Properties.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': 'FailureQueue.Arn' },
+      maxReceiveCount: 5,
+    });
+    const alarm = resources.LifecycleQueueAgeAlarm;
+    expect(alarm.Type).toBe('AWS::CloudWatch::Alarm');
+    expect(alarm.Properties).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': 'LifecycleQueue.QueueName' } }],
     });
   });
 
@@ -132,12 +265,42 @@ describe('template.yaml', () => {
     });
   });
 
-  it('gives only the start function the right to drain, and only the finish function heartbeats', () => {
+  it('gives only the finish function the right to heartbeat: the start function never needs one', () => {
     const actions = (id: string) => statementsOf(id).flatMap(actionsOf);
     expect(actions('StartDrainFunction')).toContain('ecs:UpdateContainerInstancesState');
-    expect(actions('FinishDrainFunction')).not.toContain('ecs:UpdateContainerInstancesState');
+    expect(actions('StartDrainFunction')).not.toContain('autoscaling:RecordLifecycleActionHeartbeat');
     expect(actions('FinishDrainFunction')).toContain('autoscaling:RecordLifecycleActionHeartbeat');
   });
+
+  it('lets the finish function drain too: its decision drains a container instance registered ACTIVE during a drain', () => {
+    // decideHost answers `drain` on any path once it sees an ACTIVE container instance on a host our
+    // action holds; the finish path does so when ListContainerInstances finds one (see
+    // tests/functions/finish-drain.test.ts). Without the right, every such batch fails until it
+    // reaches the failure queue, and the host is only let go at HeartbeatTimeout.
+    const granting = statementsOf('FinishDrainFunction').filter((s) =>
+      actionsOf(s).includes('ecs:UpdateContainerInstancesState'),
+    );
+    expect(granting).toHaveLength(1);
+    // On container instances of this cluster only: the right to drain any cluster's hosts would be a hazard.
+    expect(granting[0]).toMatchObject({
+      Resource: '*',
+      Condition: { ArnEquals: { 'ecs:cluster': clusterArn } },
+    });
+  });
+
+  it.each(['StartDrainFunction', 'FinishDrainFunction'])(
+    'lets %s record when a drain started (ecs:PutAttributes) on container instances of this cluster only',
+    (functionId) => {
+      // Both functions drain, and every drain first writes its start time: without the right, each
+      // drain fails and its messages return until they reach the failure queue.
+      const granting = statementsOf(functionId).filter((s) => actionsOf(s).includes('ecs:PutAttributes'));
+      expect(granting).toHaveLength(1);
+      expect(granting[0]).toMatchObject({
+        Resource: '*',
+        Condition: { ArnEquals: { 'ecs:cluster': clusterArn } },
+      });
+    },
+  );
 
   it('builds each function with esbuild from an entry point that exists', () => {
     for (const id of ['StartDrainFunction', 'FinishDrainFunction']) {
@@ -164,11 +327,11 @@ describe('template.yaml', () => {
     for (const name of Object.keys(envFile.Parameters)) expect(Object.keys(variables)).toContain(name);
   });
 
-  it('sends events that failed all retries to the failure queue, and keeps logs for a set time', () => {
-    expect(template.Globals.Function.EventInvokeConfig).toMatchObject({
-      MaximumRetryAttempts: 2,
-      DestinationConfig: { OnFailure: { Type: 'SQS', Destination: { 'Fn::GetAtt': 'FailureQueue.Arn' } } },
-    });
+  it('leaves retries to the queues, not to asynchronous invocation, and keeps logs for a set time', () => {
+    // Both functions are invoked synchronously by their SQS mappings: EventInvokeConfig would not apply.
+    expect(template.Globals.Function.EventInvokeConfig).toBeUndefined();
+    for (const id of ['StartDrainFunction', 'FinishDrainFunction'])
+      expect(resources[id].Properties.EventInvokeConfig).toBeUndefined();
     expect(resources.FailureQueue.Type).toBe('AWS::SQS::Queue');
     for (const id of ['StartDrainFunction', 'FinishDrainFunction']) {
       const logGroup = resources[id].Properties.LoggingConfig.LogGroup.Ref;

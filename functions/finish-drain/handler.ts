@@ -1,36 +1,18 @@
-import type { EventBridgeHandler } from 'aws-lambda';
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import type { SQSHandler } from 'aws-lambda';
+import { AutoScalingAdapter } from '../../shared/aws/auto-scaling';
+import { EcsAdapter } from '../../shared/aws/ecs';
+import { SDK_MAX_ATTEMPTS } from '../../shared/aws/pacer';
 import { loadConfig } from '../../shared/config';
-import { decideOnTaskEvent } from '../../shared/decisions/task-event';
-import { finishDrainAfterTaskStopped } from '../../shared/drain/finish-drain';
-import { TaskStateChangeEvent } from '../../shared/events/task-state-change';
-import { count, logger, publishMetrics } from '../../shared/observability';
+import { logger, metrics, telemetry } from '../../shared/observability';
+import { createFinishDrainHandler } from './app';
 
-const config = loadConfig();
-
-/**
- * EventBridge: "ECS Task State Change" with lastStatus STOPPED. Completes the lifecycle action once
- * the draining host runs no task any more. AWS errors are thrown so Lambda retries the event.
- */
-export const handler: EventBridgeHandler<string, unknown, void> = async (event) => {
-  try {
-    const parsed = TaskStateChangeEvent.safeParse(event);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      count('MessageRejected');
-      logger.error('message rejected and dropped: it can never succeed', {
-        reason: `malformed ECS Task State Change event: ${issue?.message}`,
-        field: issue?.path.join('.'),
-        eventId: (event as { id?: unknown } | undefined)?.id,
-      });
-      return;
-    }
-    const decision = decideOnTaskEvent(parsed.data, config);
-    if (decision.kind === 'ignore') {
-      logger.debug('task event skipped', { taskArn: parsed.data.detail.taskArn, reason: decision.reason });
-      return;
-    }
-    await finishDrainAfterTaskStopped(decision.task, config);
-  } finally {
-    publishMetrics();
-  }
-};
+// Created once per container. Endpoints can be redirected with AWS_ENDPOINT_URL_ECS and
+// AWS_ENDPOINT_URL_AUTO_SCALING (see events/env.json).
+export const handler: SQSHandler = createFinishDrainHandler({
+  config: loadConfig(),
+  ecs: new EcsAdapter(new ECSClient({ maxAttempts: SDK_MAX_ATTEMPTS })),
+  autoScaling: new AutoScalingAdapter(new AutoScalingClient({ maxAttempts: SDK_MAX_ATTEMPTS })),
+  telemetry: telemetry(logger, metrics),
+});

@@ -1,13 +1,15 @@
 import {
-  AutoScalingClient,
+  type AutoScalingClient,
   CompleteLifecycleActionCommand,
   DescribeAutoScalingInstancesCommand,
   RecordLifecycleActionHeartbeatCommand,
 } from '@aws-sdk/client-auto-scaling';
-import type { AsgInstanceView } from '../decisions/lifecycle';
+import type { LifecycleView } from '../decisions/host';
+import { chunks } from './ecs';
+import { autoScalingPacer, type Pacer, type Priority } from './pacer';
 
-// Created once per container; the endpoint can be redirected with AWS_ENDPOINT_URL_AUTO_SCALING.
-export const autoScalingClient = new AutoScalingClient({});
+/** DescribeAutoScalingInstances takes at most 50 instance ids per call. */
+const DESCRIBE_INSTANCES_MAX = 50;
 
 /** Identifies one lifecycle action: by its token when we have it, otherwise by instance id. */
 export interface LifecycleActionRef {
@@ -20,37 +22,57 @@ export interface LifecycleActionRef {
 /** `gone`: the action no longer exists (completed by someone else, timed out, or instance gone). */
 export type LifecycleCallOutcome = 'done' | 'gone';
 
-/** Auto Scaling's view of the instance, or undefined when it is in no group (unknown ids are ignored, not errors). */
-export async function describeAsgInstance(instanceId: string): Promise<AsgInstanceView | undefined> {
-  const output = await autoScalingClient.send(
-    new DescribeAutoScalingInstancesCommand({ InstanceIds: [instanceId] }),
-  );
-  const instance = output.AutoScalingInstances?.find((candidate) => candidate.InstanceId === instanceId);
-  if (instance === undefined) return undefined;
-  return {
-    instanceId,
-    autoScalingGroupName: instance.AutoScalingGroupName ?? '',
-    lifecycleState: instance.LifecycleState ?? '',
-  };
-}
+/**
+ * The Auto Scaling calls of the controller. It receives its client. Auto Scaling has one API limit
+ * for the whole account and Region, so reads are batched and heartbeats are paced by the caller.
+ */
+export class AutoScalingAdapter {
+  /**
+   * @param pacer spaces this container's calls: Auto Scaling has one limit for every call of the
+   * account and Region. Completions go first; heartbeats, which only keep a drain alive, after them.
+   */
+  constructor(
+    private readonly client: AutoScalingClient,
+    private readonly pacer: Pacer = autoScalingPacer(),
+  ) {}
 
-/** Lets the instance go on terminating (CONTINUE). Completing an action that is already gone is success. */
-export async function completeLifecycleAction(action: LifecycleActionRef): Promise<LifecycleCallOutcome> {
-  return tolerateMissingAction(() =>
-    autoScalingClient.send(
-      new CompleteLifecycleActionCommand({
-        ...identify(action),
-        LifecycleActionResult: 'CONTINUE',
-      }),
-    ),
-  );
-}
+  /**
+   * Auto Scaling's view of each instance, fifty per call. An instance in no group is absent from
+   * the map: "If you specify an ID that does not exist, it is ignored with no error."
+   */
+  async describeInstances(instanceIds: string[]): Promise<Map<string, LifecycleView>> {
+    const views = new Map<string, LifecycleView>();
+    for (const batch of chunks([...new Set(instanceIds)], DESCRIBE_INSTANCES_MAX)) {
+      await this.pacer.take();
+      const output = await this.client.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: batch }));
+      for (const instance of output.AutoScalingInstances ?? []) {
+        if (instance.InstanceId === undefined) continue;
+        views.set(instance.InstanceId, {
+          autoScalingGroupName: instance.AutoScalingGroupName ?? '',
+          lifecycleState: instance.LifecycleState ?? '',
+        });
+      }
+    }
+    return views;
+  }
 
-/** Restarts the hook's heartbeat timer, so a drain that keeps making progress is not cut off. */
-export async function recordHeartbeat(action: LifecycleActionRef): Promise<LifecycleCallOutcome> {
-  return tolerateMissingAction(() =>
-    autoScalingClient.send(new RecordLifecycleActionHeartbeatCommand(identify(action))),
-  );
+  /** Lets the instance go on (CONTINUE). Completing an action that is already gone is success. */
+  async completeLifecycleAction(action: LifecycleActionRef): Promise<LifecycleCallOutcome> {
+    await this.pacer.take();
+    return tolerateMissingAction(() =>
+      this.client.send(
+        new CompleteLifecycleActionCommand({ ...identify(action), LifecycleActionResult: 'CONTINUE' }),
+      ),
+    );
+  }
+
+  /** Restarts the hook's heartbeat timer, so a drain that keeps making progress is not cut off. */
+  async recordHeartbeat(action: LifecycleActionRef): Promise<LifecycleCallOutcome> {
+    await this.pacer.take('background' satisfies Priority);
+    return tolerateMissingAction(() =>
+      this.client.send(new RecordLifecycleActionHeartbeatCommand(identify(action))),
+    );
+  }
 }
 
 function identify(action: LifecycleActionRef) {

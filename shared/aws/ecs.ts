@@ -2,54 +2,34 @@ import {
   type ContainerInstance,
   DescribeContainerInstancesCommand,
   DescribeTasksCommand,
-  ECSClient,
+  type ECSClient,
   paginateListContainerInstances,
   paginateListTasks,
+  PutAttributesCommand,
   UpdateContainerInstancesStateCommand,
 } from '@aws-sdk/client-ecs';
 import type { ContainerInstanceView, TaskView } from '../decisions/host';
-
-// Created once per container; the endpoint can be redirected with AWS_ENDPOINT_URL_ECS.
-export const ecsClient = new ECSClient({});
+import { ecsReadPacer, type Pacer, type Priority } from './pacer';
 
 /** API limits per call (ECS API reference). */
 const DESCRIBE_CONTAINER_INSTANCES_MAX = 100;
 const DESCRIBE_TASKS_MAX = 100;
-const UPDATE_STATE_MAX = 10;
+export const UPDATE_STATE_MAX = 10;
+/** Attributes per PutAttributes call. */
+const PUT_ATTRIBUTES_MAX = 10;
+/**
+ * The custom attribute that records when the controller started to drain a container instance
+ * (ISO time): visible in the console and to tools, returned by every DescribeContainerInstances,
+ * and no database to keep.
+ */
+export const DRAIN_STARTED_ATTRIBUTE = 'ecs-drain.started-at';
+/** EC2 instance ids per `ec2InstanceId in [...]` filter; keeps the cluster query short. */
+const EC2_IDS_PER_FILTER = 20;
 
-/** All container instances of the cluster that run on this EC2 instance: usually one, sometimes none or more. */
-export async function findContainerInstances(
-  cluster: string,
-  ec2InstanceId: string,
-): Promise<ContainerInstanceView[]> {
-  const arns: string[] = [];
-  const pages = paginateListContainerInstances(
-    { client: ecsClient },
-    { cluster, filter: `ec2InstanceId == ${ec2InstanceId}` },
-  );
-  for await (const page of pages) arns.push(...(page.containerInstanceArns ?? []));
-  return describeContainerInstances(cluster, arns);
-}
-
-/** One container instance, or undefined when ECS no longer knows it. One read call. */
-export async function describeContainerInstance(
-  cluster: string,
-  arn: string,
-): Promise<ContainerInstanceView | undefined> {
-  const [instance] = await describeContainerInstances(cluster, [arn]);
-  return instance;
-}
-
-async function describeContainerInstances(cluster: string, arns: string[]): Promise<ContainerInstanceView[]> {
-  const views: ContainerInstanceView[] = [];
-  for (const batch of chunks(arns, DESCRIBE_CONTAINER_INSTANCES_MAX)) {
-    const output = await ecsClient.send(
-      new DescribeContainerInstancesCommand({ cluster, containerInstances: batch }),
-    );
-    // Unknown instances come back in failures[] with reason MISSING: they are simply not returned.
-    views.push(...(output.containerInstances ?? []).map(toContainerInstanceView));
-  }
-  return views;
+export interface DescribedContainerInstances {
+  found: ContainerInstanceView[];
+  /** ARNs ECS did not describe (reason MISSING): deregistered more than an hour ago, or never registered. */
+  missing: string[];
 }
 
 export interface DrainingResult {
@@ -59,53 +39,140 @@ export interface DrainingResult {
   failures: { arn: string; reason: string }[];
 }
 
-/** Sets container instances to DRAINING, at most ten per call as the API allows. */
-export async function setDraining(cluster: string, arns: string[]): Promise<DrainingResult> {
-  const result: DrainingResult = { draining: [], failures: [] };
-  for (const batch of chunks(arns, UPDATE_STATE_MAX)) {
-    const output = await ecsClient.send(
-      new UpdateContainerInstancesStateCommand({ cluster, containerInstances: batch, status: 'DRAINING' }),
-    );
-    result.draining.push(...(output.containerInstances ?? []).map(toContainerInstanceView));
-    for (const failure of output.failures ?? []) {
-      result.failures.push({ arn: failure.arn ?? 'unknown', reason: failure.reason ?? 'unknown' });
-    }
-  }
-  return result;
-}
-
 /**
- * Tasks on the container instance that ECS has been told to stop, with their last status.
- * ListTasks lists desired status RUNNING by default, which misses exactly the tasks still stopping;
- * recently STOPPED tasks are listed too and filtered out by the caller.
+ * The ECS calls of the controller. It receives its client, so that a Lambda container, the
+ * simulation and a command-line tool each pass their own. Every method batches as far as the API
+ * allows: reads are what the account's shared "cluster resource read" bucket (20/s) is spent on.
  */
-export async function describeTasksToldToStop(
-  cluster: string,
-  containerInstance: string,
-): Promise<TaskView[]> {
-  const taskArns: string[] = [];
-  const pages = paginateListTasks(
-    { client: ecsClient },
-    { cluster, containerInstance, desiredStatus: 'STOPPED' },
-  );
-  for await (const page of pages) taskArns.push(...(page.taskArns ?? []));
+export class EcsAdapter {
+  /**
+   * @param readPacer spaces this container's reads (see ecsReadPacer), urgent ones first.
+   */
+  constructor(
+    private readonly client: ECSClient,
+    private readonly readPacer: Pacer = ecsReadPacer(),
+  ) {}
 
-  const tasks: TaskView[] = [];
-  for (const batch of chunks(taskArns, DESCRIBE_TASKS_MAX)) {
-    const output = await ecsClient.send(new DescribeTasksCommand({ cluster, tasks: batch }));
-    for (const task of output.tasks ?? []) {
-      tasks.push({
-        taskArn: task.taskArn ?? '',
-        lastStatus: task.lastStatus ?? 'UNKNOWN',
-        version: task.version,
-      });
+  /** ARNs of the container instances registered for these EC2 instances (INACTIVE ones are not listed). */
+  async listContainerInstancesOf(cluster: string, ec2InstanceIds: string[]): Promise<string[]> {
+    const arns: string[] = [];
+    for (const ids of chunks(ec2InstanceIds, EC2_IDS_PER_FILTER)) {
+      const filter =
+        ids.length === 1
+          ? `ec2InstanceId == ${ids[0]}`
+          : `ec2InstanceId in [${ids.map((id) => `'${id}'`).join(',')}]`;
+      const pages = paginateListContainerInstances({ client: this.client }, { cluster, filter });
+      for await (const page of this.paced(pages)) arns.push(...(page.containerInstanceArns ?? []));
+    }
+    return arns;
+  }
+
+  /** Container instances by ARN, a hundred per call; unknown ones come back as `missing`. */
+  async describeContainerInstances(cluster: string, arns: string[]): Promise<DescribedContainerInstances> {
+    const result: DescribedContainerInstances = { found: [], missing: [] };
+    for (const batch of chunks(unique(arns), DESCRIBE_CONTAINER_INSTANCES_MAX)) {
+      await this.readPacer.take();
+      const output = await this.client.send(
+        new DescribeContainerInstancesCommand({ cluster, containerInstances: batch }),
+      );
+      result.found.push(...(output.containerInstances ?? []).map(toContainerInstanceView));
+      // The documented reason is MISSING; whatever the reason, ECS did not describe it.
+      for (const failure of output.failures ?? []) result.missing.push(failure.arn ?? '');
+    }
+    return result;
+  }
+
+  /** Records on each container instance when its drain started, ten per PutAttributes call. */
+  async markDrainStarted(cluster: string, instances: { arn: string; at: number }[]): Promise<void> {
+    for (const batch of chunks(instances, PUT_ATTRIBUTES_MAX)) {
+      await this.client.send(
+        new PutAttributesCommand({
+          cluster,
+          attributes: batch.map(({ arn, at }) => ({
+            name: DRAIN_STARTED_ATTRIBUTE,
+            value: new Date(at).toISOString(),
+            targetType: 'container-instance',
+            targetId: arn,
+          })),
+        }),
+      );
     }
   }
-  return tasks;
+
+  /** Sets container instances to DRAINING, at most ten per call as the API allows. */
+  async setDraining(cluster: string, arns: string[]): Promise<DrainingResult> {
+    const result: DrainingResult = { draining: [], failures: [] };
+    for (const batch of chunks(arns, UPDATE_STATE_MAX)) {
+      const output = await this.client.send(
+        new UpdateContainerInstancesStateCommand({ cluster, containerInstances: batch, status: 'DRAINING' }),
+      );
+      result.draining.push(...(output.containerInstances ?? []).map(toContainerInstanceView));
+      for (const failure of output.failures ?? []) {
+        result.failures.push({ arn: failure.arn ?? 'unknown', reason: failure.reason ?? 'unknown' });
+      }
+    }
+    return result;
+  }
+
+  /**
+   * ARNs of the tasks on a container instance that ECS has been told to stop. ListTasks lists
+   * desired status RUNNING by default, which misses exactly the tasks still stopping; recently
+   * STOPPED tasks are listed too. There is no batched form: one call (per page) per instance.
+   */
+  async listTasksToldToStop(
+    cluster: string,
+    containerInstance: string,
+    priority: Priority = 'urgent',
+  ): Promise<string[]> {
+    const arns: string[] = [];
+    const pages = paginateListTasks(
+      { client: this.client },
+      { cluster, containerInstance, desiredStatus: 'STOPPED' },
+    );
+    for await (const page of this.paced(pages, priority)) arns.push(...(page.taskArns ?? []));
+    return arns;
+  }
+
+  /** Tasks by ARN with their last status and version, a hundred per call. */
+  async describeTasks(cluster: string, arns: string[]): Promise<TaskView[]> {
+    const tasks: TaskView[] = [];
+    for (const batch of chunks(unique(arns), DESCRIBE_TASKS_MAX)) {
+      await this.readPacer.take();
+      const output = await this.client.send(new DescribeTasksCommand({ cluster, tasks: batch }));
+      for (const task of output.tasks ?? []) {
+        tasks.push({
+          taskArn: task.taskArn ?? '',
+          containerInstanceArn: task.containerInstanceArn ?? '',
+          lastStatus: task.lastStatus ?? 'UNKNOWN',
+          version: task.version,
+          group: task.group,
+        });
+      }
+    }
+    return tasks;
+  }
+
+  /** A paginator whose every page request waits for the read pacer first. */
+  private async *paced<T extends { nextToken?: string }>(
+    pages: AsyncIterable<T>,
+    priority: Priority = 'urgent',
+  ): AsyncGenerator<T> {
+    const iterator = pages[Symbol.asyncIterator]();
+    for (let more = true; more;) {
+      await this.readPacer.take(priority);
+      const next = await iterator.next();
+      if (next.done) return;
+      more = next.value.nextToken !== undefined;
+      yield next.value;
+    }
+  }
 }
 
 function toContainerInstanceView(instance: ContainerInstance): ContainerInstanceView {
+  const started = instance.attributes?.find((attribute) => attribute.name === DRAIN_STARTED_ATTRIBUTE)?.value;
+  const startedAt = started === undefined ? Number.NaN : Date.parse(started);
   return {
+    ...(!Number.isNaN(startedAt) && { drainStartedAt: startedAt }),
     arn: instance.containerInstanceArn ?? '',
     ec2InstanceId: instance.ec2InstanceId ?? '',
     status: instance.status ?? 'UNKNOWN',
@@ -115,6 +182,10 @@ function toContainerInstanceView(instance: ContainerInstance): ContainerInstance
   };
 }
 
-function* chunks<T>(items: T[], size: number): Generator<T[]> {
+function unique(items: string[]): string[] {
+  return [...new Set(items)];
+}
+
+export function* chunks<T>(items: T[], size: number): Generator<T[]> {
   for (let start = 0; start < items.length; start += size) yield items.slice(start, start + size);
 }

@@ -16,6 +16,8 @@ export interface DrainRequest {
   cluster: string;
   /** `WarmPool` when the instance is being stopped into a warm pool rather than terminated. */
   destination: string;
+  /** When Auto Scaling sent the notification (epoch ms), if the message says. */
+  sentAt?: number;
 }
 
 export type NotificationDecision =
@@ -106,6 +108,8 @@ export function decideOnNotification(message: string, config: ControllerConfig):
       lifecycleActionToken: action.LifecycleActionToken,
       cluster,
       destination: action.Destination ?? 'EC2',
+      ...(action.Time !== undefined &&
+        !Number.isNaN(Date.parse(action.Time)) && { sentAt: Date.parse(action.Time) }),
     },
   };
 }

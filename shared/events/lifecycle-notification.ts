@@ -12,6 +12,8 @@ export const LifecycleActionMessage = z.object({
   EC2InstanceId: z.string().regex(/^i-[0-9a-f]{8,17}$/, 'not an EC2 instance id'),
   LifecycleActionToken: z.string().length(36, 'a lifecycle action token is a 36-character UUID'),
   NotificationMetadata: z.string().optional(),
+  // When Auto Scaling sent it; the hook's heartbeat timer started then.
+  Time: z.string().optional(),
   Origin: z.string().optional(),
   Destination: z.string().optional(),
 });

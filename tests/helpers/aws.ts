@@ -19,6 +19,18 @@ export function task(taskArn: string, lastStatus: string, version = 3): Task {
   return { taskArn, lastStatus, desiredStatus: 'STOPPED', version };
 }
 
+/** Auto Scaling's view of an instance, as DescribeAutoScalingInstances returns it. */
+export function autoScalingInstance(instanceId: string, lifecycleState: string, group = 'prod-ecs-asg') {
+  return {
+    InstanceId: instanceId,
+    AutoScalingGroupName: group,
+    LifecycleState: lifecycleState,
+    AvailabilityZone: 'us-east-1a',
+    HealthStatus: 'HEALTHY',
+    ProtectedFromScaleIn: false,
+  };
+}
+
 /** What Auto Scaling answers for an action that was completed, timed out, or never existed. */
 export function noActiveLifecycleAction(): AutoScalingServiceException {
   return new AutoScalingServiceException({
@@ -35,6 +47,16 @@ export function autoScalingValidationError(message: string): AutoScalingServiceE
     $fault: 'client',
     $metadata: { httpStatusCode: 400 },
     message,
+  });
+}
+
+/** What Auto Scaling answers when the account's shared API bucket is empty. */
+export function autoScalingThrottling(): AutoScalingServiceException {
+  return new AutoScalingServiceException({
+    name: 'Throttling',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400 },
+    message: 'Rate exceeded',
   });
 }
 
@@ -59,4 +81,12 @@ export function expectDroppedNaming(
   for (const client of clients) expect(client.calls()).toHaveLength(0);
   expect(errorLog).toHaveBeenCalledTimes(1);
   expect(errorLog).toHaveBeenCalledWith(expect.any(String), expect.objectContaining({ field }));
+}
+
+/**
+ * The custom attribute in which the controller records when it started to drain a container
+ * instance (see EcsAdapter.markDrainStarted), as DescribeContainerInstances returns it.
+ */
+export function drainStartedAttribute(at: number) {
+  return { name: 'ecs-drain.started-at', value: new Date(at).toISOString() };
 }

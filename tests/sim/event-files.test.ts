@@ -16,7 +16,8 @@ describe('events written by sim:serve', () => {
       { ...defaultOptions(demoShape(4)), controller: writeEventsTo(dir, () => undefined) },
       'notify',
     );
-    const controller = await loadController({ kind: 'in-process', target: () => world.api });
+    const functions = loadController({ kind: 'in-process', target: () => world.api }).deploy(world.account);
+    const controller = { startDrain: functions.startDrain(), finishDrain: functions.finishDrain() };
     await world.clock.run(600);
     const read = (name: string) => JSON.parse(readFileSync(join(dir, name), 'utf8'));
     expect(readdirSync(dir)).toEqual(['lifecycle-test-1.json']);
@@ -25,7 +26,7 @@ describe('events written by sim:serve', () => {
     await world.clock.run(610);
     const [lifecycle] = readdirSync(dir).filter((name) => /^lifecycle-i-/.test(name));
     expect(lifecycle).toBeDefined();
-    const instanceId = JSON.parse(read(lifecycle ?? '').Records[0].Sns.Message).EC2InstanceId;
+    const instanceId = JSON.parse(read(lifecycle ?? '').Records[0].body).EC2InstanceId;
     expect(world.group.instances.get(instanceId)?.state).toBe('Terminating:Wait');
 
     await controller.startDrain(read(lifecycle ?? ''));

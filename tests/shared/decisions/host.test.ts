@@ -1,15 +1,25 @@
 import {
   type ContainerInstanceView,
-  hostProgress,
-  instancesToDrain,
-  readInstance,
+  decideHost,
+  type HostCommand,
+  type HostSnapshot,
+  HOOK_WAIT_STATES,
+  type LifecycleView,
+  type Observation,
   tasksStillStopping,
+  type TaskView,
+  tasksWantingToRun,
 } from '../../../shared/decisions/host';
+import { INSTANCE_ID, testConfig } from '../../helpers/events';
+
+const policy = testConfig; // HeartbeatTimeout 1800 s: a heartbeat is due every 600 s
+const T0 = Date.parse('2026-01-10T12:00:00Z');
+const CI = 'arn:ci/1';
 
 function instance(changes: Partial<ContainerInstanceView> = {}): ContainerInstanceView {
   return {
-    arn: 'arn:ci/1',
-    ec2InstanceId: 'i-0123456789abcdef0',
+    arn: CI,
+    ec2InstanceId: INSTANCE_ID,
     status: 'DRAINING',
     agentConnected: true,
     runningTasksCount: 0,
@@ -18,89 +28,426 @@ function instance(changes: Partial<ContainerInstanceView> = {}): ContainerInstan
   };
 }
 
-describe('readInstance', () => {
-  it('reports an unknown or deregistered instance as gone', () => {
-    expect(readInstance(undefined)).toEqual({ kind: 'gone' });
-    expect(readInstance(instance({ status: 'INACTIVE' }))).toEqual({ kind: 'gone' });
-  });
+function taskView(taskArn: string, lastStatus: string, changes: Partial<TaskView> = {}): TaskView {
+  return { taskArn, containerInstanceArn: CI, lastStatus, version: 4, ...changes };
+}
 
-  it('reports an ACTIVE instance as not draining', () => {
-    expect(readInstance(instance({ status: 'ACTIVE', runningTasksCount: 3 }))).toEqual({
-      kind: 'not-draining',
-      status: 'ACTIVE',
+const waiting = (
+  lifecycleState = 'Terminating:Wait',
+  autoScalingGroupName = 'prod-ecs-asg',
+): LifecycleView => ({
+  autoScalingGroupName,
+  lifecycleState,
+});
+
+/**
+ * A host everything has been read about: one draining container instance with no task, siblings
+ * looked up, its lifecycle action waiting on our hook. Each case changes what it is about.
+ */
+function host(changes: Partial<HostSnapshot> = {}): HostSnapshot {
+  return {
+    cluster: 'prod',
+    ec2InstanceId: INSTANCE_ID,
+    containerInstanceArns: [CI],
+    containerInstances: [instance()],
+    allContainerInstancesFound: true,
+    tasksToldToStop: new Map([[CI, []]]),
+    stoppedByEvents: [],
+    lifecycle: waiting(),
+    newestEventAt: T0,
+    ...changes,
+  };
+}
+
+/** What a host waking on a task event looks like before any read: only the container instance is named. */
+function namedByEvent(changes: Partial<HostSnapshot> = {}): HostSnapshot {
+  return {
+    cluster: 'prod',
+    containerInstanceArns: [CI],
+    allContainerInstancesFound: false,
+    tasksToldToStop: new Map(),
+    stoppedByEvents: [],
+    newestEventAt: T0,
+    ...changes,
+  };
+}
+
+const decide = (snapshot: HostSnapshot): HostCommand => decideHost(snapshot, policy);
+
+/** Where a terminating hook holds an instance: terminating, or being stopped into a warm pool. */
+const WAIT_STATES = ['Terminating:Wait', 'Warmed:Pending:Wait'];
+
+it('knows the two states in which a terminating hook holds an instance', () => {
+  expect([...HOOK_WAIT_STATES].sort()).toEqual([...WAIT_STATES].sort());
+});
+
+describe('decideHost', () => {
+  describe('what to read next', () => {
+    it.each<[string, Observation[], HostSnapshot]>([
+      ['a host named by a task event, nothing read', ['container-instances'], namedByEvent()],
+      [
+        'a host known only by its EC2 instance id (a lifecycle notification)',
+        ['all-container-instances'],
+        host({ containerInstanceArns: [], containerInstances: undefined, allContainerInstancesFound: false }),
+      ],
+      [
+        'a draining host with no task wanting to run whose stopping tasks are not listed',
+        ['stopping-tasks'],
+        host({ tasksToldToStop: new Map() }),
+      ],
+      [
+        'a host whose sibling container instance has no stopping tasks listed yet',
+        ['stopping-tasks'],
+        host({
+          containerInstances: [instance(), instance({ arn: 'arn:ci/sibling' })],
+          tasksToldToStop: new Map([[CI, []]]),
+        }),
+      ],
+      [
+        'an empty host, siblings not looked up, lifecycle unknown (both read together)',
+        ['all-container-instances', 'lifecycle'],
+        host({ allContainerInstancesFound: false, lifecycle: undefined }),
+      ],
+      [
+        'an empty host, siblings not looked up, lifecycle known from the notification',
+        ['all-container-instances'],
+        host({ allContainerInstancesFound: false }),
+      ],
+      [
+        'an empty host with every sibling found, lifecycle unknown',
+        ['lifecycle'],
+        host({ lifecycle: undefined }),
+      ],
+      [
+        'a host with no container instance left, siblings not looked up',
+        ['all-container-instances'],
+        host({ containerInstances: [instance({ status: 'INACTIVE' })], allContainerInstancesFound: false }),
+      ],
+      [
+        'a host with no container instance left, lifecycle unknown',
+        ['lifecycle'],
+        host({ containerInstances: [], lifecycle: undefined }),
+      ],
+    ])('%s: reads %j', (_case, what, snapshot) => {
+      expect(decide(snapshot)).toEqual({ kind: 'read', what });
+    });
+
+    it('lists stopping tasks before looking up siblings, so that events about busy hosts do not pay for it', () => {
+      const snapshot = host({
+        tasksToldToStop: new Map(),
+        allContainerInstancesFound: false,
+        lifecycle: undefined,
+      });
+
+      expect(decide(snapshot)).toEqual({ kind: 'read', what: ['stopping-tasks'] });
+    });
+
+    it('asks for the siblings and the lifecycle state of an empty-looking host in one read, not one after the other', () => {
+      const snapshot = host({
+        tasksToldToStop: new Map([[CI, [taskView('arn:task/done', 'STOPPED')]]]),
+        allContainerInstancesFound: false,
+        lifecycle: undefined,
+      });
+
+      const command = decide(snapshot);
+
+      expect(command.kind === 'read' && [...command.what].sort()).toEqual([
+        'all-container-instances',
+        'lifecycle',
+      ]);
+    });
+
+    it('reads no lifecycle state for a host that still runs tasks: a heartbeat refused is harmless', () => {
+      const snapshot = host({
+        containerInstances: [instance({ runningTasksCount: 2 })],
+        lifecycle: undefined,
+      });
+
+      expect(decide(snapshot).kind).toBe('heartbeat');
     });
   });
 
-  it('calls a draining instance busy while a task still wants to run or is pending', () => {
-    expect(readInstance(instance({ runningTasksCount: 2 }))).toEqual({ kind: 'busy', tasksWantingToRun: 2 });
-    expect(readInstance(instance({ pendingTasksCount: 1 }))).toEqual({ kind: 'busy', tasksWantingToRun: 1 });
+  describe('hosts that are not draining', () => {
+    it.each<[string, Partial<HostSnapshot>]>([
+      [
+        'ACTIVE, lifecycle unknown',
+        { containerInstances: [instance({ status: 'ACTIVE', runningTasksCount: 3 })] },
+      ],
+      ['REGISTERING', { containerInstances: [instance({ status: 'REGISTERING' })] }],
+    ])('does nothing, quietly, for a container instance %s', (_case, changes) => {
+      expect(decide(host({ lifecycle: undefined, ...changes }))).toEqual({
+        kind: 'none',
+        reason: expect.stringContaining('not draining'),
+        quiet: true,
+      });
+    });
+
+    it('does nothing, quietly, for an ACTIVE instance in service', () => {
+      const snapshot = host({
+        containerInstances: [instance({ status: 'ACTIVE' })],
+        lifecycle: waiting('InService'),
+      });
+
+      expect(decide(snapshot)).toMatchObject({ kind: 'none', quiet: true });
+    });
+
+    it('does nothing for a container instance unknown to ECS (deregistered long ago)', () => {
+      expect(decide(namedByEvent({ containerInstances: [] }))).toEqual({
+        kind: 'none',
+        reason: 'container instance is unknown to ECS',
+      });
+    });
   });
 
-  it('asks for the stopping tasks when runningTasksCount is zero, because it counts desired status only', () => {
-    expect(readInstance(instance())).toEqual({ kind: 'list-stopping-tasks' });
+  describe('starting a drain', () => {
+    it.each(WAIT_STATES)('drains the ACTIVE container instances of a host in %s', (state) => {
+      const snapshot = host({
+        containerInstances: [
+          instance({ arn: 'arn:ci/active', status: 'ACTIVE', runningTasksCount: 2 }),
+          instance({ arn: 'arn:ci/draining' }),
+          instance({ arn: 'arn:ci/registering', status: 'REGISTERING' }),
+          instance({ arn: 'arn:ci/gone', status: 'INACTIVE' }),
+        ],
+        lifecycle: waiting(state),
+      });
+
+      expect(decide(snapshot)).toEqual({
+        kind: 'drain',
+        containerInstanceArns: ['arn:ci/active'],
+        reason: expect.any(String),
+      });
+    });
+
+    it('never drains for a lifecycle action of another group, or one that no longer waits', () => {
+      for (const lifecycle of [
+        waiting('Terminating:Wait', 'web-asg'),
+        waiting('Terminating:Proceed'),
+        null,
+      ]) {
+        const snapshot = host({ containerInstances: [instance({ status: 'ACTIVE' })], lifecycle });
+
+        expect(decide(snapshot).kind).toBe('none');
+      }
+    });
+  });
+
+  describe('a draining host with tasks left', () => {
+    const busy = (changes: Partial<HostSnapshot> = {}) =>
+      host({ containerInstances: [instance({ runningTasksCount: 2, pendingTasksCount: 1 })], ...changes });
+
+    it('records a heartbeat when none is known, with the progress of the drain', () => {
+      expect(decide(busy())).toEqual({
+        kind: 'heartbeat',
+        reason: expect.any(String),
+        progress: { tasksWantingToRun: 3, tasksStopping: [], agentDisconnected: [] },
+      });
+    });
+
+    it.each<[string, HostCommand['kind'], number | undefined]>([
+      ['none recorded yet', 'heartbeat', undefined],
+      ['recorded 599 s before the event', 'none', T0 - 599_000],
+      ['recorded a third of the timeout (600 s) before the event', 'heartbeat', T0 - 600_000],
+      ['recorded 60 s after the event (a late event)', 'none', T0 + 60_000],
+      ['recorded an hour after the event', 'heartbeat', T0 + 3_600_000],
+    ])('paces heartbeats by event time: last heartbeat %s -> %s', (_case, kind, lastHeartbeatAt) => {
+      const command = decide(busy({ lastHeartbeatAt }));
+
+      expect(command.kind).toBe(kind);
+      if (command.kind === 'none') {
+        expect(command).toMatchObject({
+          reason: expect.stringContaining('the hook timer restarted recently'),
+          progress: { tasksWantingToRun: 3 },
+        });
+      }
+    });
+
+    describe('counting from the start of the drain (drainStartedAt, from the container instance attribute)', () => {
+      const startedAt = (drainStartedAt: number, changes: Partial<HostSnapshot> = {}) =>
+        host({
+          containerInstances: [instance({ runningTasksCount: 2, pendingTasksCount: 1, drainStartedAt })],
+          ...changes,
+        });
+
+      it.each<[string, HostCommand['kind'], number]>([
+        ['599 s before the event', 'none', T0 - 599_000],
+        ['a third of the timeout (600 s) before the event', 'heartbeat', T0 - 600_000],
+      ])('with no heartbeat known, a drain started %s -> %s', (_case, kind, drainStartedAt) => {
+        expect(decide(startedAt(drainStartedAt)).kind).toBe(kind);
+      });
+
+      it.each<[string, HostCommand['kind'], number, number]>([
+        ['an old heartbeat, a recent drain start', 'none', T0 - 700_000, T0 - 100_000],
+        ['a recent heartbeat, an old drain start', 'none', T0 - 100_000, T0 - 700_000],
+        ['both a third of the timeout ago or more', 'heartbeat', T0 - 600_000, T0 - 900_000],
+      ])('counts from the later of the two: %s -> %s', (_case, kind, lastHeartbeatAt, drainStartedAt) => {
+        expect(decide(startedAt(drainStartedAt, { lastHeartbeatAt })).kind).toBe(kind);
+      });
+
+      it('restarts no timer for a container instance drained after the host: counts from the earliest drain start', () => {
+        // The notification started the hook's timer 1300 s ago. A container instance that registered
+        // during the drain was drained 100 s ago: that restarted no timer, so a heartbeat is due.
+        const snapshot = host({
+          containerInstances: [
+            instance({ drainStartedAt: T0 - 1_300_000 }),
+            instance({ arn: 'arn:ci/newcomer', runningTasksCount: 2, drainStartedAt: T0 - 100_000 }),
+          ],
+        });
+
+        expect(decide(snapshot).kind).toBe('heartbeat');
+      });
+    });
+
+    it('records a heartbeat when the newest event time is unknown', () => {
+      expect(decide(busy({ newestEventAt: undefined, lastHeartbeatAt: T0 })).kind).toBe('heartbeat');
+    });
+
+    it('counts pending tasks as tasks wanting to run', () => {
+      const snapshot = host({
+        containerInstances: [instance({ pendingTasksCount: 1 })],
+        tasksToldToStop: new Map(),
+      });
+
+      expect(decide(snapshot)).toMatchObject({ kind: 'heartbeat', progress: { tasksWantingToRun: 1 } });
+    });
+
+    it.each<[string, LifecycleView | null]>([
+      ['in no Auto Scaling group (drained by hand)', null],
+      ['of another Auto Scaling group', waiting('Terminating:Wait', 'web-asg')],
+      ['in service', waiting('InService')],
+    ])('does not heartbeat for an instance %s', (_case, lifecycle) => {
+      expect(decide(busy({ lifecycle }))).toMatchObject({
+        kind: 'none',
+        reason: expect.stringContaining('tasks remain'),
+        progress: { tasksWantingToRun: 3 },
+      });
+    });
+
+    it('keeps the drain alive while a task told to stop is still stopping', () => {
+      const slow = taskView('arn:task/slow', 'DEACTIVATING', { group: 'service:web' });
+      const snapshot = host({
+        tasksToldToStop: new Map([[CI, [taskView('arn:task/done', 'STOPPED'), slow]]]),
+        containerInstances: [instance({ agentConnected: false })],
+      });
+
+      expect(decide(snapshot)).toEqual({
+        kind: 'heartbeat',
+        reason: expect.any(String),
+        progress: { tasksWantingToRun: 0, tasksStopping: [slow], agentDisconnected: [CI] },
+      });
+    });
+
+    it('keeps the drain alive while a sibling container instance still has a task stopping', () => {
+      const snapshot = host({
+        containerInstances: [instance(), instance({ arn: 'arn:ci/sibling' })],
+        tasksToldToStop: new Map([
+          [CI, []],
+          [
+            'arn:ci/sibling',
+            [taskView('arn:task/sib', 'STOPPING', { containerInstanceArn: 'arn:ci/sibling' })],
+          ],
+        ]),
+      });
+
+      expect(decide(snapshot).kind).toBe('heartbeat');
+    });
+
+    it('keeps the drain alive while a sibling container instance still runs tasks', () => {
+      const snapshot = host({
+        containerInstances: [instance(), instance({ arn: 'arn:ci/sibling', runningTasksCount: 1 })],
+      });
+
+      expect(decide(snapshot)).toMatchObject({ kind: 'heartbeat', progress: { tasksWantingToRun: 1 } });
+    });
+
+    it('trusts a task event over a lagging read of the same task', () => {
+      const snapshot = host({
+        tasksToldToStop: new Map([[CI, [taskView('arn:task/a', 'DEACTIVATING', { version: 4 })]]]),
+        stoppedByEvents: [{ taskArn: 'arn:task/a', version: 5 }],
+      });
+
+      expect(decide(snapshot).kind).toBe('complete');
+    });
+  });
+
+  describe('an empty host', () => {
+    it.each(WAIT_STATES)('completes when our lifecycle action waits in %s', (state) => {
+      expect(decide(host({ lifecycle: waiting(state) }))).toEqual({
+        kind: 'complete',
+        reason: 'no task left on the host',
+      });
+    });
+
+    it.each<[string, LifecycleView | null, string]>([
+      ['in no Auto Scaling group (drained by hand)', null, 'in no Auto Scaling group'],
+      ['in service', waiting('InService'), 'InService'],
+      ['already let go (Terminating:Proceed)', waiting('Terminating:Proceed'), 'Terminating:Proceed'],
+      ['of another Auto Scaling group', waiting('Terminating:Wait', 'web-asg'), 'web-asg'],
+    ])('does nothing for an instance %s, and says why', (_case, lifecycle, why) => {
+      expect(decide(host({ lifecycle }))).toEqual({
+        kind: 'none',
+        reason: expect.stringMatching(new RegExp(`^host is empty but .*${why}`)),
+      });
+    });
+
+    it('ignores INACTIVE container instances: a deregistered one holds no task', () => {
+      const snapshot = host({
+        containerInstances: [
+          instance(),
+          instance({ arn: 'arn:ci/old', status: 'INACTIVE', runningTasksCount: 4 }),
+        ],
+      });
+
+      expect(decide(snapshot).kind).toBe('complete');
+    });
+  });
+
+  describe('a host with no container instance left', () => {
+    it.each(WAIT_STATES)('completes when our lifecycle action waits in %s: nothing to drain', (state) => {
+      expect(decide(host({ containerInstances: [], lifecycle: waiting(state) }))).toEqual({
+        kind: 'complete',
+        reason: expect.stringContaining('nothing to drain'),
+      });
+    });
+
+    it('does nothing when no action of ours waits', () => {
+      expect(
+        decide(host({ containerInstances: [instance({ status: 'INACTIVE' })], lifecycle: null })),
+      ).toEqual({
+        kind: 'none',
+        reason: expect.stringContaining('no container instance left'),
+      });
+    });
+  });
+});
+
+describe('tasksWantingToRun', () => {
+  it('adds running (by desired status) and pending tasks', () => {
+    expect(tasksWantingToRun(instance({ runningTasksCount: 2, pendingTasksCount: 3 }))).toBe(5);
+    expect(tasksWantingToRun(instance())).toBe(0);
   });
 });
 
 describe('tasksStillStopping', () => {
-  const stopping = { taskArn: 'arn:task/a', lastStatus: 'DEACTIVATING', version: 4 };
-  const stopped = { taskArn: 'arn:task/b', lastStatus: 'STOPPED', version: 6 };
+  const stopping = taskView('arn:task/a', 'DEACTIVATING', { version: 4 });
+  const stopped = taskView('arn:task/b', 'STOPPED', { version: 6 });
 
   it('keeps every task whose own lastStatus is not STOPPED', () => {
-    const tasks = [stopping, stopped, { taskArn: 'arn:task/c', lastStatus: 'STOPPING', version: 2 }];
+    const tasks = [stopping, stopped, taskView('arn:task/c', 'STOPPING', { version: 2 })];
 
     expect(tasksStillStopping(tasks).map((task) => task.taskArn)).toEqual(['arn:task/a', 'arn:task/c']);
   });
 
-  it('counts the task of the waking event as stopped when the read lags behind the event', () => {
-    expect(tasksStillStopping([stopping], { taskArn: 'arn:task/a', version: 5 })).toEqual([]);
-    expect(tasksStillStopping([stopping], { taskArn: 'arn:task/a', version: undefined })).toEqual([]);
+  it('counts a task an event reported STOPPED as stopped when the read lags behind the event', () => {
+    expect(tasksStillStopping([stopping], [{ taskArn: 'arn:task/a', version: 5 }])).toEqual([]);
+    expect(tasksStillStopping([stopping], [{ taskArn: 'arn:task/a', version: 4 }])).toEqual([]);
+    expect(tasksStillStopping([stopping], [{ taskArn: 'arn:task/a', version: undefined }])).toEqual([]);
   });
 
   it('believes the read when it is newer than the event', () => {
-    expect(tasksStillStopping([stopping], { taskArn: 'arn:task/a', version: 3 })).toEqual([stopping]);
+    expect(tasksStillStopping([stopping], [{ taskArn: 'arn:task/a', version: 3 }])).toEqual([stopping]);
   });
 
-  it('does not let the event vouch for any other task', () => {
-    expect(tasksStillStopping([stopping], { taskArn: 'arn:task/z', version: 99 })).toEqual([stopping]);
-  });
-});
-
-describe('instancesToDrain', () => {
-  it('selects only ACTIVE instances: DRAINING ones need nothing, others cannot be drained', () => {
-    const active = instance({ arn: 'arn:ci/active', status: 'ACTIVE' });
-    const all = [
-      active,
-      instance({ arn: 'arn:ci/draining' }),
-      instance({ arn: 'arn:ci/reg', status: 'REGISTERING' }),
-    ];
-
-    expect(instancesToDrain(all)).toEqual([active]);
-  });
-});
-
-describe('hostProgress', () => {
-  it('is drained only when no instance has a task wanting to run or stopping', () => {
-    const a = instance({ arn: 'arn:ci/a' });
-    const b = instance({ arn: 'arn:ci/b' });
-
-    expect(hostProgress([a, b], new Map())).toEqual({
-      drained: true,
-      tasksWantingToRun: 0,
-      tasksStopping: 0,
-    });
-    expect(
-      hostProgress(
-        [a, b],
-        new Map([['arn:ci/b', [{ taskArn: 'arn:task/x', lastStatus: 'STOPPING', version: 1 }]]]),
-      ),
-    ).toEqual({ drained: false, tasksWantingToRun: 0, tasksStopping: 1 });
-    expect(hostProgress([a, instance({ arn: 'arn:ci/c', runningTasksCount: 2 })], new Map())).toMatchObject({
-      drained: false,
-      tasksWantingToRun: 2,
-    });
-  });
-
-  it('treats a host with no container instance left as drained', () => {
-    expect(hostProgress([], new Map()).drained).toBe(true);
+  it('does not let an event vouch for any other task', () => {
+    expect(tasksStillStopping([stopping], [{ taskArn: 'arn:task/z', version: 99 }])).toEqual([stopping]);
   });
 });

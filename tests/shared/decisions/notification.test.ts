@@ -1,9 +1,10 @@
-import type { SNSEvent } from 'aws-lambda';
+import type { SQSEvent } from 'aws-lambda';
 import { decideOnNotification } from '../../../shared/decisions/notification';
 import { INSTANCE_ID, loadEvent, TOKEN, terminatingMessage, testConfig } from '../../helpers/events';
 
+/** What Auto Scaling published, as the lifecycle queue delivers it (raw delivery: the body is the message). */
 function messageOf(file: string): string {
-  return loadEvent<SNSEvent>(file).Records[0]?.Sns.Message ?? '';
+  return loadEvent<SQSEvent>(file).Records[0]?.body ?? '';
 }
 
 function decide(changes: Record<string, unknown>) {
@@ -23,8 +24,18 @@ describe('decideOnNotification', () => {
         lifecycleActionToken: TOKEN,
         cluster: 'prod',
         destination: 'EC2',
+        sentAt: Date.parse('2026-01-10T11:58:43.904Z'),
       },
     });
+  });
+
+  it('leaves out the sending time when the message has none or an unreadable one, and still drains', () => {
+    for (const Time of [undefined, 'yesterday']) {
+      const decision = decide({ Time });
+
+      expect(decision.kind).toBe('drain');
+      expect(decision.kind === 'drain' && 'sentAt' in decision.request).toBe(false);
+    }
   });
 
   it('falls back to the stack cluster when the hook has no metadata', () => {

@@ -1,0 +1,102 @@
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { AutoScalingAdapter } from '../../shared/aws/auto-scaling';
+import type { EcsAdapter } from '../../shared/aws/ecs';
+import type { ControllerConfig } from '../../shared/config';
+import { decideOnTaskEvent, type StoppedTask } from '../../shared/decisions/task-event';
+import { HeartbeatPacer, StoppedTasks, StoppingTasks } from '../../shared/drain/container-memory';
+import { type DrainDeps, driveHosts, type Host, newHost } from '../../shared/drain/drive-hosts';
+import { failedMessages, parseJson, readSqsBatch, reject } from '../../shared/drain/sqs-batch';
+import { TaskStateChangeEvent } from '../../shared/events/task-state-change';
+import type { Telemetry } from '../../shared/observability';
+
+export interface FinishDrainDependencies {
+  config: ControllerConfig;
+  ecs: EcsAdapter;
+  autoScaling: AutoScalingAdapter;
+  telemetry: Telemetry & { publish(): void };
+}
+
+/** A host of the batch, with the SQS messages that asked about it: they share its fate. */
+type BatchHost = Host & { messageIds: Set<string> };
+
+/**
+ * SQS (EventBridge rule -> queue -> this function): batches of "ECS Task State Change" events with
+ * lastStatus STOPPED. Events are grouped by container instance and duplicates collapse, so a batch
+ * costs one DescribeContainerInstances per hundred hosts however many tasks stopped; only draining
+ * hosts go on to further reads. Completes a host's lifecycle action once no task on it runs.
+ *
+ * Returns the messages of hosts whose reads or actions failed (ReportBatchItemFailures), so one
+ * failing host does not re-drive the others. A malformed message is logged once and dropped.
+ *
+ * Each call of this factory is one Lambda container: its heartbeat pacing and its memory of
+ * stopped tasks live as long as the handler it returns.
+ */
+export function createFinishDrainHandler(dependencies: FinishDrainDependencies) {
+  const { config, telemetry } = dependencies;
+  const deps: DrainDeps = {
+    ...telemetry,
+    ecs: dependencies.ecs,
+    autoScaling: dependencies.autoScaling,
+    policy: config,
+    heartbeats: new HeartbeatPacer(),
+    stoppedTasks: new StoppedTasks(),
+    stoppingTasks: new StoppingTasks(),
+  };
+
+  return async (event: SQSEvent): Promise<SQSBatchResponse> => {
+    try {
+      const hosts = new Map<string, BatchHost>();
+      for (const { messageId, body } of readSqsBatch(event, telemetry)) {
+        const parsed = TaskStateChangeEvent.safeParse(parseJson(body));
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0];
+          reject(telemetry, `body is not an ECS Task State Change event: ${issue?.message}`, {
+            messageId,
+            field: ['body', ...(issue?.path ?? [])].join('.'),
+          });
+          continue;
+        }
+        const decision = decideOnTaskEvent(parsed.data, config);
+        if (decision.kind === 'ignore') {
+          telemetry.logger.debug('task event skipped', { messageId, reason: decision.reason });
+          continue;
+        }
+        deps.stoppedTasks.remember(decision.task.taskArn, decision.task.version);
+        addToHost(hosts, decision.task, messageId);
+      }
+      const results = await driveHosts([...hosts.values()], deps);
+      return {
+        batchItemFailures: failedMessages(results, ({ host }) => (host as BatchHost).messageIds, telemetry),
+      };
+    } finally {
+      telemetry.publish();
+    }
+  };
+}
+
+/** Groups the event with the others about the same container instance; a repeated event adds nothing. */
+function addToHost(hosts: Map<string, BatchHost>, task: StoppedTask, messageId: string): void {
+  const key = `${task.clusterArn} ${task.containerInstanceArn}`;
+  let host = hosts.get(key);
+  if (host === undefined) {
+    host = {
+      ...newHost(
+        {
+          cluster: task.clusterArn,
+          containerInstanceArns: [task.containerInstanceArn],
+          stoppedByEvents: [],
+          newestEventAt: task.emittedAt,
+        },
+        { containerInstanceArn: task.containerInstanceArn },
+      ),
+      messageIds: new Set(),
+    };
+    hosts.set(key, host);
+  }
+  host.messageIds.add(messageId);
+  const { snapshot } = host;
+  snapshot.newestEventAt = Math.max(snapshot.newestEventAt ?? task.emittedAt, task.emittedAt);
+  if (!snapshot.stoppedByEvents.some((known) => known.taskArn === task.taskArn)) {
+    snapshot.stoppedByEvents.push({ taskArn: task.taskArn, version: task.version });
+  }
+}

@@ -1,0 +1,115 @@
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { AutoScalingAdapter } from '../../shared/aws/auto-scaling';
+import type { EcsAdapter } from '../../shared/aws/ecs';
+import type { ControllerConfig } from '../../shared/config';
+import { decideOnNotification, type DrainRequest } from '../../shared/decisions/notification';
+import { HeartbeatPacer, StoppedTasks, StoppingTasks } from '../../shared/drain/container-memory';
+import { type DrainDeps, driveHosts, type Host, newHost } from '../../shared/drain/drive-hosts';
+import { failedMessages, parseJson, readSqsBatch, reject } from '../../shared/drain/sqs-batch';
+import type { Telemetry } from '../../shared/observability';
+
+export interface StartDrainDependencies {
+  config: ControllerConfig;
+  ecs: EcsAdapter;
+  autoScaling: AutoScalingAdapter;
+  telemetry: Telemetry & { publish(): void };
+}
+
+/** A terminating instance of the batch, with the messages (repeats included) that announced it. */
+type BatchHost = Host & { messageIds: Set<string> };
+
+/**
+ * SQS (lifecycle hook -> SNS topic -> queue -> this function): batches of Auto Scaling lifecycle
+ * notifications, as raw JSON. Sets each terminating instance's container instances to DRAINING,
+ * and completes at once when there is nothing to drain. The instances of a batch are looked up
+ * together: twenty per ListContainerInstances, a hundred per DescribeContainerInstances.
+ *
+ * Returns the messages of instances whose reads or actions failed (ReportBatchItemFailures); a
+ * message that can never succeed is logged once, naming the field, and dropped.
+ */
+export function createStartDrainHandler(dependencies: StartDrainDependencies) {
+  const { config, telemetry } = dependencies;
+  const deps: DrainDeps = {
+    ...telemetry,
+    ecs: dependencies.ecs,
+    autoScaling: dependencies.autoScaling,
+    policy: config,
+    heartbeats: new HeartbeatPacer(),
+    stoppedTasks: new StoppedTasks(),
+    stoppingTasks: new StoppingTasks(),
+  };
+
+  return async (event: SQSEvent): Promise<SQSBatchResponse> => {
+    try {
+      const hosts = new Map<string, BatchHost>();
+      for (const { messageId, body } of readSqsBatch(event, telemetry)) {
+        const decision = decideOnNotification(unwrapSns(body), config);
+        if (decision.kind === 'ignore') {
+          telemetry.logger.info('message skipped', { messageId, reason: decision.reason });
+        } else if (decision.kind === 'reject') {
+          const { reason, field, value } = decision;
+          reject(telemetry, reason, { messageId, field, value });
+        } else {
+          telemetry.logger.info('terminating lifecycle action received: starting drain', {
+            messageId,
+            ...decision.request,
+          });
+          addToHost(hosts, decision.request, messageId);
+        }
+      }
+      const results = await driveHosts([...hosts.values()], deps);
+      return {
+        batchItemFailures: failedMessages(results, ({ host }) => (host as BatchHost).messageIds, telemetry),
+      };
+    } finally {
+      telemetry.publish();
+    }
+  };
+}
+
+/**
+ * The subscription delivers Auto Scaling's JSON as it is (raw message delivery). Should raw delivery
+ * be turned off, the body is SNS's envelope: its `Message` is then what Auto Scaling sent.
+ */
+function unwrapSns(body: string): string {
+  const parsed = parseJson(body);
+  if (typeof parsed === 'object' && parsed !== null && 'Type' in parsed && 'Message' in parsed) {
+    const { Type, Message } = parsed as { Type: unknown; Message: unknown };
+    if (Type === 'Notification' && typeof Message === 'string') return Message;
+  }
+  return body;
+}
+
+/** The notification tells us the action waits on our hook, and its timer started when it was sent. */
+function addToHost(hosts: Map<string, BatchHost>, request: DrainRequest, messageId: string): void {
+  const key = `${request.cluster} ${request.instanceId}`;
+  const sentAt = request.sentAt ?? Date.now();
+  const known = hosts.get(key);
+  if (known !== undefined) {
+    known.messageIds.add(messageId);
+    // A newer notification for the same instance names the action that waits now.
+    if (sentAt > (known.snapshot.newestEventAt ?? 0)) {
+      known.lifecycleActionToken = request.lifecycleActionToken;
+      known.snapshot.newestEventAt = sentAt;
+      known.snapshot.lastHeartbeatAt = sentAt;
+    }
+    return;
+  }
+  const host = newHost(
+    {
+      cluster: request.cluster,
+      ec2InstanceId: request.instanceId,
+      containerInstanceArns: [],
+      stoppedByEvents: [],
+      lifecycle: {
+        autoScalingGroupName: request.autoScalingGroupName,
+        lifecycleState: request.destination === 'WarmPool' ? 'Warmed:Pending:Wait' : 'Terminating:Wait',
+      },
+      newestEventAt: sentAt,
+      lastHeartbeatAt: sentAt,
+    },
+    { destination: request.destination },
+    request.lifecycleActionToken,
+  );
+  hosts.set(key, { ...host, messageIds: new Set([messageId]) });
+}

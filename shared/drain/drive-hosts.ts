@@ -1,0 +1,400 @@
+import type { AutoScalingAdapter } from '../aws/auto-scaling';
+import { chunks, type DrainingResult, type EcsAdapter, UPDATE_STATE_MAX } from '../aws/ecs';
+import {
+  type ContainerInstanceView,
+  decideHost,
+  type DrainPolicy,
+  type HostCommand,
+  type HostSnapshot,
+  type Observation,
+  type TaskView,
+  tasksWantingToRun,
+} from '../decisions/host';
+import type { Telemetry } from '../observability';
+import { act, drained } from './act';
+import type { HeartbeatPacer, StoppedTasks, StoppingTasks } from './container-memory';
+
+/** Everything a path needs to observe and act on hosts: adapters over its own clients, and its memory. */
+export interface DrainDeps extends Telemetry {
+  ecs: EcsAdapter;
+  autoScaling: AutoScalingAdapter;
+  policy: DrainPolicy;
+  heartbeats: HeartbeatPacer;
+  stoppedTasks: StoppedTasks;
+  stoppingTasks: StoppingTasks;
+}
+
+/** One host on its way through observe, decide, act. */
+export interface Host {
+  snapshot: HostSnapshot & { tasksToldToStop: Map<string, TaskView[]> };
+  /** Known from the lifecycle notification; otherwise the action is named by instance id. */
+  lifecycleActionToken?: string;
+  /** What woke us up about this host, for the log line. */
+  context: Record<string, unknown>;
+}
+
+export interface HostResult {
+  host: Host;
+  /** The last command decided for the host (absent if a read failed before any decision). */
+  command?: HostCommand;
+  /** Set when a read or an action failed: the caller retries whatever woke it up. */
+  error?: unknown;
+}
+
+/** A fresh snapshot: nothing read yet. */
+export function newHost(
+  snapshot: Omit<HostSnapshot, 'tasksToldToStop' | 'allContainerInstancesFound'> &
+    Partial<Pick<HostSnapshot, 'allContainerInstancesFound'>>,
+  context: Record<string, unknown>,
+  lifecycleActionToken?: string,
+): Host {
+  return {
+    snapshot: { allContainerInstancesFound: false, ...snapshot, tasksToldToStop: new Map() },
+    context,
+    ...(lifecycleActionToken !== undefined && { lifecycleActionToken }),
+  };
+}
+
+/** A decision needs at most: describe, list siblings, list stopping tasks, read lifecycle, act, decide again. */
+const MAX_ROUNDS = 10;
+
+/**
+ * Observe, decide, act, for many hosts at once. Every pending host is decided; the reads they ask
+ * for are made together, batched over hosts (a hundred container instances or tasks per call,
+ * twenty EC2 instances per lookup, fifty per Auto Scaling call); drains are batched ten instances
+ * per call. Each group of hosts that made the same read goes on as soon as that read is done, so
+ * a host one cheap read away from completion does not wait for the slow reads of others. A host
+ * whose read or action fails is reported with its error; the others go on.
+ */
+export async function driveHosts(hosts: Host[], deps: DrainDeps): Promise<HostResult[]> {
+  /** Hosts merged into another one (same EC2 instance), which decides for both. */
+  const merged = new Map<Host, Host>();
+  const results = await drive(hosts, deps, 0, merged);
+  // A merged host shares the fate of the one that decided for it (its caller retries what woke it).
+  for (const [host, survivor] of merged) {
+    const result = results.find((candidate) => candidate.host === survivor);
+    results.push({ ...result, host });
+  }
+  return results;
+}
+
+async function drive(
+  hosts: Host[],
+  deps: DrainDeps,
+  round: number,
+  merged: Map<Host, Host>,
+): Promise<HostResult[]> {
+  const pending = mergeSameInstance(hosts, merged);
+  if (round === MAX_ROUNDS) {
+    return pending.map((host) => ({ host, error: new Error('the decision did not settle') }));
+  }
+  const results: HostResult[] = [];
+  const reads = new Map<string, { what: Observation[]; hosts: Host[] }>();
+  const drains: Drain[] = [];
+  const actions: { host: Host; command: Exclude<HostCommand, { kind: 'read' | 'drain' }> }[] = [];
+  for (const host of pending) {
+    const command = decideHost(host.snapshot, deps.policy);
+    if (command.kind === 'read') {
+      const key = command.what.join('+');
+      const group = reads.get(key) ?? { what: command.what, hosts: [] };
+      group.hosts.push(host);
+      reads.set(key, group);
+    } else if (command.kind === 'drain') drains.push({ host, command });
+    else actions.push({ host, command });
+  }
+
+  const branches: Promise<HostResult[]>[] = [];
+  branches.push(
+    (async () => {
+      const again: Host[] = [];
+      for (const [host, outcome] of await drainTogether(drains, deps)) {
+        if (outcome.error === undefined) again.push(host);
+        else results.push({ host, command: outcome.command, error: outcome.error });
+      }
+      return again.length === 0 ? [] : drive(again, deps, round + 1, merged);
+    })(),
+  );
+  for (const { what, hosts: group } of reads.values()) {
+    branches.push(
+      (async () => {
+        const failed = new Map<Host, unknown>();
+        try {
+          await Promise.all(what.map((kind) => observe(kind, group, deps, failed)));
+        } catch (error) {
+          return group.map((host) => ({ host, error }));
+        }
+        const again = group.filter((host) => !failed.has(host));
+        for (const [host, error] of failed) results.push({ host, error });
+        return drive(again, deps, round + 1, merged);
+      })(),
+    );
+  }
+  await inParallel(actions, ACT_CONCURRENCY, async ({ host, command }) => {
+    try {
+      await act(host, command, deps);
+      results.push({ host, command });
+    } catch (error) {
+      results.push({ host, command, error });
+    }
+  });
+  for (const branch of await Promise.all(branches)) results.push(...branch);
+  return results;
+}
+
+/**
+ * Events about two container instances of one EC2 instance start as two hosts; once their
+ * container instances are described they are one host, decided once (one heartbeat, one completion).
+ */
+function mergeSameInstance(hosts: Host[], merged: Map<Host, Host>): Host[] {
+  const kept: Host[] = [];
+  const byInstance = new Map<string, Host>();
+  for (const host of hosts) {
+    const { snapshot } = host;
+    const key =
+      snapshot.ec2InstanceId === undefined ? undefined : `${snapshot.cluster} ${snapshot.ec2InstanceId}`;
+    const survivor = key === undefined ? undefined : byInstance.get(key);
+    if (survivor === undefined) {
+      if (key !== undefined) byInstance.set(key, host);
+      kept.push(host);
+      continue;
+    }
+    const into = survivor.snapshot;
+    const instances = new Map((into.containerInstances ?? []).map((instance) => [instance.arn, instance]));
+    for (const instance of snapshot.containerInstances ?? []) {
+      if (!instances.has(instance.arn)) instances.set(instance.arn, instance);
+    }
+    into.containerInstances = [...instances.values()];
+    into.containerInstanceArns = [
+      ...new Set([...into.containerInstanceArns, ...snapshot.containerInstanceArns]),
+    ];
+    for (const task of snapshot.stoppedByEvents) {
+      if (!into.stoppedByEvents.some((known) => known.taskArn === task.taskArn))
+        into.stoppedByEvents.push(task);
+    }
+    for (const [arn, tasks] of snapshot.tasksToldToStop) {
+      if (!into.tasksToldToStop.has(arn)) into.tasksToldToStop.set(arn, tasks);
+    }
+    into.allContainerInstancesFound &&= snapshot.allContainerInstancesFound;
+    if (snapshot.newestEventAt !== undefined) {
+      into.newestEventAt = Math.max(into.newestEventAt ?? snapshot.newestEventAt, snapshot.newestEventAt);
+    }
+    into.lifecycle ??= snapshot.lifecycle;
+    merged.set(host, survivor);
+  }
+  return kept;
+}
+
+type Drain = { host: Host; command: Extract<HostCommand, { kind: 'drain' }> };
+
+/**
+ * Sets the container instances of all these hosts to DRAINING, ten per UpdateContainerInstancesState
+ * across hosts (a scale-in of a hundred instances costs ten calls, not a hundred). A call that fails
+ * fails the hosts whose instances it carried; a refusal fails the host of the refused instance only.
+ */
+async function drainTogether(
+  drains: Drain[],
+  deps: DrainDeps,
+): Promise<Map<Host, { command: Drain['command']; error?: unknown }>> {
+  const outcomes = new Map<Host, { command: Drain['command']; error?: unknown }>();
+  for (const [cluster, group] of byCluster(drains.map((drain) => drain.host))) {
+    const mine = drains.filter((drain) => group.includes(drain.host));
+    const owner = new Map(
+      mine.flatMap(({ host, command }) => command.containerInstanceArns.map((arn) => [arn, host])),
+    );
+    const answers = new Map<Host, DrainingResult>(
+      mine.map(({ host }) => [host, { draining: [], failures: [] }]),
+    );
+    const failed = new Map<Host, unknown>();
+    for (const batch of chunks([...owner.keys()], UPDATE_STATE_MAX)) {
+      try {
+        // The start time first: a drained instance never lacks it (a retry writes it again).
+        await deps.ecs.markDrainStarted(
+          cluster,
+          batch.map((arn) => ({ arn, at: owner.get(arn)?.snapshot.newestEventAt ?? Date.now() })),
+        );
+        const result = await deps.ecs.setDraining(cluster, batch);
+        for (const instance of result.draining) {
+          const host = owner.get(instance.arn);
+          if (host !== undefined) answers.get(host)?.draining.push(instance);
+        }
+        for (const failure of result.failures) {
+          // A failure naming no instance we asked about concerns every host of the call.
+          const host = owner.get(failure.arn);
+          const concerned = host !== undefined ? [host] : batch.flatMap((arn) => owner.get(arn) ?? []);
+          for (const each of new Set(concerned)) answers.get(each)?.failures.push(failure);
+        }
+      } catch (error) {
+        for (const arn of batch) {
+          const host = owner.get(arn);
+          if (host !== undefined && !failed.has(host)) failed.set(host, error);
+        }
+      }
+    }
+    for (const { host, command } of mine) {
+      if (failed.has(host)) {
+        outcomes.set(host, { command, error: failed.get(host) });
+        continue;
+      }
+      try {
+        drained(host, command, answers.get(host) ?? { draining: [], failures: [] }, deps);
+        outcomes.set(host, { command });
+      } catch (error) {
+        outcomes.set(host, { command, error });
+      }
+    }
+  }
+  return outcomes;
+}
+
+/** Makes one kind of read for these hosts, noting hosts whose own read failed; a shared read that fails throws. */
+async function observe(
+  what: Observation,
+  hosts: Host[],
+  deps: DrainDeps,
+  failed: Map<Host, unknown>,
+): Promise<void> {
+  for (const [cluster, group] of byCluster(hosts)) {
+    if (what === 'container-instances') await describeNamedInstances(cluster, group, deps);
+    else if (what === 'all-container-instances') await findAllInstances(cluster, group, deps);
+    else if (what === 'stopping-tasks') await listStoppingTasks(cluster, group, deps, failed);
+    else await readLifecycle(group, deps);
+  }
+}
+
+/** One DescribeContainerInstances per hundred distinct container instances of the batch. */
+async function describeNamedInstances(cluster: string, hosts: Host[], deps: DrainDeps): Promise<void> {
+  const arns = hosts.flatMap((host) => host.snapshot.containerInstanceArns);
+  const { found } = await deps.ecs.describeContainerInstances(cluster, arns);
+  const byArn = new Map(found.map((instance) => [instance.arn, instance]));
+  for (const { snapshot } of hosts) {
+    snapshot.containerInstances = snapshot.containerInstanceArns.flatMap((arn) => byArn.get(arn) ?? []);
+    forgetStaleStoppingLists(snapshot.containerInstances, deps);
+    snapshot.ec2InstanceId ??= snapshot.containerInstances[0]?.ec2InstanceId;
+    if (snapshot.ec2InstanceId !== undefined) {
+      snapshot.lastHeartbeatAt ??= deps.heartbeats.lastSentAt(snapshot.ec2InstanceId);
+    }
+  }
+}
+
+/** Every container instance registered for these EC2 instances: one filtered list per twenty hosts. */
+async function findAllInstances(cluster: string, hosts: Host[], deps: DrainDeps): Promise<void> {
+  const ids = hosts.flatMap((host) => host.snapshot.ec2InstanceId ?? []);
+  const listed = await deps.ecs.listContainerInstancesOf(cluster, ids);
+  const known = new Map<string, ContainerInstanceView>();
+  for (const { snapshot } of hosts)
+    for (const instance of snapshot.containerInstances ?? []) known.set(instance.arn, instance);
+  const { found } = await deps.ecs.describeContainerInstances(
+    cluster,
+    listed.filter((arn) => !known.has(arn)),
+  );
+  for (const instance of found) known.set(instance.arn, instance);
+  forgetStaleStoppingLists(found, deps);
+  for (const { snapshot } of hosts) {
+    const mine = [...known.values()].filter((instance) => instance.ec2InstanceId === snapshot.ec2InstanceId);
+    const named = (snapshot.containerInstances ?? []).filter((instance) => !mine.includes(instance));
+    snapshot.containerInstances = [...named, ...mine];
+    snapshot.containerInstanceArns = snapshot.containerInstances.map((instance) => instance.arn);
+    snapshot.allContainerInstancesFound = true;
+  }
+}
+
+/** A remembered list of stopping tasks holds only while the instance drains with no task wanting to run. */
+function forgetStaleStoppingLists(instances: ContainerInstanceView[], deps: DrainDeps): void {
+  for (const instance of instances) {
+    if (instance.status !== 'DRAINING' || tasksWantingToRun(instance) > 0)
+      deps.stoppingTasks.forget(instance.arn);
+  }
+}
+
+/**
+ * Tasks told to stop on each container instance that runs no task wanting to run: one ListTasks
+ * per container instance (the API has no batched form), unless this container listed it before
+ * (see StoppingTasks), then one DescribeTasks per hundred tasks of the whole batch. Tasks an event
+ * or this container's memory already knows as STOPPED are not described again.
+ */
+async function listStoppingTasks(
+  cluster: string,
+  hosts: Host[],
+  deps: DrainDeps,
+  failed: Map<Host, unknown>,
+): Promise<void> {
+  let lists: { host: Host; containerInstanceArn: string; taskArns: string[] }[] = [];
+  const wanted = hosts.flatMap((host) =>
+    (host.snapshot.containerInstances ?? [])
+      .filter(
+        (instance) => instance.status !== 'INACTIVE' && !host.snapshot.tasksToldToStop.has(instance.arn),
+      )
+      .map((instance) => ({ host, containerInstanceArn: instance.arn })),
+  );
+  // ListTasks is one call per container instance: one that fails fails its own host only.
+  await inParallel(wanted, LIST_CONCURRENCY, async ({ host, containerInstanceArn }) => {
+    if (failed.has(host)) return;
+    const remembered = deps.stoppingTasks.get(containerInstanceArn);
+    if (remembered !== undefined) {
+      lists.push({ host, containerInstanceArn, taskArns: remembered });
+      return;
+    }
+    try {
+      const taskArns = await deps.ecs.listTasksToldToStop(cluster, containerInstanceArn, 'background');
+      lists.push({ host, containerInstanceArn, taskArns });
+    } catch (error) {
+      failed.set(host, error);
+    }
+  });
+  lists = lists.filter(({ host }) => !failed.has(host));
+
+  const knownStopped = (host: Host, taskArn: string) =>
+    deps.stoppedTasks.has(taskArn) || host.snapshot.stoppedByEvents.some((task) => task.taskArn === taskArn);
+  const unknown = lists.flatMap(({ host, taskArns }) => taskArns.filter((arn) => !knownStopped(host, arn)));
+  const described = new Map(
+    (await deps.ecs.describeTasks(cluster, unknown)).map((task) => [task.taskArn, task]),
+  );
+
+  for (const { host, containerInstanceArn, taskArns } of lists) {
+    const tasks = taskArns.map(
+      (taskArn): TaskView =>
+        described.get(taskArn) ?? {
+          taskArn,
+          containerInstanceArn,
+          // Known from an event or from memory; a task ECS no longer describes has long stopped.
+          lastStatus: 'STOPPED',
+          version: deps.stoppedTasks.version(taskArn),
+        },
+    );
+    host.snapshot.tasksToldToStop.set(containerInstanceArn, tasks);
+    deps.stoppingTasks.set(
+      containerInstanceArn,
+      tasks.filter((task) => task.lastStatus !== 'STOPPED').map((task) => task.taskArn),
+    );
+  }
+}
+
+/** Auto Scaling's view of the hosts that look empty: fifty instances per call. */
+async function readLifecycle(hosts: Host[], deps: DrainDeps): Promise<void> {
+  const views = await deps.autoScaling.describeInstances(
+    hosts.flatMap((host) => host.snapshot.ec2InstanceId ?? []),
+  );
+  for (const { snapshot } of hosts) {
+    snapshot.lifecycle = (snapshot.ec2InstanceId !== undefined && views.get(snapshot.ec2InstanceId)) || null;
+  }
+}
+
+/** ListTasks calls in flight at once: fast enough for a large batch, gentle on the shared bucket. */
+const LIST_CONCURRENCY = 4;
+/** Lifecycle calls (complete, heartbeat) in flight at once. */
+const ACT_CONCURRENCY = 4;
+
+async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+function byCluster(hosts: Host[]): Map<string, Host[]> {
+  const groups = new Map<string, Host[]>();
+  for (const host of hosts)
+    groups.set(host.snapshot.cluster, [...(groups.get(host.snapshot.cluster) ?? []), host]);
+  return groups;
+}

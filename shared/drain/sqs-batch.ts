@@ -1,0 +1,67 @@
+import type { SQSBatchItemFailure } from 'aws-lambda';
+import { SqsEnvelope, SqsRecord } from '../events/sqs';
+import type { Telemetry } from '../observability';
+import type { HostResult } from './drive-hosts';
+
+/**
+ * The records of an SQS batch that can be read at all. A record without a messageId or a body can
+ * never succeed: it is logged once, naming the field, and dropped (not reported as a failure).
+ */
+export function readSqsBatch(event: unknown, telemetry: Telemetry): SqsRecord[] {
+  const envelope = SqsEnvelope.safeParse(event);
+  if (!envelope.success) {
+    reject(telemetry, 'event is not an SQS batch', { field: 'Records' });
+    return [];
+  }
+  const records: SqsRecord[] = [];
+  for (const [index, raw] of envelope.data.Records.entries()) {
+    const record = SqsRecord.safeParse(raw);
+    if (record.success) records.push(record.data);
+    else {
+      const issue = record.error.issues[0];
+      reject(telemetry, 'SQS record has no messageId or body', {
+        field: [`Records[${index}]`, ...(issue?.path ?? [])].join('.'),
+      });
+    }
+  }
+  return records;
+}
+
+/** A message that can never succeed: one error line naming what was wrong, one metric, no AWS call. */
+export function reject(telemetry: Telemetry, reason: string, details: Record<string, unknown>): void {
+  telemetry.count('MessageRejected');
+  telemetry.logger.error('message rejected and dropped: it can never succeed', { reason, ...details });
+}
+
+/**
+ * ReportBatchItemFailures: the messages of every host whose reads or actions failed come back after
+ * the visibility timeout; the others are deleted. Each failed host is logged once with its error.
+ */
+export function failedMessages(
+  results: HostResult[],
+  messageIdsOf: (result: HostResult) => Iterable<string>,
+  telemetry: Telemetry,
+): SQSBatchItemFailure[] {
+  const failures: SQSBatchItemFailure[] = [];
+  for (const result of results) {
+    if (result.error === undefined) continue;
+    const { host, error } = result;
+    const messageIds = [...messageIdsOf(result)];
+    telemetry.logger.error('host not settled: its messages will be retried', {
+      ...host.context,
+      instanceId: host.snapshot.ec2InstanceId,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      messages: messageIds.length,
+    });
+    for (const itemIdentifier of messageIds) failures.push({ itemIdentifier });
+  }
+  return failures;
+}
+
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,98 @@
+import { autoScalingPacer, ecsReadPacer, Pacer, type Priority } from '../../../shared/aws/pacer';
+import { InstantTiming, ManualTiming, PACER_EPOCH, settle } from '../../helpers/timing';
+
+/** Asks the pacer for a call under `name`, and notes when (ms after the epoch) each call was let through. */
+function caller(pacer: Pacer, timing: { now(): number }) {
+  const granted: [string, number][] = [];
+  const ask = (name: string, priority?: Priority) =>
+    pacer.take(priority).then(() => {
+      granted.push([name, timing.now() - PACER_EPOCH]);
+    });
+  return { granted, ask };
+}
+
+describe('Pacer', () => {
+  it('lets a burst through at once, then one call per 1/rate seconds', async () => {
+    const timing = new ManualTiming();
+    const { granted, ask } = caller(new Pacer(10, 3, timing), timing);
+
+    for (const name of ['a', 'b', 'c', 'd', 'e']) void ask(name);
+    await settle();
+
+    expect(granted).toEqual([
+      ['a', 0],
+      ['b', 0],
+      ['c', 0],
+    ]);
+    await timing.advance(99);
+    expect(granted).toHaveLength(3);
+    await timing.advance(1);
+    expect(granted.slice(3)).toEqual([['d', 100]]);
+    await timing.advance(100);
+    expect(granted.slice(3)).toEqual([
+      ['d', 100],
+      ['e', 200],
+    ]);
+  });
+
+  it('refills while idle, but never beyond the burst', async () => {
+    const timing = new ManualTiming();
+    const { granted, ask } = caller(new Pacer(10, 3, timing), timing);
+    for (const name of ['a', 'b', 'c']) void ask(name);
+    await settle();
+
+    await timing.advance(60_000);
+    for (const name of ['d', 'e', 'f', 'g']) void ask(name);
+    await settle();
+
+    expect(granted.map(([name]) => name)).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+    await timing.advance(100);
+    expect(granted.at(-1)).toEqual(['g', 60_100]);
+  });
+
+  it('serves urgent callers before background ones that were already waiting, each in the order they asked', async () => {
+    const timing = new ManualTiming();
+    const { granted, ask } = caller(new Pacer(10, 1, timing), timing);
+
+    void ask('background-1', 'background');
+    void ask('background-2', 'background');
+    void ask('background-3', 'background');
+    await settle();
+    void ask('urgent-1', 'urgent');
+    void ask('urgent-2');
+    for (let step = 0; step < 4; step++) await timing.advance(100);
+
+    expect(granted).toEqual([
+      ['background-1', 0],
+      ['urgent-1', 100],
+      ['urgent-2', 200],
+      ['background-2', 300],
+      ['background-3', 400],
+    ]);
+  });
+
+  it('sleeps on the Timing it is given, never on real timers', async () => {
+    const timing = new InstantTiming();
+    const pacer = new Pacer(10, 1, timing);
+
+    await Promise.all(Array.from({ length: 4 }, () => pacer.take()));
+
+    expect(timing.sleeps).toEqual([100, 100, 100]);
+    expect(timing.now() - PACER_EPOCH).toBe(300);
+  });
+});
+
+describe('the pacers of the functions', () => {
+  // 30 calls at once: the burst goes through, the rest at 10 per second.
+  it.each([
+    ['ecsReadPacer: 10 per second, in bursts of 10', ecsReadPacer, 2000],
+    ['autoScalingPacer: 10 per second, in bursts of 20', autoScalingPacer, 1000],
+  ])('%s', async (_case, build, expectedMilliseconds) => {
+    const timing = new InstantTiming();
+    const pacer = build(timing);
+
+    await Promise.all(Array.from({ length: 30 }, () => pacer.take()));
+
+    expect(timing.now() - PACER_EPOCH).toBe(expectedMilliseconds);
+  });
+});
