@@ -1,27 +1,54 @@
 /**
- * Benchmark: an instance refresh of 1,000 instances running 10,000 tasks, with the real controller
- * handlers talking to the simulation over HTTP through the real SDK clients. Prints figures; asserts
- * nothing (performance is measured here, not in timed tests).
+ * Benchmark: what the controller costs and how fast it hands instances back, under ECS's real API
+ * limits (token buckets on) and the SDK's standard retries, through the real handlers and SDK clients.
+ * Prints figures; asserts nothing (performance is measured here, not in timed tests).
  *
- *   npm run bench [-- --instances 1000 --repeat 1 --baseline --transport in-process|http|both]
+ *   npm run bench [-- --json] [--instances 1000] [--repeat 1] [--transport in-process|http|both]
+ *
+ * - scale: an instance refresh of 1,000 instances running 10,000 tasks;
+ * - irrelevantEvents: a busy batch cluster where tasks end all the time and nothing drains: what
+ *   does each task STOPPED event of a host that is not draining cost in ECS reads?
  */
 import { parseArgs } from 'node:util';
 import { loadController, openTransport, type Transport } from '../sim/controller';
+import { callRate, handBack, median } from '../sim/metrics';
 import { summarize } from '../sim/report';
-import { ClusterShape, defaultOptions, runScenario } from '../sim/scenario';
+import {
+  buildWorld,
+  ClusterShape,
+  defaultOptions,
+  runScenario,
+  SETTLE_SECONDS,
+  setActive,
+} from '../sim/scenario';
 
 const { values } = parseArgs({
   options: {
     instances: { type: 'string', default: '1000' },
     repeat: { type: 'string', default: '1' },
-    baseline: { type: 'boolean', default: false },
     transport: { type: 'string', default: 'in-process' },
+    json: { type: 'boolean', default: false },
   },
 });
 const instances = Number(values.instances);
+const repeat = Number(values.repeat);
+const transports = (
+  values.transport === 'both' ? ['in-process', 'http'] : [values.transport]
+) as Transport['kind'][];
+if (!Number.isInteger(instances) || instances < 1 || !Number.isInteger(repeat) || repeat < 1) {
+  process.stderr.write('--instances and --repeat take whole numbers from 1\n');
+  process.exit(2);
+}
+if (transports.some((kind) => kind !== 'in-process' && kind !== 'http')) {
+  process.stderr.write('--transport is in-process, http or both\n');
+  process.exit(2);
+}
+const say = (line: string) => {
+  if (!values.json) process.stdout.write(`${line}\n`);
+};
 
 /** Nine replica services with different deployment settings plus a daemon: ten tasks per instance. */
-function benchShape(): ClusterShape {
+function benchShape(size: number): ClusterShape {
   const settings = [
     [100, 200],
     [50, 200],
@@ -30,7 +57,7 @@ function benchShape(): ClusterShape {
     [100, 150],
   ] as const;
   return ClusterShape.parse({
-    instances,
+    instances: size,
     instanceCpu: 4096,
     instanceMemory: 16384,
     services: [
@@ -38,7 +65,7 @@ function benchShape(): ClusterShape {
         const [minimumHealthyPercent, maximumPercent] = settings[n % settings.length] ?? [100, 200];
         return {
           name: `svc-${n}`,
-          desiredCount: instances,
+          desiredCount: size,
           minimumHealthyPercent,
           maximumPercent,
           cpu: 256,
@@ -52,69 +79,137 @@ function benchShape(): ClusterShape {
   });
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+async function scaleRun(transport: Transport, seed: number) {
+  const shape = benchShape(instances);
+  const options = { ...defaultOptions(shape), seed };
+  const started = process.hrtime.bigint();
+  const result = await runScenario({ ...options, controller: loadController(transport) });
+  const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const summary = summarize(result);
+  const tasks = shape.services.reduce((sum, s) => sum + (s.daemon ? shape.instances : s.desiredCount), 0);
+  return {
+    instances,
+    tasks,
+    wallSeconds: Math.round(wallSeconds * 10) / 10,
+    simulatedSeconds: summary.simulatedSeconds,
+    tokenBuckets: options.apiFaults.tokenBuckets,
+    sdkRetries: Object.values(result.retries).some((client) => client.calls > 0),
+    settled: result.settled,
+    actions: {
+      completedByController: summary.lifecycleActions.completedByController,
+      timedOut: summary.lifecycleActions.heartbeatTimeouts + summary.lifecycleActions.globalTimeouts,
+    },
+    tasksKilled: summary.tasksKilled,
+    releasedWithTasksRunning: result.recorder.releasedWithTasks.length,
+    servicesBelowFloor: summary.services.filter((s) => !s.daemon && s.lowestHealthy < s.floor).length,
+    ecsReads: callRate(result.recorder.ecsReadTimes, result.actionAt, result.endedAt),
+    handBack: handBack(result),
+    throttledCalls: result.throttledCalls,
+    sdkRetriesMade: Object.values(result.retries).reduce((sum, client) => sum + client.retries, 0),
+    failedEvents: summary.failedEvents,
+    invocations: summary.invocations,
+    apiCalls: result.apiCalls,
+  };
 }
 
-type Variant = 'without' | 'in-process' | 'http';
+/**
+ * A busy batch cluster: 200 instances where a job runner starts short standalone tasks all the time
+ * and nothing drains. Every task that ends is an event the controller receives and must dismiss.
+ */
+async function irrelevantEventsRun(transport: Transport) {
+  const shape = ClusterShape.parse({
+    instances: 200,
+    instanceCpu: 4096,
+    instanceMemory: 16384,
+    services: [{ name: 'api', desiredCount: 200, minimumHealthyPercent: 50, maximumPercent: 200 }],
+  });
+  const options = { ...defaultOptions(shape), controller: loadController(transport) };
+  const world = buildWorld(options, 'notify');
+  setActive(world);
+  const { clock } = world;
+  await clock.run(SETTLE_SECONDS);
+  const from = clock.now;
+  const minutes = 10;
+  // 20 jobs a second, each running 20 to 60 seconds: about 20 task STOPPED events a second.
+  for (let second = 0; second < minutes * 60; second++) {
+    clock.at(from + second, () => {
+      for (let job = 0; job < 20; job++) {
+        world.ecs.runStandaloneTasks({
+          family: 'job',
+          count: 1,
+          cpu: 128,
+          memory: 256,
+          runSeconds: world.random.between(20, 60),
+        });
+      }
+    });
+  }
+  await clock.run(from + minutes * 60 + 120);
+  setActive(undefined);
+  const events = world.taskEventSource?.stats.recordsDelivered ?? 0;
+  const reads = world.recorder.ecsReadTimes.filter((t) => t >= from).length;
+  return {
+    instances: shape.instances,
+    simulatedSeconds: minutes * 60,
+    taskStoppedEvents: events,
+    batches: world.taskEventSource?.stats.batches ?? 0,
+    ecsReads: reads,
+    ecsReadsPerEvent: events === 0 ? null : Math.round((reads / events) * 1000) / 1000,
+  };
+}
 
 async function main(): Promise<void> {
-  const transports = (
-    values.transport === 'both' ? ['in-process', 'http'] : [values.transport]
-  ) as Transport['kind'][];
-  const variants: Variant[] = [
-    ...(values.baseline ? ['without' as const] : []),
-    ...(transports as Variant[]),
-  ];
   const opened = new Map(
     await Promise.all(transports.map(async (kind) => [kind, await openTransport(kind)] as const)),
   );
-  const shape = benchShape();
-  const tasks = shape.services.reduce((sum, s) => sum + (s.daemon ? instances : s.desiredCount), 0);
-  console.log(`instance refresh: ${instances} instances, ${tasks} tasks, node ${process.version}`);
-  const runs: { variant: Variant; seconds: number }[] = [];
-  for (let repeat = 0; repeat < Number(values.repeat); repeat++) {
-    // Variants alternate within each repeat, so a noisy neighbour hits them alike.
-    for (const variant of variants) {
-      const controller = variant === 'without' ? undefined : await loadController(transportOf(variant));
-      const started = process.hrtime.bigint();
-      const result = await runScenario({ ...defaultOptions(shape), seed: 1 + repeat, controller });
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const summary = summarize(result);
-      const calls = Object.values(result.apiCalls).reduce((a, b) => a + b, 0);
-      const invocations = Object.values(result.lambdas).reduce((a, l) => a + l.invocations, 0);
-      runs.push({ variant, seconds });
-      console.log(
-        `${variant.padEnd(11)} wall ${seconds.toFixed(1)} s  simulated ${(result.endedAt / 3600).toFixed(2)} h  ` +
-          `settled ${result.settled}  invocations ${invocations}  API calls ${calls}  ` +
-          `completed by controller ${summary.lifecycleActions.completedByController}/${summary.instancesTerminated}  ` +
-          `tasks killed ${summary.tasksKilled}  services below floor ${summary.services.filter((s) => !s.daemon && s.lowestHealthy < s.floor).length}`,
-      );
-    }
-  }
-  const medians = new Map(
-    variants.map((variant) => [
-      variant,
-      median(runs.filter((run) => run.variant === variant).map((run) => run.seconds)),
-    ]),
-  );
-  for (const [variant, seconds] of medians) {
-    console.log(`median wall time ${variant}: ${seconds.toFixed(1)} s over ${values.repeat} run(s)`);
-  }
-  const http = medians.get('http');
-  const inProcess = medians.get('in-process');
-  if (http !== undefined && inProcess !== undefined)
-    console.log(`http / in-process: ${(http / inProcess).toFixed(2)}x`);
-  for (const { close } of opened.values()) await close();
-
-  function transportOf(kind: Transport['kind']): Transport {
+  const transportOf = (kind: Transport['kind']) => {
     const open = opened.get(kind);
     if (open === undefined) throw new Error(`transport ${kind} was not opened`);
     return open.transport;
+  };
+  const [first] = transports;
+  if (first === undefined) throw new Error('no transport');
+  try {
+    say(
+      `instance refresh: ${instances} instances, node ${process.version}, ECS token buckets and SDK retries on`,
+    );
+    const runs: { kind: Transport['kind']; result: Awaited<ReturnType<typeof scaleRun>> }[] = [];
+    for (let round = 0; round < repeat; round++) {
+      // Transports alternate within each repeat, so a noisy neighbour hits them alike.
+      for (const kind of transports) {
+        const result = await scaleRun(transportOf(kind), 1 + round);
+        runs.push({ kind, result });
+        say(
+          `${kind.padEnd(11)} wall ${result.wallSeconds} s  simulated ${result.simulatedSeconds} s  ` +
+            `completed by controller ${result.actions.completedByController}/${instances}  timed out ${result.actions.timedOut}  ` +
+            `tasks killed ${result.tasksKilled}  ECS reads ${result.ecsReads.total} (mean ${result.ecsReads.perSecondMean}/s, ` +
+            `peak ${result.ecsReads.perSecondPeak}/s)  hand-back median ${result.handBack.medianSeconds} s / p99 ` +
+            `${result.handBack.p99Seconds} s (delivery ${result.handBack.deliveryMedianSeconds} s)  throttled ${result.throttledCalls}`,
+        );
+      }
+    }
+    const wallMedians = Object.fromEntries(
+      transports.map((kind) => [
+        kind,
+        median(runs.filter((run) => run.kind === kind).map((run) => run.result.wallSeconds)),
+      ]),
+    );
+    for (const [kind, seconds] of Object.entries(wallMedians))
+      say(`median wall time ${kind}: ${seconds} s over ${repeat} run(s)`);
+
+    const irrelevant = await irrelevantEventsRun(transportOf(first));
+    say(
+      `busy batch cluster, nothing draining: ${irrelevant.taskStoppedEvents} task STOPPED events in ${irrelevant.batches} batches, ` +
+        `${irrelevant.ecsReads} ECS reads: ${irrelevant.ecsReadsPerEvent} per event`,
+    );
+    const scale = runs.find((run) => run.kind === first)?.result;
+    if (values.json) {
+      process.stdout.write(
+        `${JSON.stringify({ node: process.version, scale, wallSecondsMedian: wallMedians, irrelevantEvents: irrelevant }, null, 2)}\n`,
+      );
+    }
+  } finally {
+    for (const { close } of opened.values()) await close();
   }
 }
 

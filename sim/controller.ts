@@ -17,6 +17,9 @@ import type { AsyncHandler } from './delivery';
 import { activeWorld } from './scenario';
 import { STACK } from './world';
 
+// This machine runs Node 20; Lambda runs nodejs22.x. The SDK's notice about that says nothing here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 /**
  * How the handlers' SDK clients reach the simulation: over HTTP to the local endpoint (as `sam local
  * invoke --env-vars` would), or through an in-process request handler that skips the socket.
