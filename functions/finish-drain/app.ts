@@ -1,23 +1,9 @@
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { AutoScalingAdapter } from '../../shared/aws/auto-scaling';
-import type { EcsAdapter } from '../../shared/aws/ecs';
-import type { ControllerConfig } from '../../shared/config';
 import { decideOnTaskEvent, type StoppedTask } from '../../shared/decisions/task-event';
-import { HeartbeatPacer, StoppedTasks, StoppingTasks } from '../../shared/drain/container-memory';
-import { type DrainDeps, driveHosts, type Host, newHost } from '../../shared/drain/drive-hosts';
-import { failedMessages, parseJson, readSqsBatch, reject } from '../../shared/drain/sqs-batch';
+import { type BatchHost, type FunctionDependencies, newHost } from '../../shared/drain/drive-hosts';
+import { parseJson, reject, sqsBatchHandler } from '../../shared/drain/sqs-batch';
 import { TaskStateChangeEvent } from '../../shared/events/task-state-change';
-import type { Telemetry } from '../../shared/observability';
 
-export interface FinishDrainDependencies {
-  config: ControllerConfig;
-  ecs: EcsAdapter;
-  autoScaling: AutoScalingAdapter;
-  telemetry: Telemetry & { publish(): void };
-}
-
-/** A host of the batch, with the SQS messages that asked about it: they share its fate. */
-type BatchHost = Host & { messageIds: Set<string> };
+export type FinishDrainDependencies = FunctionDependencies;
 
 /**
  * SQS (EventBridge rule -> queue -> this function): batches of "ECS Task State Change" events with
@@ -33,45 +19,22 @@ type BatchHost = Host & { messageIds: Set<string> };
  */
 export function createFinishDrainHandler(dependencies: FinishDrainDependencies) {
   const { config, telemetry } = dependencies;
-  const deps: DrainDeps = {
-    ...telemetry,
-    ecs: dependencies.ecs,
-    autoScaling: dependencies.autoScaling,
-    policy: config,
-    heartbeats: new HeartbeatPacer(),
-    stoppedTasks: new StoppedTasks(),
-    stoppingTasks: new StoppingTasks(),
-  };
-
-  return async (event: SQSEvent): Promise<SQSBatchResponse> => {
-    try {
-      const hosts = new Map<string, BatchHost>();
-      for (const { messageId, body } of readSqsBatch(event, telemetry)) {
-        const parsed = TaskStateChangeEvent.safeParse(parseJson(body));
-        if (!parsed.success) {
-          const issue = parsed.error.issues[0];
-          reject(telemetry, `body is not an ECS Task State Change event: ${issue?.message}`, {
-            messageId,
-            field: ['body', ...(issue?.path ?? [])].join('.'),
-          });
-          continue;
-        }
-        const decision = decideOnTaskEvent(parsed.data, config);
-        if (decision.kind === 'ignore') {
-          telemetry.logger.debug('task event skipped', { messageId, reason: decision.reason });
-          continue;
-        }
-        deps.stoppedTasks.remember(decision.task.taskArn, decision.task.version);
-        addToHost(hosts, decision.task, messageId);
-      }
-      const results = await driveHosts([...hosts.values()], deps);
-      return {
-        batchItemFailures: failedMessages(results, ({ host }) => (host as BatchHost).messageIds, telemetry),
-      };
-    } finally {
-      telemetry.publish();
+  return sqsBatchHandler(dependencies, ({ messageId, body }, hosts, deps) => {
+    const parsed = TaskStateChangeEvent.safeParse(parseJson(body));
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      return reject(telemetry, `body is not an ECS Task State Change event: ${issue?.message}`, {
+        messageId,
+        field: ['body', ...(issue?.path ?? [])].join('.'),
+      });
     }
-  };
+    const decision = decideOnTaskEvent(parsed.data, config);
+    if (decision.kind === 'ignore') {
+      return telemetry.logger.debug('task event skipped', { messageId, reason: decision.reason });
+    }
+    deps.stoppedTasks.remember(decision.task.taskArn, decision.task.version);
+    addToHost(hosts, decision.task, messageId);
+  });
 }
 
 /** Groups the event with the others about the same container instance; a repeated event adds nothing. */

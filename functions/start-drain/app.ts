@@ -1,22 +1,8 @@
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { AutoScalingAdapter } from '../../shared/aws/auto-scaling';
-import type { EcsAdapter } from '../../shared/aws/ecs';
-import type { ControllerConfig } from '../../shared/config';
 import { decideOnNotification, type DrainRequest } from '../../shared/decisions/notification';
-import { HeartbeatPacer, StoppedTasks, StoppingTasks } from '../../shared/drain/container-memory';
-import { type DrainDeps, driveHosts, type Host, newHost } from '../../shared/drain/drive-hosts';
-import { failedMessages, parseJson, readSqsBatch, reject } from '../../shared/drain/sqs-batch';
-import type { Telemetry } from '../../shared/observability';
+import { type BatchHost, type FunctionDependencies, newHost } from '../../shared/drain/drive-hosts';
+import { parseJson, reject, sqsBatchHandler } from '../../shared/drain/sqs-batch';
 
-export interface StartDrainDependencies {
-  config: ControllerConfig;
-  ecs: EcsAdapter;
-  autoScaling: AutoScalingAdapter;
-  telemetry: Telemetry & { publish(): void };
-}
-
-/** A terminating instance of the batch, with the messages (repeats included) that announced it. */
-type BatchHost = Host & { messageIds: Set<string> };
+export type StartDrainDependencies = FunctionDependencies;
 
 /**
  * SQS (lifecycle hook -> SNS topic -> queue -> this function): batches of Auto Scaling lifecycle
@@ -29,42 +15,21 @@ type BatchHost = Host & { messageIds: Set<string> };
  */
 export function createStartDrainHandler(dependencies: StartDrainDependencies) {
   const { config, telemetry } = dependencies;
-  const deps: DrainDeps = {
-    ...telemetry,
-    ecs: dependencies.ecs,
-    autoScaling: dependencies.autoScaling,
-    policy: config,
-    heartbeats: new HeartbeatPacer(),
-    stoppedTasks: new StoppedTasks(),
-    stoppingTasks: new StoppingTasks(),
-  };
-
-  return async (event: SQSEvent): Promise<SQSBatchResponse> => {
-    try {
-      const hosts = new Map<string, BatchHost>();
-      for (const { messageId, body } of readSqsBatch(event, telemetry)) {
-        const decision = decideOnNotification(unwrapSns(body), config);
-        if (decision.kind === 'ignore') {
-          telemetry.logger.info('message skipped', { messageId, reason: decision.reason });
-        } else if (decision.kind === 'reject') {
-          const { reason, field, value } = decision;
-          reject(telemetry, reason, { messageId, field, value });
-        } else {
-          telemetry.logger.info('terminating lifecycle action received: starting drain', {
-            messageId,
-            ...decision.request,
-          });
-          addToHost(hosts, decision.request, messageId);
-        }
-      }
-      const results = await driveHosts([...hosts.values()], deps);
-      return {
-        batchItemFailures: failedMessages(results, ({ host }) => (host as BatchHost).messageIds, telemetry),
-      };
-    } finally {
-      telemetry.publish();
+  return sqsBatchHandler(dependencies, ({ messageId, body }, hosts) => {
+    const decision = decideOnNotification(unwrapSns(body), config);
+    if (decision.kind === 'ignore') {
+      telemetry.logger.info('message skipped', { messageId, reason: decision.reason });
+    } else if (decision.kind === 'reject') {
+      const { reason, field, value } = decision;
+      reject(telemetry, reason, { messageId, field, value });
+    } else {
+      telemetry.logger.info('terminating lifecycle action received: starting drain', {
+        messageId,
+        ...decision.request,
+      });
+      addToHost(hosts, decision.request, messageId);
     }
-  };
+  });
 }
 
 /**

@@ -12,7 +12,8 @@ import {
 } from '../decisions/host';
 import type { Telemetry } from '../observability';
 import { act, drained } from './act';
-import type { HeartbeatPacer, StoppedTasks, StoppingTasks } from './container-memory';
+import type { ControllerConfig } from '../config';
+import { HeartbeatPacer, StoppedTasks, StoppingTasks } from './container-memory';
 
 /** Everything a path needs to observe and act on hosts: adapters over its own clients, and its memory. */
 export interface DrainDeps extends Telemetry {
@@ -23,6 +24,30 @@ export interface DrainDeps extends Telemetry {
   stoppedTasks: StoppedTasks;
   stoppingTasks: StoppingTasks;
 }
+
+/** What a function's handler is built from: configuration, adapters over its own clients, telemetry. */
+export interface FunctionDependencies {
+  config: ControllerConfig;
+  ecs: EcsAdapter;
+  autoScaling: AutoScalingAdapter;
+  telemetry: Telemetry & { publish(): void };
+}
+
+/** One Lambda container's drain dependencies: its adapters, and a fresh memory that lives as long as it does. */
+export function containerDeps({ config, ecs, autoScaling, telemetry }: FunctionDependencies): DrainDeps {
+  return {
+    ...telemetry,
+    ecs,
+    autoScaling,
+    policy: config,
+    heartbeats: new HeartbeatPacer(),
+    stoppedTasks: new StoppedTasks(),
+    stoppingTasks: new StoppingTasks(),
+  };
+}
+
+/** A host of an SQS batch, with the messages that asked about it: they share its fate. */
+export type BatchHost = Host & { messageIds: Set<string> };
 
 /** One host on its way through observe, decide, act. */
 export interface Host {

@@ -1,7 +1,39 @@
-import type { SQSBatchItemFailure } from 'aws-lambda';
+import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { SqsEnvelope, SqsRecord } from '../events/sqs';
 import type { Telemetry } from '../observability';
-import type { HostResult } from './drive-hosts';
+import {
+  type BatchHost,
+  containerDeps,
+  type DrainDeps,
+  driveHosts,
+  type FunctionDependencies,
+  type HostResult,
+} from './drive-hosts';
+
+/**
+ * The handler of a function fed by an SQS queue, for one Lambda container: each readable record is
+ * turned into hosts by `take` (or logged and dropped), all hosts of the batch are driven together,
+ * and the messages of the hosts that failed come back (ReportBatchItemFailures).
+ */
+export function sqsBatchHandler(
+  dependencies: FunctionDependencies,
+  take: (record: SqsRecord, hosts: Map<string, BatchHost>, deps: DrainDeps) => void,
+): (event: SQSEvent) => Promise<SQSBatchResponse> {
+  const { telemetry } = dependencies;
+  const deps = containerDeps(dependencies);
+  return async (event) => {
+    try {
+      const hosts = new Map<string, BatchHost>();
+      for (const record of readSqsBatch(event, telemetry)) take(record, hosts, deps);
+      const results = await driveHosts([...hosts.values()], deps);
+      return {
+        batchItemFailures: failedMessages(results, ({ host }) => (host as BatchHost).messageIds, telemetry),
+      };
+    } finally {
+      telemetry.publish();
+    }
+  };
+}
 
 /**
  * The records of an SQS batch that can be read at all. A record without a messageId or a body can
