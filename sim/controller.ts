@@ -108,6 +108,7 @@ export function loadController(
             autoScalingPacer(account.timing),
           ),
           telemetry,
+          timing: account.timing,
         };
       };
       return {

@@ -60,6 +60,7 @@ function addToHost(hosts: Map<string, BatchHost>, task: StoppedTask, messageId: 
   const { snapshot } = host;
   snapshot.newestEventAt = Math.max(snapshot.newestEventAt ?? task.emittedAt, task.emittedAt);
   if (!snapshot.stoppedByEvents.some((known) => known.taskArn === task.taskArn)) {
-    snapshot.stoppedByEvents.push({ taskArn: task.taskArn, version: task.version });
+    const { taskArn, version, emittedAt, stoppedByDrain } = task;
+    snapshot.stoppedByEvents.push({ taskArn, version, emittedAt, stoppedByDrain });
   }
 }

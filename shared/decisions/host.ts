@@ -38,6 +38,9 @@ export interface TaskView {
 export interface KnownStoppedTask {
   taskArn: string;
   version: number | undefined;
+  /** When the event was emitted (epoch ms), and whether its stop reason names a drain. */
+  emittedAt?: number;
+  stoppedByDrain?: boolean;
 }
 
 /** Auto Scaling's view of an EC2 instance (DescribeAutoScalingInstances). */
@@ -62,10 +65,17 @@ export interface HostSnapshot {
   allContainerInstancesFound: boolean;
   /** Tasks told to stop, per container instance ARN (listed, then described). A missing key: not read. */
   tasksToldToStop: ReadonlyMap<string, TaskView[]>;
+  /**
+   * Container instances whose list above is this container's memory of an earlier ListTasks, not a
+   * listing made now. Good enough to wait on; a completion is never decided on it alone.
+   */
+  rememberedLists?: ReadonlySet<string>;
   /** Stops reported by events; an API read may lag them. */
   stoppedByEvents: KnownStoppedTask[];
   /** undefined: not read yet; null: the instance is in no Auto Scaling group. */
   lifecycle?: LifecycleView | null;
+  /** When its container instances were read (epoch ms). */
+  observedAt?: number;
   /** Emission time (epoch ms) of the newest event about this host, or of the notification. */
   newestEventAt?: number;
   /** When this Lambda container last recorded a heartbeat for the host, by event time (epoch ms). */
@@ -79,7 +89,13 @@ export interface DrainPolicy {
   heartbeatTimeoutSeconds: number;
 }
 
-export type Observation = 'container-instances' | 'all-container-instances' | 'stopping-tasks' | 'lifecycle';
+export type Observation =
+  | 'container-instances'
+  | 'all-container-instances'
+  | 'stopping-tasks'
+  /** List again the tasks of the instances whose list was remembered: the last check before completing. */
+  | 'fresh-stopping-tasks'
+  | 'lifecycle';
 
 /** How far the drain of a host has come, for the log line and an operator. */
 export interface DrainProgress {
@@ -95,6 +111,8 @@ export type HostCommand =
   | { kind: 'drain'; containerInstanceArns: string[]; reason: string }
   | { kind: 'complete'; reason: string }
   | { kind: 'heartbeat'; reason: string; progress: DrainProgress }
+  /** The read contradicts an event: let the event come back once the read has caught up. */
+  | { kind: 'retry'; reason: string }
   /** `quiet`: routine, like a task event from a host that is not draining. */
   | { kind: 'none'; reason: string; progress?: DrainProgress; quiet?: boolean };
 
@@ -125,6 +143,14 @@ export function decideHost(host: HostSnapshot, policy: DrainPolicy): HostCommand
     };
   }
   if (!ours.waits && !live.some((instance) => instance.status === 'DRAINING')) {
+    // Reads can lag: an event that stopped a task because the instance is draining, read moments
+    // ago as not draining, may be the last event this drain ever sends. Keep it for a second look.
+    if (drainSaidRecently(host)) {
+      return {
+        kind: 'retry',
+        reason: 'an event says the instance is draining, but the read does not show it yet',
+      };
+    }
     return {
       kind: 'none',
       reason: `container instance is not draining (${live.map((i) => i.status).join(', ')})`,
@@ -154,6 +180,10 @@ export function decideHost(host: HostSnapshot, policy: DrainPolicy): HostCommand
   );
   if (progress.tasksStopping.length > 0) return keepAlive(progress);
 
+  // A remembered list misses a task placed after it was made, should the instance have been set
+  // ACTIVE and drained again meanwhile by someone else: list once more before letting the host go.
+  if (live.some((instance) => host.rememberedLists?.has(instance.arn))) return read('fresh-stopping-tasks');
+
   // Every container instance registered for the EC2 instance must be empty, not only those the
   // events named. Looked up only now, so that the events before the last one do not pay for it;
   // together with the lifecycle state, which only an empty host needs.
@@ -163,6 +193,20 @@ export function decideHost(host: HostSnapshot, policy: DrainPolicy): HostCommand
   if (missing.length > 0 || !ours.known) return { kind: 'read', what: missing };
   if (!ours.waits) return none(`host is empty but ${ours.reason}`);
   return complete('no task left on the host');
+}
+
+/** How long a read may plausibly lag the events it contradicts; older events are not kept for a second look. */
+export const READ_LAG_ALLOWANCE_MS = 60_000;
+
+function drainSaidRecently(host: HostSnapshot): boolean {
+  const { observedAt } = host;
+  if (observedAt === undefined) return false;
+  return host.stoppedByEvents.some(
+    (event) =>
+      event.stoppedByDrain === true &&
+      event.emittedAt !== undefined &&
+      observedAt - event.emittedAt < READ_LAG_ALLOWANCE_MS,
+  );
 }
 
 /** Tasks that have not been told to stop, as the counts of one DescribeContainerInstances read show them. */

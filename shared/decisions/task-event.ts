@@ -9,6 +9,8 @@ export interface StoppedTask {
   version: number | undefined;
   /** When ECS emitted the event, in epoch milliseconds. */
   emittedAt: number;
+  /** The stop reason says the instance was draining: proof of a drain, whatever a lagging read shows. */
+  stoppedByDrain: boolean;
 }
 
 export type TaskEventDecision =
@@ -37,6 +39,8 @@ export function decideOnTaskEvent(event: TaskStateChangeEvent, config: Controlle
       taskArn: detail.taskArn,
       version: detail.version,
       emittedAt: Date.parse(event.time),
+      // "Service web: container instance is in DRAINING state" (the text third-party tools match on).
+      stoppedByDrain: detail.stoppedReason?.includes('DRAINING') ?? false,
     },
   };
 }

@@ -3,6 +3,11 @@ import type { DrainingResult } from '../aws/ecs';
 import type { HostCommand } from '../decisions/host';
 import type { DrainDeps, Host } from './drive-hosts';
 
+/** Not a failure of AWS: the decision wants another look later (see decideHost's `retry`). */
+export class RetryLaterError extends Error {
+  override name = 'RetryLaterError';
+}
+
 /** Thrown for a refusal that may pass (e.g. an instance still REGISTERING): the event is retried. */
 export class DrainRefusedError extends Error {
   override name = 'DrainRefusedError';
@@ -53,6 +58,9 @@ export async function act(
   const { snapshot } = host;
   const context = { ...host.context, instanceId: snapshot.ec2InstanceId, cluster: snapshot.cluster };
   switch (command.kind) {
+    case 'retry':
+      // The caller retries what woke us up about this host (its messages come back to the queue).
+      throw new RetryLaterError(command.reason);
     case 'complete': {
       const outcome = await deps.autoScaling.completeLifecycleAction(lifecycleAction(host, deps));
       reportCompletion(outcome, { ...context, reason: command.reason }, deps);
@@ -61,7 +69,7 @@ export async function act(
     case 'heartbeat': {
       const outcome = await deps.autoScaling.recordHeartbeat(lifecycleAction(host, deps));
       if (snapshot.ec2InstanceId !== undefined) {
-        deps.heartbeats.sent(snapshot.ec2InstanceId, snapshot.newestEventAt ?? Date.now());
+        deps.heartbeats.sent(snapshot.ec2InstanceId, snapshot.newestEventAt ?? deps.timing.now());
       }
       if (outcome === 'done') deps.count('HeartbeatRecorded');
       deps.logger.info(command.reason, {

@@ -12,6 +12,7 @@ import {
 } from '../decisions/host';
 import type { Telemetry } from '../observability';
 import { act, drained } from './act';
+import { realTiming, type Timing } from '../aws/pacer';
 import type { ControllerConfig } from '../config';
 import { HeartbeatPacer, StoppedTasks, StoppingTasks } from './container-memory';
 
@@ -23,6 +24,7 @@ export interface DrainDeps extends Telemetry {
   heartbeats: HeartbeatPacer;
   stoppedTasks: StoppedTasks;
   stoppingTasks: StoppingTasks;
+  timing: Timing;
 }
 
 /** What a function's handler is built from: configuration, adapters over its own clients, telemetry. */
@@ -31,12 +33,21 @@ export interface FunctionDependencies {
   ecs: EcsAdapter;
   autoScaling: AutoScalingAdapter;
   telemetry: Telemetry & { publish(): void };
+  /** The clock: real in Lambda (the default), simulated in the twin. */
+  timing?: Timing;
 }
 
 /** One Lambda container's drain dependencies: its adapters, and a fresh memory that lives as long as it does. */
-export function containerDeps({ config, ecs, autoScaling, telemetry }: FunctionDependencies): DrainDeps {
+export function containerDeps({
+  config,
+  ecs,
+  autoScaling,
+  telemetry,
+  timing = realTiming,
+}: FunctionDependencies): DrainDeps {
   return {
     ...telemetry,
+    timing,
     ecs,
     autoScaling,
     policy: config,
@@ -51,11 +62,13 @@ export type BatchHost = Host & { messageIds: Set<string> };
 
 /** One host on its way through observe, decide, act. */
 export interface Host {
-  snapshot: HostSnapshot & { tasksToldToStop: Map<string, TaskView[]> };
+  snapshot: HostSnapshot & { tasksToldToStop: Map<string, TaskView[]>; rememberedLists: Set<string> };
   /** Known from the lifecycle notification; otherwise the action is named by instance id. */
   lifecycleActionToken?: string;
   /** What woke us up about this host, for the log line. */
   context: Record<string, unknown>;
+  /** Times the host's container instances were read again because a read contradicted an event. */
+  secondLooks?: number;
 }
 
 export interface HostResult {
@@ -68,13 +81,18 @@ export interface HostResult {
 
 /** A fresh snapshot: nothing read yet. */
 export function newHost(
-  snapshot: Omit<HostSnapshot, 'tasksToldToStop' | 'allContainerInstancesFound'> &
+  snapshot: Omit<HostSnapshot, 'tasksToldToStop' | 'rememberedLists' | 'allContainerInstancesFound'> &
     Partial<Pick<HostSnapshot, 'allContainerInstancesFound'>>,
   context: Record<string, unknown>,
   lifecycleActionToken?: string,
 ): Host {
   return {
-    snapshot: { allContainerInstancesFound: false, ...snapshot, tasksToldToStop: new Map() },
+    snapshot: {
+      allContainerInstancesFound: false,
+      ...snapshot,
+      tasksToldToStop: new Map(),
+      rememberedLists: new Set(),
+    },
     context,
     ...(lifecycleActionToken !== undefined && { lifecycleActionToken }),
   };
@@ -98,7 +116,10 @@ export async function driveHosts(hosts: Host[], deps: DrainDeps): Promise<HostRe
   // A merged host shares the fate of the one that decided for it (its caller retries what woke it).
   for (const [host, survivor] of merged) {
     const result = results.find((candidate) => candidate.host === survivor);
-    results.push({ ...result, host });
+    // Fail closed: without a result for the host that decided, retry what woke this one up.
+    results.push(
+      result === undefined ? { host, error: new Error('merged host was not decided') } : { ...result, host },
+    );
   }
   return results;
 }
@@ -116,6 +137,7 @@ async function drive(
   const results: HostResult[] = [];
   const reads = new Map<string, { what: Observation[]; hosts: Host[] }>();
   const drains: Drain[] = [];
+  const secondLooks: Host[] = [];
   const actions: { host: Host; command: Exclude<HostCommand, { kind: 'read' | 'drain' }> }[] = [];
   for (const host of pending) {
     const command = decideHost(host.snapshot, deps.policy);
@@ -125,10 +147,24 @@ async function drive(
       group.hosts.push(host);
       reads.set(key, group);
     } else if (command.kind === 'drain') drains.push({ host, command });
-    else actions.push({ host, command });
+    else if (command.kind === 'retry' && (host.secondLooks ?? 0) < SECOND_LOOK_SECONDS.length) {
+      secondLooks.push(host);
+    } else actions.push({ host, command });
   }
 
   const branches: Promise<HostResult[]>[] = [];
+  // A read that contradicts an event is looked at again after a short wait, within this invocation.
+  for (const host of secondLooks) {
+    branches.push(
+      (async () => {
+        const look = host.secondLooks ?? 0;
+        host.secondLooks = look + 1;
+        await deps.timing.sleep((SECOND_LOOK_SECONDS[look] ?? 0) * 1000);
+        delete host.snapshot.containerInstances;
+        return drive([host], deps, round + 1, merged);
+      })(),
+    );
+  }
   branches.push(
     (async () => {
       const again: Host[] = [];
@@ -199,6 +235,7 @@ function mergeSameInstance(hosts: Host[], merged: Map<Host, Host>): Host[] {
     for (const [arn, tasks] of snapshot.tasksToldToStop) {
       if (!into.tasksToldToStop.has(arn)) into.tasksToldToStop.set(arn, tasks);
     }
+    for (const arn of snapshot.rememberedLists) into.rememberedLists.add(arn);
     into.allContainerInstancesFound &&= snapshot.allContainerInstancesFound;
     if (snapshot.newestEventAt !== undefined) {
       into.newestEventAt = Math.max(into.newestEventAt ?? snapshot.newestEventAt, snapshot.newestEventAt);
@@ -235,7 +272,7 @@ async function drainTogether(
         // The start time first: a drained instance never lacks it (a retry writes it again).
         await deps.ecs.markDrainStarted(
           cluster,
-          batch.map((arn) => ({ arn, at: owner.get(arn)?.snapshot.newestEventAt ?? Date.now() })),
+          batch.map((arn) => ({ arn, at: owner.get(arn)?.snapshot.newestEventAt ?? deps.timing.now() })),
         );
         const result = await deps.ecs.setDraining(cluster, batch);
         for (const instance of result.draining) {
@@ -282,16 +319,24 @@ async function observe(
     if (what === 'container-instances') await describeNamedInstances(cluster, group, deps);
     else if (what === 'all-container-instances') await findAllInstances(cluster, group, deps);
     else if (what === 'stopping-tasks') await listStoppingTasks(cluster, group, deps, failed);
-    else await readLifecycle(group, deps);
+    else if (what === 'fresh-stopping-tasks') {
+      for (const { snapshot } of group) {
+        for (const arn of snapshot.rememberedLists) snapshot.tasksToldToStop.delete(arn);
+        snapshot.rememberedLists.clear();
+      }
+      await listStoppingTasks(cluster, group, deps, failed, { fresh: true });
+    } else await readLifecycle(group, deps);
   }
 }
 
 /** One DescribeContainerInstances per hundred distinct container instances of the batch. */
 async function describeNamedInstances(cluster: string, hosts: Host[], deps: DrainDeps): Promise<void> {
   const arns = hosts.flatMap((host) => host.snapshot.containerInstanceArns);
+  const observedAt = deps.timing.now();
   const { found } = await deps.ecs.describeContainerInstances(cluster, arns);
   const byArn = new Map(found.map((instance) => [instance.arn, instance]));
   for (const { snapshot } of hosts) {
+    snapshot.observedAt = observedAt;
     snapshot.containerInstances = snapshot.containerInstanceArns.flatMap((arn) => byArn.get(arn) ?? []);
     forgetStaleStoppingLists(snapshot.containerInstances, deps);
     snapshot.ec2InstanceId ??= snapshot.containerInstances[0]?.ec2InstanceId;
@@ -342,6 +387,7 @@ async function listStoppingTasks(
   hosts: Host[],
   deps: DrainDeps,
   failed: Map<Host, unknown>,
+  { fresh = false }: { fresh?: boolean } = {},
 ): Promise<void> {
   let lists: { host: Host; containerInstanceArn: string; taskArns: string[] }[] = [];
   const wanted = hosts.flatMap((host) =>
@@ -354,13 +400,16 @@ async function listStoppingTasks(
   // ListTasks is one call per container instance: one that fails fails its own host only.
   await inParallel(wanted, LIST_CONCURRENCY, async ({ host, containerInstanceArn }) => {
     if (failed.has(host)) return;
-    const remembered = deps.stoppingTasks.get(containerInstanceArn);
+    const remembered = fresh ? undefined : deps.stoppingTasks.get(containerInstanceArn);
     if (remembered !== undefined) {
       lists.push({ host, containerInstanceArn, taskArns: remembered });
+      host.snapshot.rememberedLists.add(containerInstanceArn);
       return;
     }
     try {
-      const taskArns = await deps.ecs.listTasksToldToStop(cluster, containerInstanceArn, 'background');
+      // The last look before a completion is urgent; a first look only prepares later decisions.
+      const priority = fresh ? 'urgent' : 'background';
+      const taskArns = await deps.ecs.listTasksToldToStop(cluster, containerInstanceArn, priority);
       lists.push({ host, containerInstanceArn, taskArns });
     } catch (error) {
       failed.set(host, error);
@@ -403,6 +452,9 @@ async function readLifecycle(hosts: Host[], deps: DrainDeps): Promise<void> {
     snapshot.lifecycle = (snapshot.ec2InstanceId !== undefined && views.get(snapshot.ec2InstanceId)) || null;
   }
 }
+
+/** Waits before reading a host again when the read contradicted an event (reads lag by seconds). */
+const SECOND_LOOK_SECONDS = [2, 4, 8];
 
 /** ListTasks calls in flight at once: fast enough for a large batch, gentle on the shared bucket. */
 const LIST_CONCURRENCY = 4;

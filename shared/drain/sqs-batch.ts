@@ -1,6 +1,7 @@
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { SqsEnvelope, SqsRecord } from '../events/sqs';
 import type { Telemetry } from '../observability';
+import { RetryLaterError } from './act';
 import {
   type BatchHost,
   containerDeps,
@@ -79,7 +80,8 @@ export function failedMessages(
     if (result.error === undefined) continue;
     const { host, error } = result;
     const messageIds = [...messageIdsOf(result)];
-    telemetry.logger.error('host not settled: its messages will be retried', {
+    const log = error instanceof RetryLaterError ? telemetry.logger.info : telemetry.logger.error;
+    log.call(telemetry.logger, 'host not settled: its messages will be retried', {
       ...host.context,
       instanceId: host.snapshot.ec2InstanceId,
       error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),

@@ -893,7 +893,7 @@ describe('finish-drain memory of the tasks still stopping', () => {
     expect(autoScaling).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
   });
 
-  it('makes neither ListTasks nor DescribeTasks once an event reports the remembered task stopped, and completes', async () => {
+  it('lists the tasks afresh before completing on a remembered list (never completes on memory alone)', async () => {
     givenSlowTask();
     await invoke(sampleEvent());
     givenSlowTask('STOPPED');
@@ -901,9 +901,25 @@ describe('finish-drain memory of the tasks still stopping', () => {
 
     await invoke(taskStoppedEvent({ taskArn: slow }));
 
-    expect(ecs).not.toHaveReceivedCommand(ListTasksCommand);
+    // One fresh ListTasks; both listed tasks are known STOPPED (an event each), so nothing is described.
+    expect(ecs).toHaveReceivedCommandTimes(ListTasksCommand, 1);
     expect(ecs).not.toHaveReceivedCommand(DescribeTasksCommand);
     expect(autoScaling).toHaveReceivedCommandTimes(CompleteLifecycleActionCommand, 1);
+  });
+
+  it('does not complete when the fresh listing finds a task the memory never saw (drained again meanwhile)', async () => {
+    givenSlowTask();
+    await invoke(sampleEvent());
+    // Meanwhile someone set the instance ACTIVE, a task started there, and it was drained again.
+    const newcomer = 'arn:aws:ecs:us-east-1:123456789012:task/prod/0000000000000000000000000000new1';
+    ecs.on(ListTasksCommand).resolves({ taskArns: [TASK_ARN, slow, newcomer] });
+    ecs.on(DescribeTasksCommand).resolves({ tasks: [task(newcomer, 'STOPPING')] });
+    ecs.resetHistory();
+
+    await invoke(taskStoppedEvent({ taskArn: slow }));
+
+    expect(ecs).toHaveReceivedCommandTimes(ListTasksCommand, 1);
+    expect(autoScaling).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
   });
 
   it('is the memory of one container: another lists the tasks itself', async () => {

@@ -17,7 +17,14 @@ describe('events written by sim:serve', () => {
       'notify',
     );
     const functions = loadController({ kind: 'in-process', target: () => world.api }).deploy(world.account);
-    const controller = { startDrain: functions.startDrain(), finishDrain: functions.finishDrain() };
+    const handlers = { startDrain: functions.startDrain(), finishDrain: functions.finishDrain() };
+    // The person invoking runs in the world's time: the functions' pacers wait on its clock.
+    const invoke = (name: keyof typeof handlers) => async (event: unknown) => {
+      const done = world.clock.spawn(() => handlers[name](event));
+      await world.clock.run(world.clock.now + 30);
+      return done;
+    };
+    const controller = { startDrain: invoke('startDrain'), finishDrain: invoke('finishDrain') };
     await world.clock.run(600);
     const read = (name: string) => JSON.parse(readFileSync(join(dir, name), 'utf8'));
     expect(readdirSync(dir)).toEqual(['lifecycle-test-1.json']);

@@ -451,3 +451,70 @@ describe('tasksStillStopping', () => {
     expect(tasksStillStopping([stopping], [{ taskArn: 'arn:task/z', version: 99 }])).toEqual([stopping]);
   });
 });
+
+describe('decideHost when the read contradicts the events', () => {
+  const stoppedByDrain = { taskArn: 'arn:task/a', version: 6, emittedAt: T0, stoppedByDrain: true };
+
+  it('asks for another look at an instance read as ACTIVE when an event just said it was draining', () => {
+    const command = decide(
+      namedByEvent({
+        ec2InstanceId: INSTANCE_ID,
+        containerInstances: [instance({ status: 'ACTIVE', runningTasksCount: 2 })],
+        stoppedByEvents: [stoppedByDrain],
+        observedAt: T0 + 3_000,
+      }),
+    );
+
+    expect(command.kind).toBe('retry');
+  });
+
+  it('takes an old event for what it is: no second look, a quiet nothing', () => {
+    const command = decide(
+      namedByEvent({
+        ec2InstanceId: INSTANCE_ID,
+        containerInstances: [instance({ status: 'ACTIVE', runningTasksCount: 2 })],
+        stoppedByEvents: [stoppedByDrain],
+        observedAt: T0 + 120_000,
+      }),
+    );
+
+    expect(command).toEqual(expect.objectContaining({ kind: 'none', quiet: true }));
+  });
+
+  it('needs the stop reason to name a drain: a task that exited on an ACTIVE instance proves nothing', () => {
+    const command = decide(
+      namedByEvent({
+        ec2InstanceId: INSTANCE_ID,
+        containerInstances: [instance({ status: 'ACTIVE', runningTasksCount: 2 })],
+        stoppedByEvents: [{ ...stoppedByDrain, stoppedByDrain: false }],
+        observedAt: T0 + 3_000,
+      }),
+    );
+
+    expect(command.kind).toBe('none');
+  });
+});
+
+describe('decideHost with a remembered list of stopping tasks', () => {
+  it('lists the tasks afresh before completing, never on memory alone', () => {
+    const remembered = host({
+      tasksToldToStop: new Map([[CI, [taskView('arn:task/a', 'STOPPED')]]]),
+      rememberedLists: new Set([CI]),
+    });
+
+    expect(decide(remembered)).toEqual({ kind: 'read', what: ['fresh-stopping-tasks'] });
+    expect(decide({ ...remembered, rememberedLists: new Set() }).kind).toBe('complete');
+  });
+
+  it('waits on a remembered list without listing again while a task on it is still stopping', () => {
+    const command = decide(
+      host({
+        tasksToldToStop: new Map([[CI, [taskView('arn:task/a', 'DEACTIVATING')]]]),
+        rememberedLists: new Set([CI]),
+        lastHeartbeatAt: T0,
+      }),
+    );
+
+    expect(command.kind).toBe('none');
+  });
+});

@@ -23,8 +23,17 @@ describe('decideOnTaskEvent', () => {
         taskArn: TASK_ARN,
         version: 6,
         emittedAt: Date.parse('2026-01-10T12:00:10Z'),
+        stoppedByDrain: true,
       },
     });
+  });
+
+  it('notes whether the stop reason names a drain: proof of one, whatever a lagging read shows', () => {
+    const exited = taskStoppedEvent({
+      stopCode: 'EssentialContainerExited',
+      stoppedReason: 'Essential container in task exited',
+    });
+    expect(decide(exited)).toMatchObject({ kind: 'check-host', task: { stoppedByDrain: false } });
   });
 
   it('ignores Fargate tasks', () => {
