@@ -10,6 +10,7 @@
  *   does each task STOPPED event of a host that is not draining cost in ECS reads?
  */
 import { parseArgs } from 'node:util';
+import { SDK_MAX_ATTEMPTS } from '../shared/aws/pacer';
 import { loadController, openTransport, type Transport } from '../sim/controller';
 import { callRate, handBack, median } from '../sim/metrics';
 import { summarize } from '../sim/report';
@@ -93,7 +94,8 @@ async function scaleRun(transport: Transport, seed: number) {
     wallSeconds: Math.round(wallSeconds * 10) / 10,
     simulatedSeconds: summary.simulatedSeconds,
     tokenBuckets: options.apiFaults.tokenBuckets,
-    sdkRetries: Object.values(result.retries).some((client) => client.calls > 0),
+    // The functions' clients retry (SDK_MAX_ATTEMPTS), on the twin's clock, through the SDK's own middleware.
+    sdkRetries: SDK_MAX_ATTEMPTS > 1 && Object.values(result.retries).some((client) => client.calls > 0),
     settled: result.settled,
     actions: {
       completedByController: summary.lifecycleActions.completedByController,
