@@ -56,7 +56,7 @@ export interface LambdaStats {
   errors: number;
   /** Events that failed every attempt (or grew too old) and went to the failure destination. */
   failed: FailedEvent[];
-  /** Events lost on the way to the function (see AsyncLambda's delivery faults). */
+  /** Events lost on the way to the function before Lambda's queue took them. */
   dropped: number;
   timeouts: number;
   coldStarts: number;

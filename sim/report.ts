@@ -1,4 +1,4 @@
-import { callRate, handBack } from './metrics';
+import { callRate, handBack, median } from './metrics';
 import type { ClusterShape, RunResult } from './scenario';
 
 /** What a platform engineer wants to know after a rehearsal, computed from a run. Pure. */
@@ -67,7 +67,7 @@ export function summarize(result: RunResult): RunSummary {
       completedByController: terminations.filter((a) => a.endedBy === 'completed').length,
       heartbeatTimeouts: terminations.filter((a) => a.endedBy === 'heartbeat-timeout').length,
       globalTimeouts: terminations.filter((a) => a.endedBy === 'global-timeout').length,
-      drainSecondsMedian: durations.length === 0 ? null : round(median(durations)),
+      drainSecondsMedian: durations.length === 0 ? null : round(median(durations) ?? 0),
       drainSecondsMax: durations.length === 0 ? null : round(durations[durations.length - 1] as number),
     },
     instancesTerminated: [...recorder.lanes.values()].filter((lane) => lane.terminatedAt !== undefined)
@@ -155,13 +155,6 @@ function countBy(items: string[]): string[] {
   const counts = new Map<string, number>();
   for (const item of items) counts.set(item, (counts.get(item) ?? 0) + 1);
   return [...counts].map(([item, n]) => (n === 1 ? item : `${item} x${n}`));
-}
-
-function median(sorted: number[]): number {
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
 function round(value: number): number {

@@ -221,7 +221,7 @@ export function buildWorld(options: ScenarioOptions, hook: 'notify' | 'silent' |
 export async function runScenario(options: ScenarioOptions): Promise<RunResult> {
   const { shape } = options;
   const world = buildWorld(options, options.controller ? 'notify' : 'none');
-  activeWorld = world;
+  setActive(world);
   if (options.disconnectAgentOnDrain) {
     world.onInstanceChanged = (instance) => {
       if (instance.state === 'Terminating:Wait') world.ecs.disconnectAgent(instance.id);
@@ -242,7 +242,7 @@ export async function runScenario(options: ScenarioOptions): Promise<RunResult> 
   };
   clock.at(actionAt + CHECK_SECONDS, check);
   await clock.run(actionAt + options.maxSimulatedHours * 3600, () => settled);
-  activeWorld = undefined;
+  setActive(undefined);
 
   return {
     scenario: options.scenario,

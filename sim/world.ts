@@ -5,7 +5,7 @@ import { type AsgInstance, AutoScalingModel, type GroupSpec, type LifecycleActio
 import { Clock, isoTime, Random, SIM_EPOCH } from './clock';
 import type { Controller, SimulatedAccount } from './controller';
 import type { AsyncHandler } from './delivery';
-import { type DeliveryFaults, type EventPattern, matchesPattern } from './delivery';
+import { type DeliveryFaults, deliver, type EventPattern, matchesPattern } from './delivery';
 import { ACCOUNT, EcsModel, type EcsOptions, REGION, type Service, type Task } from './ecs';
 import { LambdaFunction } from './lambda';
 import { SqsEventSource, SqsQueue } from './sqs';
@@ -122,7 +122,7 @@ export class World {
   readonly api: ApiTarget;
   /** Told of every change of an Auto Scaling instance, for scenarios that act on them. */
   onInstanceChanged?: (instance: AsgInstance) => void;
-  /** Task events EventBridge lost on the way to the queue (a fault the run asked for). */
+  /** Events SNS or EventBridge lost on the way to a queue (a fault the run asked for). */
   droppedEvents = 0;
   private readonly rule: EventPattern;
 
@@ -259,17 +259,7 @@ export class World {
 
   /** Latency, loss, duplicates and reordering on the way from an event source to its target. */
   private deliver(faults: DeliveryFaults, arrive: () => void): void {
-    const { channels, clock } = this;
-    if (channels.chance(faults.drop)) {
-      this.droppedEvents++;
-      return;
-    }
-    const copies = channels.chance(faults.duplicate) ? 2 : 1;
-    for (let copy = 0; copy < copies; copy++) {
-      let delay = channels.between(...DELIVERY_LATENCY);
-      if (channels.chance(faults.delay)) delay += channels.between(0, faults.maxDelaySeconds);
-      clock.after(delay, arrive);
-    }
+    if (!deliver(this.clock, this.channels, faults, DELIVERY_LATENCY, arrive)) this.droppedEvents++;
   }
 
   /** Auto Scaling publishes to the hook's SNS topic; its raw-delivery subscription puts it in the queue. */

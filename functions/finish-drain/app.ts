@@ -1,6 +1,7 @@
 import { decideOnTaskEvent, type StoppedTask } from '../../shared/decisions/task-event';
 import { type BatchHost, type FunctionDependencies, newHost } from '../../shared/drain/drive-hosts';
-import { parseJson, reject, sqsBatchHandler } from '../../shared/drain/sqs-batch';
+import { reject, sqsBatchHandler } from '../../shared/drain/sqs-batch';
+import { parseJson } from '../../shared/events/json';
 import { TaskStateChangeEvent } from '../../shared/events/task-state-change';
 
 export type FinishDrainDependencies = FunctionDependencies;

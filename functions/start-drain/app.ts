@@ -1,6 +1,7 @@
 import { decideOnNotification, type DrainRequest } from '../../shared/decisions/notification';
 import { type BatchHost, type FunctionDependencies, newHost } from '../../shared/drain/drive-hosts';
-import { parseJson, reject, sqsBatchHandler } from '../../shared/drain/sqs-batch';
+import { reject, sqsBatchHandler } from '../../shared/drain/sqs-batch';
+import { parseJson } from '../../shared/events/json';
 
 export type StartDrainDependencies = FunctionDependencies;
 

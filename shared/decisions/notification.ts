@@ -1,4 +1,5 @@
 import type { ControllerConfig } from '../config';
+import { parseJson } from '../events/json';
 import {
   DrainMetadata,
   LAUNCHING,
@@ -112,12 +113,4 @@ export function decideOnNotification(message: string, config: ControllerConfig):
         !Number.isNaN(Date.parse(action.Time)) && { sentAt: Date.parse(action.Time) }),
     },
   };
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

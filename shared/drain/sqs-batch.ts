@@ -91,11 +91,3 @@ export function failedMessages(
   }
   return failures;
 }
-
-export function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}

@@ -1,5 +1,5 @@
 import { Clock, Random } from '../../sim/clock';
-import { AsyncLambda, NO_DELIVERY_FAULTS } from '../../sim/delivery';
+import { deliver, NO_DELIVERY_FAULTS } from '../../sim/delivery';
 import { currentContainer, type InvokeResult, LambdaFunction, type LambdaHandler } from '../../sim/lambda';
 
 interface Seen {
@@ -252,29 +252,38 @@ describe('LambdaFunction', () => {
   });
 });
 
-describe('AsyncLambda', () => {
-  it('delivers through a LambdaFunction and reports its invocations, errors, failures and drops', async () => {
+describe('delivery to a target', () => {
+  function delivered(faults: Partial<typeof NO_DELIVERY_FAULTS>, count = 200) {
     const clock = new Clock();
-    const fn = new LambdaFunction(clock, {
-      name: 'f',
-      factory: () => async (event) => {
-        if (event === 'bad') throw new Error('boom');
-      },
-      timeoutSeconds: 30,
-      concurrency: 10,
-      coldStartSeconds: 0,
-    });
-    const lossy = new AsyncLambda('f', fn, clock, new Random(1), { ...NO_DELIVERY_FAULTS, drop: 1 }, [0, 1]);
-    const direct = new AsyncLambda('f', fn, clock, new Random(1), NO_DELIVERY_FAULTS, [0.2, 1.5]);
-    clock.at(0, () => {
-      direct.deliver('good');
-      direct.deliver('bad');
-      lossy.deliver('lost');
-    });
+    const random = new Random(1);
+    const arrivals: { id: number; at: number }[] = [];
+    let lost = 0;
+    for (let id = 0; id < count; id++) {
+      const handed = deliver(clock, random, { ...NO_DELIVERY_FAULTS, ...faults }, [0.2, 1.5], () =>
+        arrivals.push({ id, at: clock.now }),
+      );
+      if (!handed) lost++;
+    }
+    return clock.run(1000).then(() => ({ arrivals, lost }));
+  }
 
-    await clock.run(1000);
+  it('hands every event over once, after the latency, when no fault is asked for', async () => {
+    const { arrivals, lost } = await delivered({});
 
-    expect(direct.stats).toMatchObject({ invocations: 4, errors: 3, dropped: 1 });
-    expect(direct.stats.failed.map((f) => f.event)).toEqual(['bad']);
+    expect(lost).toBe(0);
+    expect(arrivals).toHaveLength(200);
+    expect(Math.min(...arrivals.map((a) => a.at))).toBeGreaterThanOrEqual(0.2);
+    expect(Math.max(...arrivals.map((a) => a.at))).toBeLessThanOrEqual(1.5);
+  });
+
+  it('loses, duplicates and reorders events in the shares asked for', async () => {
+    const lossy = await delivered({ drop: 1 });
+    expect(lossy).toEqual({ arrivals: [], lost: 200 });
+
+    const twice = await delivered({ duplicate: 1 });
+    expect(twice.arrivals).toHaveLength(400);
+
+    const late = await delivered({ delay: 1, maxDelaySeconds: 100 });
+    expect(Math.max(...late.arrivals.map((a) => a.at))).toBeGreaterThan(10);
   });
 });
