@@ -1,36 +1,146 @@
 import { z } from 'zod';
 
-/** What the controller needs to know about the stack it was deployed with. */
-export const ControllerEnvironment = z.object({
-  CLUSTER_NAME: z.string().min(1),
-  AUTO_SCALING_GROUP_NAME: z.string().min(1),
-  LIFECYCLE_HOOK_NAME: z.string().min(1),
-  // The hook's HeartbeatTimeout, so heartbeats can be paced to it (30 to 7200 s, as the API allows).
-  HEARTBEAT_TIMEOUT: z.coerce.number().int().min(30).max(7200),
-});
+/** What happens to a drain that reached its deadline. */
+export const DEADLINE_ACTIONS = ['continue', 'stop-tasks', 'keep-waiting'] as const;
+export type DeadlineAction = (typeof DEADLINE_ACTIONS)[number];
+
+/** Tasks of no service, which draining never moves: wait for them, or stop them after a grace period. */
+export const STANDALONE_TASK_POLICIES = ['wait', 'stop'] as const;
+export type StandaloneTaskPolicy = (typeof STANDALONE_TASK_POLICIES)[number];
+
+/** An Auto Scaling group this stack serves, and the cluster its instances join. */
+export interface ServedGroup {
+  autoScalingGroupName: string;
+  cluster: string;
+}
+
+/**
+ * The longest a lifecycle action can be kept waiting, heartbeats or not: min(48 hours, 100 x
+ * HeartbeatTimeout) (the hook's global timeout). A deadline beyond it would never be reached.
+ */
+export function globalTimeoutSeconds(heartbeatTimeoutSeconds: number): number {
+  return Math.min(48 * 3600, 100 * heartbeatTimeoutSeconds);
+}
+
+const names = (what: string) =>
+  z
+    .string()
+    .transform((value) => value.split(',').map((name) => name.trim()))
+    .pipe(z.array(z.string().min(1, `${what}: an empty name in the list`)).min(1));
+
+/** `cluster:group` pairs, as template.yaml joins its AutoScalingGroups parameter. */
+const servedGroups = names('AUTO_SCALING_GROUPS').pipe(
+  z.array(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,255}:.+$/, 'AUTO_SCALING_GROUPS items are cluster:group')
+      .transform((pair): ServedGroup => {
+        const at = pair.indexOf(':');
+        return { cluster: pair.slice(0, at), autoScalingGroupName: pair.slice(at + 1) };
+      }),
+  ),
+);
+
+const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/** What the controller needs to know about the stack it was deployed with (template.yaml sets it). */
+export const ControllerEnvironment = z
+  .object({
+    CLUSTER_NAMES: names('CLUSTER_NAMES'),
+    AUTO_SCALING_GROUPS: servedGroups,
+    LIFECYCLE_HOOK_NAME: z.string().min(1),
+    // The hook's HeartbeatTimeout, so heartbeats can be paced to it (30 to 7200 s, as the API allows).
+    HEARTBEAT_TIMEOUT: z.coerce.number().int().min(30).max(7200),
+    DRAIN_DEADLINE: seconds(3600),
+    DEADLINE_ACTION: z.enum(DEADLINE_ACTIONS).default('continue'),
+    STANDALONE_TASKS: z.enum(STANDALONE_TASK_POLICIES).default('wait'),
+    STANDALONE_GRACE: seconds(600),
+    DAEMON_GRACE: seconds(120),
+    ALERT_TOPIC_ARN: z.string().optional(),
+  })
+  .superRefine((env, context) => {
+    for (const group of env.AUTO_SCALING_GROUPS) {
+      if (!env.CLUSTER_NAMES.includes(group.cluster)) {
+        context.addIssue({
+          code: 'custom',
+          path: ['AUTO_SCALING_GROUPS'],
+          message: `group ${group.autoScalingGroupName} names cluster ${group.cluster}, which is not in CLUSTER_NAMES`,
+        });
+      }
+    }
+    const cap = globalTimeoutSeconds(env.HEARTBEAT_TIMEOUT);
+    if (env.DRAIN_DEADLINE > cap) {
+      context.addIssue({
+        code: 'custom',
+        path: ['DRAIN_DEADLINE'],
+        message: `${env.DRAIN_DEADLINE} s is beyond the hook's global timeout, min(48 h, 100 x HeartbeatTimeout) = ${cap} s`,
+      });
+    }
+  });
 
 export interface ControllerConfig {
-  /** Cluster drained when the hook's NotificationMetadata names none. */
-  clusterName: string;
-  /** The one Auto Scaling group whose lifecycle actions this stack may complete. */
-  autoScalingGroupName: string;
-  /** The one hook this stack owns; actions of any other hook are never completed. */
+  /** Clusters this stack drains; a drain request naming another is rejected without an AWS call. */
+  clusters: string[];
+  /** The Auto Scaling groups whose lifecycle actions this stack may complete, each with its cluster. */
+  groups: ServedGroup[];
+  /** The one hook this stack owns (on every group); actions of any other hook are never completed. */
   lifecycleHookName: string;
   /** Seconds a lifecycle action waits without a heartbeat before its default result applies. */
   heartbeatTimeoutSeconds: number;
+  /** Seconds after its start at which a drain that has not finished gets `deadlineAction`. */
+  drainDeadlineSeconds: number;
+  deadlineAction: DeadlineAction;
+  standaloneTasks: StandaloneTaskPolicy;
+  /** With `standaloneTasks: stop`, how long after the drain started standalone tasks are stopped. */
+  standaloneGraceSeconds: number;
+  /** How long daemon tasks alone may hold a drain (ECS stops them once every other task stopped). */
+  daemonGraceSeconds: number;
+  /** Where alerts go; none when absent. */
+  alertTopicArn?: string;
 }
 
-/** Reads the configuration once, at cold start; a missing variable fails loudly with its name. */
+/** Reads the configuration once, at cold start; a missing or invalid variable fails loudly with its name. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ControllerConfig {
   const parsed = ControllerEnvironment.safeParse(env);
   if (!parsed.success) {
-    const names = parsed.error.issues.map((issue) => issue.path.join('.')).join(', ');
-    throw new Error(`Invalid controller configuration: missing or invalid environment variable(s) ${names}`);
+    const problems = parsed.error.issues
+      .map((issue) => `${issue.path.join('.')} (${issue.message})`)
+      .join(', ');
+    throw new Error(`Invalid controller configuration: environment variable(s) ${problems}`);
   }
+  const { data } = parsed;
   return {
-    clusterName: parsed.data.CLUSTER_NAME,
-    autoScalingGroupName: parsed.data.AUTO_SCALING_GROUP_NAME,
-    lifecycleHookName: parsed.data.LIFECYCLE_HOOK_NAME,
-    heartbeatTimeoutSeconds: parsed.data.HEARTBEAT_TIMEOUT,
+    clusters: data.CLUSTER_NAMES,
+    groups: data.AUTO_SCALING_GROUPS,
+    lifecycleHookName: data.LIFECYCLE_HOOK_NAME,
+    heartbeatTimeoutSeconds: data.HEARTBEAT_TIMEOUT,
+    drainDeadlineSeconds: data.DRAIN_DEADLINE,
+    deadlineAction: data.DEADLINE_ACTION,
+    standaloneTasks: data.STANDALONE_TASKS,
+    standaloneGraceSeconds: data.STANDALONE_GRACE,
+    daemonGraceSeconds: data.DAEMON_GRACE,
+    ...(data.ALERT_TOPIC_ARN !== undefined &&
+      data.ALERT_TOPIC_ARN !== '' && { alertTopicArn: data.ALERT_TOPIC_ARN }),
   };
+}
+
+/** The served group named `autoScalingGroupName`, if it is served for `cluster` (a name or an ARN). */
+export function servedGroup(
+  groups: readonly ServedGroup[],
+  autoScalingGroupName: string,
+  cluster?: string,
+): ServedGroup | undefined {
+  return groups.find(
+    (group) =>
+      group.autoScalingGroupName === autoScalingGroupName &&
+      (cluster === undefined || clusterMatches(cluster, group.cluster)),
+  );
+}
+
+/** True when `clusterArnOrName` names the cluster `name` (ECS accepts either form). */
+export function clusterMatches(clusterArnOrName: string, name: string): boolean {
+  if (clusterArnOrName === name) return true;
+  const marker = ':cluster/';
+  const at = clusterArnOrName.lastIndexOf(marker);
+  return at >= 0 && clusterArnOrName.slice(at + marker.length) === name;
 }

@@ -7,23 +7,48 @@ export type DrainMetric =
   | 'LifecycleActionCompleted'
   | 'LifecycleActionAlreadyGone'
   | 'HeartbeatRecorded'
+  | 'DeadlineReached'
+  | 'TasksStoppedByPolicy'
+  | 'AlertSent'
+  | 'DrainCannotProgress'
   | 'MessageRejected';
 
-/** How the controller reports: one structured log line per decision, and counts. */
+/** Values with a distribution: how long drains take, how big batches are. */
+export type DrainMeasure = 'DrainDurationSeconds' | 'BatchSize';
+
+/** How the controller reports: one structured log line per decision, counts and measures. */
 export interface Telemetry {
   logger: Logger;
-  count(metric: DrainMetric): void;
+  count(metric: DrainMetric, value?: number): void;
+  measure(metric: DrainMeasure, value: number): void;
 }
 
 // Service name, log level and namespace come from POWERTOOLS_* variables set in template.yaml.
 export const logger = new Logger({ serviceName: 'ecs-drain' });
+
 export const metrics = new Metrics({ namespace: 'EcsDrain', serviceName: 'ecs-drain' });
 
-/** Telemetry over a logger and a metrics store; `publish` flushes the counts of one invocation. */
-export function telemetry(log: Logger, store: Metrics): Telemetry & { publish(): void } {
+/**
+ * Drains started and completed are also counted with the path that did it (start, event,
+ * reconciler) as a dimension: a drain completed by the reconciler means an event was lost. The
+ * other metrics keep the `service` dimension alone, which the template's alarms watch.
+ */
+const BY_PATH: ReadonlySet<DrainMetric> = new Set(['DrainStarted', 'LifecycleActionCompleted']);
+
+/** Telemetry over a logger and a metrics store; `publish` flushes the metrics of one invocation. */
+export function telemetry(log: Logger, store: Metrics, path?: string): Telemetry & { publish(): void } {
   return {
     logger: log,
-    count: (metric) => store.addMetric(metric, MetricUnit.Count, 1),
+    count: (metric, value = 1) => {
+      store.addMetric(metric, MetricUnit.Count, value);
+      if (path !== undefined && BY_PATH.has(metric)) {
+        const single = store.singleMetric();
+        single.addDimension('path', path);
+        single.addMetric(metric, MetricUnit.Count, value);
+      }
+    },
+    measure: (metric, value) =>
+      store.addMetric(metric, metric === 'BatchSize' ? MetricUnit.Count : MetricUnit.Seconds, value),
     // An invocation that counted nothing writes nothing.
     publish: () => {
       if (store.hasStoredMetrics()) store.publishStoredMetrics();

@@ -2,15 +2,18 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { SNSClient } from '@aws-sdk/client-sns';
 import type { RetryStrategyV2 } from '@smithy/types';
 import type { SQSEvent } from 'aws-lambda';
 import { createFinishDrainHandler } from '../functions/finish-drain/app';
+import { createReconcileHandler } from '../functions/reconcile/app';
 import { createStartDrainHandler } from '../functions/start-drain/app';
 import { AutoScalingAdapter } from '../shared/aws/auto-scaling';
 import { EcsAdapter } from '../shared/aws/ecs';
 import { autoScalingPacer, ecsReadPacer, SDK_MAX_ATTEMPTS, type Timing } from '../shared/aws/pacer';
+import { AlertPublisher } from '../shared/aws/sns';
 import type { ControllerConfig } from '../shared/config';
-import type { DrainMetric } from '../shared/observability';
+import type { DrainMeasure, DrainMetric } from '../shared/observability';
 import { InProcessHandler } from './api/in-process';
 import { type ApiTarget, startApiServer } from './api/server';
 import type { AsyncHandler } from './delivery';
@@ -40,9 +43,9 @@ export async function openTransport(
 /** What a world offers the functions it runs: its API, and the SDK retry strategy on its clock. */
 export interface SimulatedAccount {
   /** A fresh retry strategy for each client, as the SDK creates one per client. */
-  retryStrategy(client: 'ecs' | 'autoscaling', maxAttempts: number): RetryStrategyV2;
+  retryStrategy(client: 'ecs' | 'autoscaling' | 'sns', maxAttempts: number): RetryStrategyV2;
   /** Counts the metrics the functions emit, for the run's report. */
-  recordMetric(name: DrainMetric): void;
+  recordMetric(name: DrainMetric | DrainMeasure, value?: number): void;
   /** The account's clock, for anything in the functions that waits (the read pacer). */
   timing: Timing;
 }
@@ -55,7 +58,24 @@ export interface SimulatedAccount {
 export interface ControllerFunctions {
   startDrain(): AsyncHandler;
   finishDrain(): AsyncHandler;
+  /** The scheduled reconciler (absent in a controller built without one). */
+  reconcile?(): AsyncHandler;
 }
+
+/** The SNS topic the simulated stack publishes its alerts to. */
+export const ALERT_TOPIC_ARN = `arn:aws:sns:us-east-1:123456789012:ecs-drain-AlertTopic`;
+
+/** What the stack's parameters decide about drains that last (template.yaml's defaults unless given). */
+export type DrainSettings = Partial<
+  Pick<
+    ControllerConfig,
+    | 'drainDeadlineSeconds'
+    | 'deadlineAction'
+    | 'standaloneTasks'
+    | 'standaloneGraceSeconds'
+    | 'daemonGraceSeconds'
+  >
+> & { reconciler?: boolean };
 
 export interface Controller {
   /** The functions of the stack deployed into one simulated account. */
@@ -69,13 +89,25 @@ export interface Controller {
  */
 export function loadController(
   transport: Transport,
-  { heartbeatTimeout = 1800, logLevel = 'SILENT' }: { heartbeatTimeout?: number; logLevel?: LogLevel } = {},
+  {
+    heartbeatTimeout = 1800,
+    logLevel = 'SILENT',
+    drain = {},
+  }: { heartbeatTimeout?: number; logLevel?: LogLevel; drain?: DrainSettings } = {},
 ): Controller {
+  const { reconciler = true, ...policy } = drain;
   const config: ControllerConfig = {
-    clusterName: STACK.clusterName,
-    autoScalingGroupName: STACK.groupName,
+    clusters: [STACK.clusterName],
+    groups: [{ autoScalingGroupName: STACK.groupName, cluster: STACK.clusterName }],
     lifecycleHookName: STACK.hookName,
     heartbeatTimeoutSeconds: heartbeatTimeout,
+    drainDeadlineSeconds: 3600,
+    deadlineAction: 'continue',
+    standaloneTasks: 'wait',
+    standaloneGraceSeconds: 600,
+    daemonGraceSeconds: 120,
+    alertTopicArn: ALERT_TOPIC_ARN,
+    ...policy,
   };
   return {
     deploy(account) {
@@ -91,7 +123,8 @@ export function loadController(
         };
         const telemetry = {
           logger: new Logger({ serviceName: 'ecs-drain', logLevel }),
-          count: (metric: DrainMetric) => account.recordMetric(metric),
+          count: (metric: DrainMetric, value?: number) => account.recordMetric(metric, value),
+          measure: (metric: DrainMeasure, value: number) => account.recordMetric(metric, value),
           publish: () => undefined,
         };
         return {
@@ -107,6 +140,10 @@ export function loadController(
             }),
             autoScalingPacer(account.timing),
           ),
+          alerts: new AlertPublisher(
+            new SNSClient({ ...clientConfig, retryStrategy: account.retryStrategy('sns', SDK_MAX_ATTEMPTS) }),
+            config.alertTopicArn,
+          ),
           telemetry,
           timing: account.timing,
         };
@@ -120,6 +157,12 @@ export function loadController(
           const handler = createFinishDrainHandler(container());
           return (event) => handler(event as SQSEvent);
         },
+        ...(reconciler && {
+          reconcile: () => {
+            const handler = createReconcileHandler(container());
+            return () => handler();
+          },
+        }),
       };
     },
   };

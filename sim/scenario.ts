@@ -171,6 +171,8 @@ export interface RunResult {
   lostResponses: number;
   /** The SDK's retries, per client. */
   retries: Record<string, RetryStats>;
+  /** Alerts the functions published to the stack's alert topic. */
+  published?: { topicArn: string; subject: string; message: string; at: number }[];
 }
 
 /** Time for initial placement before the scenario acts: every task is healthy by then. */
@@ -254,7 +256,7 @@ export async function runScenario(options: ScenarioOptions): Promise<RunResult> 
     settled,
     recorder: world.recorder,
     lambdas: Object.fromEntries(
-      [world.startDrain, world.finishDrain].flatMap((lambda) =>
+      [world.startDrain, world.finishDrain, world.reconcile].flatMap((lambda) =>
         lambda ? [[lambda.name, lambda.stats]] : [],
       ),
     ),
@@ -265,6 +267,7 @@ export async function runScenario(options: ScenarioOptions): Promise<RunResult> 
     throttledCalls: world.api.throttled.count,
     lostResponses: world.api.lostResponses?.count ?? 0,
     retries: world.retries.report(),
+    published: world.api.published ?? [],
   };
 }
 

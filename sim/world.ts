@@ -9,7 +9,7 @@ import { type DeliveryFaults, deliver, type EventPattern, matchesPattern } from 
 import { ACCOUNT, EcsModel, type EcsOptions, REGION, type Service, type Task } from './ecs';
 import { LambdaFunction } from './lambda';
 import { SqsEventSource, SqsQueue } from './sqs';
-import { queuePipeline, taskStoppedPattern } from './template';
+import { queuePipeline, readTemplate, taskStoppedPattern } from './template';
 
 /**
  * The names the simulated stack is deployed with; the real handlers read them from the environment.
@@ -57,8 +57,10 @@ export class Recorder {
   readonly ecsReadTimes: number[] = [];
   /** Seconds from a task event's emission until it was in the queue. */
   readonly deliveryDelays: number[] = [];
-  /** Metrics the functions emitted, by name. */
+  /** Metrics the functions emitted, by name (counts summed). */
   readonly metrics = new Map<string, number>();
+  /** Runs of the reconciler, and what each found. */
+  readonly reconcileRuns: { at: number; report: unknown }[] = [];
   lifecycleCompletionsByController = 0;
 
   serviceHealth(name: string, at: number, count: number): void {
@@ -81,6 +83,8 @@ export interface WorldOptions {
   group: GroupSpec;
   controller?: Controller;
   deliveryFaults: DeliveryFaults;
+  /** Faults on the way from the hook to the lifecycle queue (SNS); the task events' faults when absent. */
+  notificationFaults?: DeliveryFaults;
   apiFaults: ApiFaults;
   ecs?: EcsOptions;
   /** Simulated seconds each API call takes, drawn between the two. */
@@ -91,6 +95,17 @@ export interface WorldOptions {
 const DELIVERY_LATENCY: [number, number] = [0.2, 1.5];
 /** Seconds a new Lambda container takes before its handler runs. */
 const COLD_START_SECONDS = 0.4;
+
+/** The reconciler's schedule (`rate(N minute[s])`, template.yaml's default) and timeout. */
+function reconcilerSchedule(): { periodSeconds: number; timeoutSeconds: number } {
+  const template = readTemplate();
+  const expression: string = template.Parameters?.ReconcileSchedule?.Default ?? 'rate(1 minute)';
+  const match = /^rate\((\d+) (minute|minutes|second|seconds)\)$/.exec(expression);
+  const periodSeconds = match === null ? 60 : Number(match[1]) * (match[2]?.startsWith('minute') ? 60 : 1);
+  const timeoutSeconds: number =
+    template.Resources?.ReconcileFunction?.Properties?.Timeout ?? template.Globals?.Function?.Timeout ?? 60;
+  return { periodSeconds, timeoutSeconds };
+}
 
 /** The simulated account: clock, ECS cluster, Auto Scaling group, and the delivery paths between them. */
 export class World {
@@ -108,6 +123,8 @@ export class World {
   readonly recorder = new Recorder();
   readonly startDrain?: LambdaFunction;
   readonly finishDrain?: LambdaFunction;
+  /** Invoked by its schedule (EventBridge, asynchronous invocation) every `reconcileSeconds`. */
+  readonly reconcile?: LambdaFunction;
   /** Subscribed to the hook's SNS topic (raw delivery): lifecycle notifications wait here for the start function. */
   readonly lifecycleNotifications?: SqsQueue;
   readonly lifecycleEventSource?: SqsEventSource;
@@ -172,7 +189,8 @@ export class World {
     this.retries = new RetryCounter(clock, channels);
     this.account = {
       retryStrategy: (client, maxAttempts) => this.retries.strategy(client, maxAttempts),
-      recordMetric: (name) => recorder.metrics.set(name, (recorder.metrics.get(name) ?? 0) + 1),
+      recordMetric: (name, value = 1) =>
+        recorder.metrics.set(name, (recorder.metrics.get(name) ?? 0) + value),
       timing: {
         now: () => SIM_EPOCH + clock.now * 1000,
         sleep: (milliseconds) => clock.sleep(milliseconds / 1000),
@@ -208,6 +226,7 @@ export class World {
       this.finishDrain = finish.fn;
       this.taskEvents = finish.queue;
       this.taskEventSource = finish.source;
+      if (functions.reconcile !== undefined) this.reconcile = this.scheduleReconciler(functions.reconcile);
     }
     this.api = {
       ecs: this.ecs,
@@ -227,6 +246,35 @@ export class World {
         }
       },
     };
+  }
+
+  /**
+   * The schedule invokes the reconciler asynchronously (retried by Lambda on error) every period,
+   * from one period after deployment, as EventBridge does; runs can overlap if one is slow.
+   */
+  private scheduleReconciler(factory: () => AsyncHandler): LambdaFunction {
+    const schedule = reconcilerSchedule();
+    const fn = new LambdaFunction(this.clock, {
+      name: 'reconcile',
+      factory: () => {
+        const handler = factory();
+        return async (event) => {
+          const report = await handler(event);
+          this.recorder.reconcileRuns.push({ at: this.clock.now, report });
+          return report;
+        };
+      },
+      timeoutSeconds: schedule.timeoutSeconds,
+      concurrency: 1000,
+      coldStartSeconds: COLD_START_SECONDS,
+      random: this.channels,
+    });
+    const tick = () => {
+      fn.enqueue({ 'detail-type': 'Scheduled Event', source: 'aws.events', time: isoTime(this.clock.now) });
+      this.clock.after(schedule.periodSeconds, tick);
+    };
+    this.clock.after(schedule.periodSeconds, tick);
+    return fn;
   }
 
   private publishTaskEvent(task: Task): void {
@@ -266,7 +314,8 @@ export class World {
   private publishLifecycleNotification(message: Record<string, string>): void {
     const queue = this.lifecycleNotifications;
     if (queue === undefined) return;
-    this.deliver(this.options.deliveryFaults, () => queue.sendMessage(JSON.stringify(message)));
+    const faults = this.options.notificationFaults ?? this.options.deliveryFaults;
+    this.deliver(faults, () => queue.sendMessage(JSON.stringify(message)));
   }
 
   private recordLane(instance: AsgInstance): void {

@@ -1,6 +1,6 @@
 // The stack configuration the sample events in events/ were written for (see events/env.json).
-process.env.CLUSTER_NAME = 'prod';
-process.env.AUTO_SCALING_GROUP_NAME = 'prod-ecs-asg';
+process.env.CLUSTER_NAMES = 'prod';
+process.env.AUTO_SCALING_GROUPS = 'prod:prod-ecs-asg';
 process.env.LIFECYCLE_HOOK_NAME = 'ecs-drain';
 process.env.HEARTBEAT_TIMEOUT = '1800';
 process.env.AWS_REGION = 'us-east-1';

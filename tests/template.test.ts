@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadConfig } from '../shared/config';
 import { readTemplate } from '../sim/template';
 
 const root = join(__dirname, '..');
@@ -226,44 +227,60 @@ describe('template.yaml', () => {
     });
   });
 
-  describe.each(['StartDrainFunction', 'FinishDrainFunction'])('%s IAM', (functionId) => {
-    const statements = statementsOf(functionId);
+  describe.each(['StartDrainFunction', 'FinishDrainFunction', 'ReconcileFunction'])(
+    '%s IAM',
+    (functionId) => {
+      const statements = statementsOf(functionId);
 
-    it('names every action, never a wildcard', () => {
-      for (const action of statements.flatMap(actionsOf))
-        expect(action).toMatch(/^(ecs|autoscaling):[A-Za-z]+$/);
-      for (const statement of statements) expect(statement.Effect).toBe('Allow');
-    });
+      it('publishes alerts to the stack alert topic only', () => {
+        const sns = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('sns:')));
+        expect(sns.map((s) => s.Resource)).toEqual([{ Ref: 'AlertTopic' }]);
+      });
 
-    it('scopes lifecycle actions to this Auto Scaling group', () => {
-      const lifecycle = statements.filter((s) =>
-        actionsOf(s).some(
-          (a) => a.startsWith('autoscaling:') && a !== 'autoscaling:DescribeAutoScalingInstances',
-        ),
-      );
-      expect(lifecycle.length).toBeGreaterThan(0);
-      for (const statement of lifecycle) expect(statement.Resource).toEqual(groupArn);
-    });
+      it('names every action, never a wildcard', () => {
+        for (const action of statements.flatMap(actionsOf))
+          expect(action).toMatch(/^(ecs|autoscaling|sns):[A-Za-z]+$/);
+        for (const statement of statements) expect(statement.Effect).toBe('Allow');
+      });
 
-    it('scopes every ECS action to this cluster, by resource or by the ecs:cluster condition', () => {
-      const ecsStatements = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('ecs:')));
-      expect(ecsStatements.length).toBeGreaterThan(0);
-      for (const statement of ecsStatements) {
-        if (statement.Resource === '*') {
-          expect(statement.Condition).toEqual({ ArnEquals: { 'ecs:cluster': clusterArn } });
-        } else {
-          expect(statement.Resource).toEqual(clusterArn);
+      it('scopes lifecycle actions to this Auto Scaling group', () => {
+        const lifecycle = statements.filter((s) =>
+          actionsOf(s).some((a) => a.startsWith('autoscaling:') && !a.startsWith('autoscaling:Describe')),
+        );
+        expect(lifecycle.length).toBeGreaterThan(0);
+        for (const statement of lifecycle) expect(statement.Resource).toEqual(groupArn);
+      });
+
+      it('scopes every ECS action to this cluster, by resource or by the ecs:cluster condition', () => {
+        const ecsStatements = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('ecs:')));
+        expect(ecsStatements.length).toBeGreaterThan(0);
+        for (const statement of ecsStatements) {
+          if (statement.Resource === '*') {
+            expect(statement.Condition).toEqual({ ArnEquals: { 'ecs:cluster': clusterArn } });
+          } else if (actionsOf(statement).includes('ecs:DescribeServices')) {
+            expect(statement.Resource).toEqual({
+              'Fn::Sub': clusterArn['Fn::Sub'].replace(':cluster/', ':service/') + '/*',
+            });
+          } else {
+            expect(statement.Resource).toEqual(clusterArn);
+          }
         }
-      }
-    });
+      });
 
-    it('uses Resource "*" without a condition only where AWS offers nothing narrower', () => {
-      const unscoped = statements.filter((s) => s.Resource === '*' && s.Condition === undefined);
-      expect(unscoped.flatMap(actionsOf).every((a) => a === 'autoscaling:DescribeAutoScalingInstances')).toBe(
-        true,
-      );
-    });
-  });
+      it('uses Resource "*" without a condition only where AWS offers nothing narrower', () => {
+        const unscoped = statements.filter((s) => s.Resource === '*' && s.Condition === undefined);
+        expect(
+          unscoped
+            .flatMap(actionsOf)
+            .every((a) =>
+              ['autoscaling:DescribeAutoScalingInstances', 'autoscaling:DescribeAutoScalingGroups'].includes(
+                a,
+              ),
+            ),
+        ).toBe(true);
+      });
+    },
+  );
 
   it('gives only the finish function the right to heartbeat: the start function never needs one', () => {
     const actions = (id: string) => statementsOf(id).flatMap(actionsOf);
@@ -316,13 +333,37 @@ describe('template.yaml', () => {
   it('declares the variables sam local invoke --env-vars may override, endpoints empty by default', () => {
     const variables = template.Globals.Function.Environment.Variables;
     expect(variables).toMatchObject({
-      CLUSTER_NAME: { Ref: 'ClusterName' },
-      AUTO_SCALING_GROUP_NAME: { Ref: 'AutoScalingGroupName' },
+      CLUSTER_NAMES: { Ref: 'ClusterName' },
+      AUTO_SCALING_GROUPS: { 'Fn::Sub': '${ClusterName}:${AutoScalingGroupName}' },
       LIFECYCLE_HOOK_NAME: { Ref: 'LifecycleHookName' },
       HEARTBEAT_TIMEOUT: { Ref: 'HeartbeatTimeout' },
+      DRAIN_DEADLINE: { Ref: 'DrainDeadline' },
+      DEADLINE_ACTION: { Ref: 'DeadlineAction' },
+      ALERT_TOPIC_ARN: { Ref: 'AlertTopic' },
       AWS_ENDPOINT_URL_ECS: '',
       AWS_ENDPOINT_URL_AUTO_SCALING: '',
+      AWS_ENDPOINT_URL_SNS: '',
     });
+    // Every variable the functions read is set by the template, and the defaults load.
+    const defaults = Object.fromEntries(
+      Object.entries(template.Parameters).map(([name, p]) => [
+        name,
+        String((p as { Default?: unknown }).Default ?? name),
+      ]),
+    );
+    expect(() =>
+      loadConfig({
+        CLUSTER_NAMES: 'prod',
+        AUTO_SCALING_GROUPS: 'prod:prod-ecs-asg',
+        LIFECYCLE_HOOK_NAME: defaults.LifecycleHookName,
+        HEARTBEAT_TIMEOUT: defaults.HeartbeatTimeout,
+        DRAIN_DEADLINE: defaults.DrainDeadline,
+        DEADLINE_ACTION: defaults.DeadlineAction,
+        STANDALONE_TASKS: defaults.StandaloneTasks,
+        STANDALONE_GRACE: defaults.StandaloneGrace,
+        DAEMON_GRACE: defaults.DaemonGrace,
+      }),
+    ).not.toThrow();
     const envFile = JSON.parse(readFileSync(join(root, 'events', 'env.json'), 'utf8'));
     for (const name of Object.keys(envFile.Parameters)) expect(Object.keys(variables)).toContain(name);
   });

@@ -20,7 +20,7 @@ export type FinishDrainDependencies = FunctionDependencies;
  */
 export function createFinishDrainHandler(dependencies: FinishDrainDependencies) {
   const { config, telemetry } = dependencies;
-  return sqsBatchHandler(dependencies, ({ messageId, body }, hosts, deps) => {
+  return sqsBatchHandler(dependencies, 'event', ({ messageId, body }, hosts, deps) => {
     const parsed = TaskStateChangeEvent.safeParse(parseJson(body));
     if (!parsed.success) {
       const issue = parsed.error.issues[0];

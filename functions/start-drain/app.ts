@@ -16,7 +16,7 @@ export type StartDrainDependencies = FunctionDependencies;
  */
 export function createStartDrainHandler(dependencies: StartDrainDependencies) {
   const { config, telemetry } = dependencies;
-  return sqsBatchHandler(dependencies, ({ messageId, body }, hosts) => {
+  return sqsBatchHandler(dependencies, 'start', ({ messageId, body }, hosts) => {
     const decision = decideOnNotification(unwrapSns(body), config);
     if (decision.kind === 'ignore') {
       telemetry.logger.info('message skipped', { messageId, reason: decision.reason });

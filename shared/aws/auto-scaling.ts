@@ -2,14 +2,22 @@ import {
   type AutoScalingClient,
   CompleteLifecycleActionCommand,
   DescribeAutoScalingInstancesCommand,
+  paginateDescribeAutoScalingGroups,
   RecordLifecycleActionHeartbeatCommand,
 } from '@aws-sdk/client-auto-scaling';
-import type { LifecycleView } from '../decisions/host';
+import { HOOK_WAIT_STATES, type LifecycleView } from '../decisions/host';
 import { chunks } from './ecs';
 import { autoScalingPacer, type Pacer, type Priority } from './pacer';
 
 /** DescribeAutoScalingInstances takes at most 50 instance ids per call. */
 const DESCRIBE_INSTANCES_MAX = 50;
+/** Group names per DescribeAutoScalingGroups call. */
+const DESCRIBE_GROUPS_MAX = 50;
+
+/** An instance a terminating lifecycle hook holds (Terminating:Wait, or on its way into a warm pool). */
+export interface WaitingInstance extends LifecycleView {
+  instanceId: string;
+}
 
 /** Identifies one lifecycle action: by its token when we have it, otherwise by instance id. */
 export interface LifecycleActionRef {
@@ -54,6 +62,38 @@ export class AutoScalingAdapter {
       }
     }
     return views;
+  }
+
+  /**
+   * Instances of these groups that a terminating hook holds: one call per fifty groups (a page
+   * lists up to 100 groups with all their instances), whatever the number of drains.
+   */
+  async waitingInstances(groupNames: string[]): Promise<WaitingInstance[]> {
+    const waiting: WaitingInstance[] = [];
+    for (const batch of chunks([...new Set(groupNames)], DESCRIBE_GROUPS_MAX)) {
+      const pages = paginateDescribeAutoScalingGroups(
+        { client: this.client },
+        { AutoScalingGroupNames: batch, MaxRecords: 100 },
+      );
+      for (;;) {
+        await this.pacer.take();
+        const next = await pages.next();
+        if (next.done) break;
+        for (const group of next.value.AutoScalingGroups ?? []) {
+          for (const instance of group.Instances ?? []) {
+            const state = instance.LifecycleState ?? '';
+            if (instance.InstanceId === undefined || !HOOK_WAIT_STATES.has(state)) continue;
+            waiting.push({
+              instanceId: instance.InstanceId,
+              autoScalingGroupName: group.AutoScalingGroupName ?? '',
+              lifecycleState: state,
+            });
+          }
+        }
+        if (next.value.NextToken === undefined) break;
+      }
+    }
+    return waiting;
   }
 
   /** Lets the instance go on (CONTINUE). Completing an action that is already gone is success. */

@@ -1,11 +1,13 @@
 import {
   type ContainerInstance,
   DescribeContainerInstancesCommand,
+  DescribeServicesCommand,
   DescribeTasksCommand,
   type ECSClient,
   paginateListContainerInstances,
   paginateListTasks,
   PutAttributesCommand,
+  StopTaskCommand,
   UpdateContainerInstancesStateCommand,
 } from '@aws-sdk/client-ecs';
 import type { ContainerInstanceView, TaskView } from '../decisions/host';
@@ -23,6 +25,12 @@ const PUT_ATTRIBUTES_MAX = 10;
  * and no database to keep.
  */
 export const DRAIN_STARTED_ATTRIBUTE = 'ecs-drain.started-at';
+/** When a heartbeat was last recorded for the host (ISO time): paces heartbeats across containers and functions. */
+export const HEARTBEAT_ATTRIBUTE = 'ecs-drain.heartbeat-at';
+/** The alerts already sent about this drain, space-separated (attribute values allow no comma). */
+export const ALERTS_ATTRIBUTE = 'ecs-drain.alerts';
+/** Services per DescribeServices call. */
+const DESCRIBE_SERVICES_MAX = 10;
 /** EC2 instance ids per `ec2InstanceId in [...]` filter; keeps the cluster query short. */
 const EC2_IDS_PER_FILTER = 20;
 
@@ -67,6 +75,17 @@ export class EcsAdapter {
     return arns;
   }
 
+  /** ARNs of the cluster's container instances in a status (DRAINING: every drain in progress), a hundred per page. */
+  async listContainerInstancesIn(cluster: string, status: 'DRAINING' | 'ACTIVE'): Promise<string[]> {
+    const arns: string[] = [];
+    const pages = paginateListContainerInstances(
+      { client: this.client },
+      { cluster, status, maxResults: 100 },
+    );
+    for await (const page of this.paced(pages)) arns.push(...(page.containerInstanceArns ?? []));
+    return arns;
+  }
+
   /** Container instances by ARN, a hundred per call; unknown ones come back as `missing`. */
   async describeContainerInstances(cluster: string, arns: string[]): Promise<DescribedContainerInstances> {
     const result: DescribedContainerInstances = { found: [], missing: [] };
@@ -84,19 +103,75 @@ export class EcsAdapter {
 
   /** Records on each container instance when its drain started, ten per PutAttributes call. */
   async markDrainStarted(cluster: string, instances: { arn: string; at: number }[]): Promise<void> {
-    for (const batch of chunks(instances, PUT_ATTRIBUTES_MAX)) {
+    await this.putAttribute(
+      cluster,
+      DRAIN_STARTED_ATTRIBUTE,
+      instances.map(({ arn, at }) => ({ arn, value: new Date(at).toISOString() })),
+    );
+  }
+
+  /** Records when a heartbeat restarted the hook's timer, on each container instance of the host. */
+  async markHeartbeat(cluster: string, arns: string[], at: number): Promise<void> {
+    const value = new Date(at).toISOString();
+    await this.putAttribute(
+      cluster,
+      HEARTBEAT_ATTRIBUTE,
+      arns.map((arn) => ({ arn, value })),
+    );
+  }
+
+  /** Records which alerts were sent about the drain, so that each is sent once. */
+  async markAlertsSent(cluster: string, arns: string[], keys: string[]): Promise<void> {
+    const value = [...new Set(keys)].sort().join(' ');
+    await this.putAttribute(
+      cluster,
+      ALERTS_ATTRIBUTE,
+      arns.map((arn) => ({ arn, value })),
+    );
+  }
+
+  private async putAttribute(cluster: string, name: string, values: { arn: string; value: string }[]) {
+    for (const batch of chunks(values, PUT_ATTRIBUTES_MAX)) {
       await this.client.send(
         new PutAttributesCommand({
           cluster,
-          attributes: batch.map(({ arn, at }) => ({
-            name: DRAIN_STARTED_ATTRIBUTE,
-            value: new Date(at).toISOString(),
+          attributes: batch.map(({ arn, value }) => ({
+            name,
+            value,
             targetType: 'container-instance',
             targetId: arn,
           })),
         }),
       );
     }
+  }
+
+  /** Stops tasks with a reason an operator sees in the console (StopTask takes one task per call). */
+  async stopTasks(cluster: string, taskArns: string[], reason: string): Promise<void> {
+    for (const task of unique(taskArns)) {
+      await this.client.send(new StopTaskCommand({ cluster, task, reason: reason.slice(0, 255) }));
+    }
+  }
+
+  /** ARNs of the tasks on a container instance that still want to run (desired RUNNING). */
+  async listTasksWantingToRun(cluster: string, containerInstance: string): Promise<string[]> {
+    const arns: string[] = [];
+    const pages = paginateListTasks({ client: this.client }, { cluster, containerInstance });
+    for await (const page of this.paced(pages, 'background')) arns.push(...(page.taskArns ?? []));
+    return arns;
+  }
+
+  /** Names of the daemon services among these (DAEMON scheduling strategy), ten per call. */
+  async daemonServices(cluster: string, serviceNames: string[]): Promise<Set<string>> {
+    const daemons = new Set<string>();
+    for (const batch of chunks(unique(serviceNames), DESCRIBE_SERVICES_MAX)) {
+      const output = await this.client.send(new DescribeServicesCommand({ cluster, services: batch }));
+      for (const service of output.services ?? []) {
+        if (service.schedulingStrategy === 'DAEMON' && service.serviceName !== undefined)
+          daemons.add(service.serviceName);
+      }
+    }
+    return daemons;
   }
 
   /** Sets container instances to DRAINING, at most ten per call as the API allows. */
@@ -146,6 +221,7 @@ export class EcsAdapter {
           lastStatus: task.lastStatus ?? 'UNKNOWN',
           version: task.version,
           group: task.group,
+          ...(task.stoppedAt !== undefined && { stoppedAt: task.stoppedAt.getTime() }),
         });
       }
     }
@@ -169,10 +245,20 @@ export class EcsAdapter {
 }
 
 function toContainerInstanceView(instance: ContainerInstance): ContainerInstanceView {
-  const started = instance.attributes?.find((attribute) => attribute.name === DRAIN_STARTED_ATTRIBUTE)?.value;
-  const startedAt = started === undefined ? Number.NaN : Date.parse(started);
+  const attribute = (name: string) => instance.attributes?.find((each) => each.name === name)?.value;
+  const time = (name: string) => {
+    const at = Date.parse(attribute(name) ?? '');
+    return Number.isNaN(at) ? undefined : at;
+  };
+  const startedAt = time(DRAIN_STARTED_ATTRIBUTE);
+  const heartbeatAt = time(HEARTBEAT_ATTRIBUTE);
+  const alerts = attribute(ALERTS_ATTRIBUTE)
+    ?.split(' ')
+    .filter((key) => key !== '');
   return {
-    ...(!Number.isNaN(startedAt) && { drainStartedAt: startedAt }),
+    ...(startedAt !== undefined && { drainStartedAt: startedAt }),
+    ...(heartbeatAt !== undefined && { heartbeatAt }),
+    ...(alerts !== undefined && alerts.length > 0 && { alertsSent: alerts }),
     arn: instance.containerInstanceArn ?? '',
     ec2InstanceId: instance.ec2InstanceId ?? '',
     status: instance.status ?? 'UNKNOWN',

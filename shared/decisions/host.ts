@@ -1,3 +1,4 @@
+import { type DeadlineAction, servedGroup, type ServedGroup, type StandaloneTaskPolicy } from '../config';
 import { heartbeatDue } from './heartbeat';
 
 /**
@@ -23,6 +24,10 @@ export interface ContainerInstanceView {
   pendingTasksCount: number;
   /** When the controller started draining it (epoch ms), from its custom attribute. */
   drainStartedAt?: number;
+  /** When a heartbeat was last recorded for its host (epoch ms), from its custom attribute. */
+  heartbeatAt?: number;
+  /** Alerts already sent about this drain (see Alert), from its custom attribute. */
+  alertsSent?: string[];
 }
 
 export interface TaskView {
@@ -32,6 +37,10 @@ export interface TaskView {
   version: number | undefined;
   /** `service:<name>` or `family:<name>`: tells an operator what still holds the host. */
   group?: string;
+  /** A task of a daemon service (known only when running tasks were read). */
+  daemon?: boolean;
+  /** When it reached STOPPED (epoch ms), if it has. */
+  stoppedAt?: number;
 }
 
 /** What a task STOPPED event tells us for certain, whatever an API read returns a moment later. */
@@ -70,6 +79,11 @@ export interface HostSnapshot {
    * listing made now. Good enough to wait on; a completion is never decided on it alone.
    */
   rememberedLists?: ReadonlySet<string>;
+  /**
+   * Tasks that want to run (desired RUNNING) on the live container instances, with their group and
+   * whether they are daemon tasks. Read only when a policy must know what they are: undefined until then.
+   */
+  tasksWantingToRunListed?: TaskView[];
   /** Stops reported by events; an API read may lag them. */
   stoppedByEvents: KnownStoppedTask[];
   /** undefined: not read yet; null: the instance is in no Auto Scaling group. */
@@ -80,14 +94,40 @@ export interface HostSnapshot {
   newestEventAt?: number;
   /** When this Lambda container last recorded a heartbeat for the host, by event time (epoch ms). */
   lastHeartbeatAt?: number;
+  /** The reconciler: when it first saw our hook hold the instance (epoch ms), in this container. */
+  heldSince?: number;
 }
 
-/** The lifecycle actions this controller owns, and how it paces heartbeats. */
+/** The lifecycle actions this controller owns, how it paces heartbeats, and what it does to drains that last. */
 export interface DrainPolicy {
-  autoScalingGroupName: string;
+  groups: readonly ServedGroup[];
   lifecycleHookName: string;
   heartbeatTimeoutSeconds: number;
+  drainDeadlineSeconds: number;
+  deadlineAction: DeadlineAction;
+  standaloneTasks: StandaloneTaskPolicy;
+  standaloneGraceSeconds: number;
+  daemonGraceSeconds: number;
+  /**
+   * Who decides: the start of a drain, a batch of task events, or the reconciler. Only the
+   * reconciler looks at what still runs on a long drain (at most one list per drain per run), and
+   * only it can tell that an event was lost.
+   */
+  path: DecisionPath;
 }
+
+export type DecisionPath = 'start' | 'event' | 'reconciler';
+
+/**
+ * Something an operator should hear about, once per drain and key (the keys already sent are kept
+ * on the container instance, see ContainerInstanceView.alertsSent).
+ */
+export interface Alert {
+  key: AlertKey;
+  summary: string;
+}
+
+export type AlertKey = 'deadline' | 'cannot-progress' | 'lost-notification' | 'lost-event';
 
 export type Observation =
   | 'container-instances'
@@ -95,6 +135,8 @@ export type Observation =
   | 'stopping-tasks'
   /** List again the tasks of the instances whose list was remembered: the last check before completing. */
   | 'fresh-stopping-tasks'
+  /** The tasks that still want to run, their services, and which are daemon tasks. */
+  | 'running-tasks'
   | 'lifecycle';
 
 /** How far the drain of a host has come, for the log line and an operator. */
@@ -108,20 +150,23 @@ export interface DrainProgress {
 export type HostCommand =
   /** Read these (together, when several) and decide again. */
   | { kind: 'read'; what: Observation[] }
-  | { kind: 'drain'; containerInstanceArns: string[]; reason: string }
-  | { kind: 'complete'; reason: string }
-  | { kind: 'heartbeat'; reason: string; progress: DrainProgress }
+  | { kind: 'drain'; containerInstanceArns: string[]; reason: string; alert?: Alert }
+  /** `deadline`: the drain reached its deadline and this is what DeadlineAction decided. */
+  | { kind: 'complete'; reason: string; deadline?: DeadlineAction; alert?: Alert }
+  | { kind: 'heartbeat'; reason: string; progress: DrainProgress; alert?: Alert }
+  /** Stop these tasks (StopTask), then wait for them as for any other stopping task. */
+  | { kind: 'stop-tasks'; taskArns: string[]; reason: string; deadline?: DeadlineAction; alert?: Alert }
   /** The read contradicts an event: let the event come back once the read has caught up. */
   | { kind: 'retry'; reason: string }
   /** `quiet`: routine, like a task event from a host that is not draining. */
-  | { kind: 'none'; reason: string; progress?: DrainProgress; quiet?: boolean };
+  | { kind: 'none'; reason: string; progress?: DrainProgress; quiet?: boolean; alert?: Alert };
 
 export function decideHost(host: HostSnapshot, policy: DrainPolicy): HostCommand {
   if (host.containerInstances === undefined) {
     return read(host.containerInstanceArns.length > 0 ? 'container-instances' : 'all-container-instances');
   }
   const live = host.containerInstances.filter((instance) => instance.status !== 'INACTIVE');
-  const ours = waitsOnOurHook(host.lifecycle, policy);
+  const ours = waitsOnOurHook(host.lifecycle, policy, host.cluster);
 
   if (live.length === 0) {
     if (host.ec2InstanceId === undefined) return none('container instance is unknown to ECS');
@@ -136,10 +181,24 @@ export function decideHost(host: HostSnapshot, policy: DrainPolicy): HostCommand
 
   const active = live.filter((instance) => instance.status === 'ACTIVE');
   if (ours.waits && active.length > 0) {
+    // An instance that registered during a drain is drained too; with no drain started at all, the
+    // lifecycle notification never reached the start function.
+    const neverDrained = live.every((instance) => instance.drainStartedAt === undefined);
+    if (policy.path === 'reconciler' && neverDrained && !heldLongEnough(host)) {
+      return none('a terminating action of ours waits: the start function has a minute to act first');
+    }
     return {
       kind: 'drain',
       containerInstanceArns: active.map((instance) => instance.arn),
       reason: 'terminating lifecycle action of ours waits',
+      ...(policy.path === 'reconciler' &&
+        neverDrained && {
+          alert: {
+            key: 'lost-notification',
+            summary:
+              'drain started by the reconciler: the lifecycle notification was lost or failed every retry',
+          },
+        }),
     };
   }
   if (!ours.waits && !live.some((instance) => instance.status === 'DRAINING')) {
@@ -163,22 +222,37 @@ export function decideHost(host: HostSnapshot, policy: DrainPolicy): HostCommand
     tasksStopping: [],
     agentDisconnected: live.filter((i) => !i.agentConnected).map((i) => i.arn),
   };
-  // The hook's timer restarted when the host's drain started (the earliest start: an instance drained
-  // later, one that registered during the drain, restarted no timer), and at every heartbeat since.
-  const drainStarts = live.flatMap((instance) => instance.drainStartedAt ?? []);
-  const drainStartedAt = drainStarts.length === 0 ? undefined : Math.min(...drainStarts);
-  const timerRestartedAt =
-    drainStartedAt === undefined && host.lastHeartbeatAt === undefined
-      ? undefined
-      : Math.max(host.lastHeartbeatAt ?? 0, drainStartedAt ?? 0);
-  const keepAlive = (progress: DrainProgress) =>
-    keepAliveAfter(timerRestartedAt, host, policy, ours, progress);
-  if (progress.tasksWantingToRun > 0) return keepAlive(progress);
-  if (live.some((instance) => !host.tasksToldToStop.has(instance.arn))) return read('stopping-tasks');
+  const drain = drainClock(host, live);
+  const keepAlive = (progress: DrainProgress, alert?: Alert) =>
+    withAlert(keepAliveAfter(drain.timerRestartedAt, host, policy, ours, progress), alert);
+  if (progress.tasksWantingToRun > 0) {
+    return onLongDrain(host, policy, ours, drain, progress) ?? keepAlive(progress);
+  }
+  if (live.some((instance) => !host.tasksToldToStop.has(instance.arn))) {
+    // The task events finish young drains; the reconciler looks only at those they may have missed.
+    if (policy.path === 'reconciler' && (drain.age ?? Infinity) < RECONCILER_PATIENCE_MS) {
+      return none('drain in progress: its task events will finish it', progress);
+    }
+    return read('stopping-tasks');
+  }
   progress.tasksStopping = live.flatMap((instance) =>
     tasksStillStopping(host.tasksToldToStop.get(instance.arn) ?? [], host.stoppedByEvents),
   );
-  if (progress.tasksStopping.length > 0) return keepAlive(progress);
+  if (progress.tasksStopping.length > 0) {
+    // Tasks told to stop take their stop timeout; only `continue` cuts them short at the deadline.
+    if (ours.waits && drain.pastDeadline(policy)) {
+      if (policy.deadlineAction === 'continue') return deadlineComplete(policy, drain, progress);
+      return keepAlive(progress, drain.once(deadlineAlert(policy, progress)));
+    }
+    const looksStuck = (drain.age ?? 0) >= policy.drainDeadlineSeconds * 1000 * CANNOT_PROGRESS_SHARE;
+    if (policy.path === 'reconciler' && ours.waits && looksStuck) {
+      return keepAlive(
+        progress,
+        drain.once({ key: 'cannot-progress', summary: whyNoProgress(undefined, progress) }),
+      );
+    }
+    return keepAlive(progress);
+  }
 
   // A remembered list misses a task placed after it was made, should the instance have been set
   // ACTIVE and drained again meanwhile by someone else: list once more before letting the host go.
@@ -192,7 +266,228 @@ export function decideHost(host: HostSnapshot, policy: DrainPolicy): HostCommand
   if (ours.known === false) missing.push('lifecycle');
   if (missing.length > 0 || !ours.known) return { kind: 'read', what: missing };
   if (!ours.waits) return none(`host is empty but ${ours.reason}`);
-  return complete('no task left on the host');
+  return {
+    kind: 'complete',
+    reason: 'no task left on the host',
+    ...(policy.path === 'reconciler' &&
+      eventLost(host, drain) && {
+        alert: {
+          key: 'lost-event',
+          summary: 'drain finished by the reconciler: the last task STOPPED event was lost or late',
+        },
+      }),
+  };
+}
+
+/**
+ * How long the reconciler leaves a drain to the event paths before it looks at it: longer than an
+ * event takes to arrive and be handled (seconds), short enough that a lost event costs little.
+ */
+export const RECONCILER_PATIENCE_MS = 90_000;
+
+/** The reconciler starts a drain itself only when the instance was already held at its previous run. */
+function heldLongEnough(host: HostSnapshot): boolean {
+  return (
+    host.heldSince !== undefined &&
+    host.observedAt !== undefined &&
+    host.observedAt - host.heldSince >= RECONCILER_PATIENCE_MS / 2
+  );
+}
+
+/** A drain's age, and when the hook's timer last restarted, from what the snapshot tells. */
+interface DrainClock {
+  startedAt?: number;
+  /** Milliseconds since the drain started, at the time of the read. */
+  age?: number;
+  timerRestartedAt?: number;
+  pastDeadline(policy: DrainPolicy): boolean;
+  /** The alert, unless it was already sent for this drain. */
+  once(alert: Alert): Alert | undefined;
+}
+
+function drainClock(host: HostSnapshot, live: ContainerInstanceView[]): DrainClock {
+  // The hook's timer restarted when the host's drain started (the earliest start: an instance drained
+  // later, one that registered during the drain, restarted no timer), and at every heartbeat since.
+  const starts = live.flatMap((instance) => instance.drainStartedAt ?? []);
+  const startedAt = starts.length === 0 ? undefined : Math.min(...starts);
+  const restarts = [startedAt, host.lastHeartbeatAt, ...live.map((instance) => instance.heartbeatAt)].filter(
+    (at): at is number => at !== undefined,
+  );
+  const age =
+    startedAt === undefined || host.observedAt === undefined ? undefined : host.observedAt - startedAt;
+  const sent = new Set(live.flatMap((instance) => instance.alertsSent ?? []));
+  return {
+    ...(startedAt !== undefined && { startedAt }),
+    ...(age !== undefined && { age }),
+    ...(restarts.length > 0 && { timerRestartedAt: Math.max(...restarts) }),
+    pastDeadline: (policy) => age !== undefined && age >= policy.drainDeadlineSeconds * 1000,
+    once: (alert) => (sent.has(alert.key) ? undefined : alert),
+  };
+}
+
+/** A drain older than this share of its deadline, with tasks that still want to run, is worth a look. */
+export const CANNOT_PROGRESS_SHARE = 0.5;
+
+/**
+ * Tasks still want to run on a drain of ours: is it time for a policy? The deadline, standalone
+ * tasks past their grace, daemon tasks left alone, a drain that does not move. Only the reconciler
+ * reads what runs (one list per such drain per run); the event paths only keep the drain alive.
+ */
+function onLongDrain(
+  host: HostSnapshot,
+  policy: DrainPolicy,
+  ours: OurHook,
+  drain: DrainClock,
+  progress: DrainProgress,
+): HostCommand | undefined {
+  const { age } = drain;
+  if (!ours.waits || age === undefined) return undefined;
+  const pastDeadline = drain.pastDeadline(policy);
+  if (policy.path !== 'reconciler') {
+    return pastDeadline && policy.deadlineAction === 'continue'
+      ? deadlineComplete(policy, drain, progress)
+      : undefined;
+  }
+
+  const standaloneDue = policy.standaloneTasks === 'stop' && age >= policy.standaloneGraceSeconds * 1000;
+  const looksStuck = age >= policy.drainDeadlineSeconds * 1000 * CANNOT_PROGRESS_SHARE;
+  // ECS stops daemon tasks only after every other task stopped: until then they are not stuck.
+  // Whether they are left alone is judged only when what runs was read for another reason.
+  const daemonsDue = age >= policy.daemonGraceSeconds * 1000 && nothingElseStopping(host);
+  if (!pastDeadline && !standaloneDue && !looksStuck) return undefined;
+  const running = host.tasksWantingToRunListed;
+  if (running === undefined) return read('running-tasks');
+
+  // The reconciler names what it lets go with: the alert says which services lost their tasks.
+  if (pastDeadline && policy.deadlineAction === 'continue')
+    return deadlineComplete(policy, drain, progress, running);
+  const others = running.filter((task) => task.daemon !== true);
+  const daemons = running.filter((task) => task.daemon === true);
+  const standalone = running.filter(isStandalone);
+  if (pastDeadline && policy.deadlineAction === 'stop-tasks' && others.length > 0) {
+    return {
+      kind: 'stop-tasks',
+      taskArns: others.map((task) => task.taskArn),
+      reason: `drain deadline (${policy.drainDeadlineSeconds} s) reached: stopping the tasks that still run`,
+      deadline: 'stop-tasks',
+      ...withKey(drain.once(deadlineAlert(policy, progress, running))),
+    };
+  }
+  if (standaloneDue && standalone.length > 0) {
+    return {
+      kind: 'stop-tasks',
+      taskArns: standalone.map((task) => task.taskArn),
+      reason: `standalone tasks still run ${policy.standaloneGraceSeconds} s after the drain started: stopping them`,
+    };
+  }
+  if (daemonsDue && others.length === 0 && daemons.length > 0) {
+    return {
+      kind: 'stop-tasks',
+      taskArns: daemons.map((task) => task.taskArn),
+      reason: 'only daemon tasks still run on the draining host: stopping them',
+    };
+  }
+  if (pastDeadline) {
+    return withAlert(
+      keepAliveAfter(drain.timerRestartedAt, host, policy, ours, progress),
+      drain.once(deadlineAlert(policy, progress, running)),
+    );
+  }
+  if (looksStuck) {
+    return withAlert(
+      keepAliveAfter(drain.timerRestartedAt, host, policy, ours, progress),
+      drain.once({ key: 'cannot-progress', summary: whyNoProgress(running, progress) }),
+    );
+  }
+  return undefined;
+}
+
+function deadlineComplete(
+  policy: DrainPolicy,
+  drain: DrainClock,
+  progress: DrainProgress,
+  running?: TaskView[],
+): HostCommand {
+  return {
+    kind: 'complete',
+    reason: `drain deadline (${policy.drainDeadlineSeconds} s) reached: letting the instance go (DeadlineAction continue)`,
+    deadline: 'continue',
+    ...withKey(drain.once(deadlineAlert(policy, progress, running))),
+  };
+}
+
+function deadlineAlert(policy: DrainPolicy, progress: DrainProgress, running?: TaskView[]): Alert {
+  const done = {
+    continue: 'the instance was let go with the tasks below',
+    'stop-tasks': 'the tasks below were stopped; the instance goes once they have stopped',
+    'keep-waiting': "still waiting (heartbeats go on until the hook's global timeout)",
+  }[policy.deadlineAction];
+  return {
+    key: 'deadline',
+    summary: `drain deadline of ${policy.drainDeadlineSeconds} s reached: ${done}. ${whyNoProgress(running, progress)}`,
+  };
+}
+
+/** What the controller can see holding a drain, in words an operator can act on. */
+export function whyNoProgress(running: TaskView[] | undefined, progress: DrainProgress): string {
+  const reasons: string[] = [];
+  const byGroup = new Map<string, number>();
+  for (const task of running ?? []) {
+    const group = task.group ?? 'unknown';
+    byGroup.set(group, (byGroup.get(group) ?? 0) + 1);
+  }
+  const standalone = (running ?? []).filter(isStandalone).length;
+  if (standalone > 0) reasons.push(`${standalone} standalone task(s), which draining never moves`);
+  const services = [...byGroup].filter(([group]) => group.startsWith('service:'));
+  if (services.length > 0) {
+    reasons.push(
+      `service task(s) not replaced yet (${services.map(([group, n]) => `${group.slice(8)}: ${n}`).join(', ')}): ` +
+        'the service may lack room to place replacements, or its deployment bounds forbid stopping them',
+    );
+  }
+  if (running === undefined && progress.tasksWantingToRun > 0) {
+    reasons.push(`${progress.tasksWantingToRun} task(s) still want to run`);
+  }
+  if (progress.tasksStopping.length > 0)
+    reasons.push(`${progress.tasksStopping.length} task(s) still stopping`);
+  if (progress.agentDisconnected.length > 0) {
+    reasons.push(`ECS agent disconnected on ${progress.agentDisconnected.join(', ')}`);
+  }
+  return reasons.length === 0 ? 'Nothing visible holds it.' : `Holding it: ${reasons.join('; ')}.`;
+}
+
+/** Every task told to stop on the host has been listed and has stopped. */
+function nothingElseStopping(host: HostSnapshot): boolean {
+  const live = (host.containerInstances ?? []).filter((instance) => instance.status !== 'INACTIVE');
+  return live.every(
+    (instance) =>
+      host.tasksToldToStop.has(instance.arn) &&
+      tasksStillStopping(host.tasksToldToStop.get(instance.arn) ?? [], host.stoppedByEvents).length === 0,
+  );
+}
+
+function isStandalone(task: TaskView): boolean {
+  return task.daemon !== true && !(task.group ?? '').startsWith('service:');
+}
+
+/** How long after a drain's last known stop a completion by the reconciler means an event was lost: the event path takes seconds (p99 under throttling about 9 s). */
+export const EVENT_LOSS_AFTER_MS = 20_000;
+
+function eventLost(host: HostSnapshot, drain: DrainClock): boolean {
+  if (host.observedAt === undefined) return false;
+  const stops = [...host.tasksToldToStop.values()].flat().flatMap((task) => task.stoppedAt ?? []);
+  const lastKnown = stops.length > 0 ? Math.max(...stops) : drain.startedAt;
+  return lastKnown !== undefined && host.observedAt - lastKnown > EVENT_LOSS_AFTER_MS;
+}
+
+function withKey(alert: Alert | undefined): { alert?: Alert } {
+  return alert === undefined ? {} : { alert };
+}
+
+function withAlert(command: HostCommand, alert: Alert | undefined): HostCommand {
+  if (alert === undefined) return command;
+  if (command.kind === 'heartbeat' || command.kind === 'none') return { ...command, alert };
+  return command;
 }
 
 /** How long a read may plausibly lag the events it contradicts; older events are not kept for a second look. */
@@ -234,7 +529,11 @@ function isNewer(apiVersion: number | undefined, eventVersion: number | undefine
 type OurHook = { known: false; waits: false } | { known: true; waits: boolean; reason: string };
 
 /** Whether a lifecycle action of our hook holds the instance, as far as the snapshot tells. */
-function waitsOnOurHook(lifecycle: LifecycleView | null | undefined, policy: DrainPolicy): OurHook {
+function waitsOnOurHook(
+  lifecycle: LifecycleView | null | undefined,
+  policy: DrainPolicy,
+  cluster: string,
+): OurHook {
   if (lifecycle === undefined) return { known: false, waits: false };
   if (lifecycle === null) {
     return {
@@ -243,11 +542,11 @@ function waitsOnOurHook(lifecycle: LifecycleView | null | undefined, policy: Dra
       reason: 'instance is in no Auto Scaling group (drained by hand, or gone)',
     };
   }
-  if (lifecycle.autoScalingGroupName !== policy.autoScalingGroupName) {
+  if (servedGroup(policy.groups, lifecycle.autoScalingGroupName, cluster) === undefined) {
     return {
       known: true,
       waits: false,
-      reason: `instance belongs to Auto Scaling group ${lifecycle.autoScalingGroupName}`,
+      reason: `instance belongs to Auto Scaling group ${lifecycle.autoScalingGroupName}, not served for this cluster`,
     };
   }
   if (!HOOK_WAIT_STATES.has(lifecycle.lifecycleState)) {
@@ -277,7 +576,16 @@ function keepAliveAfter(
   if (at !== undefined && !heartbeatDue(timerRestartedAt, at, policy.heartbeatTimeoutSeconds)) {
     return none('drain in progress: the hook timer restarted recently', progress);
   }
+  // A heartbeat names the group: with several served for the cluster, read which one holds it (with
+  // one, a heartbeat for an action that is not there is refused harmlessly).
+  if (!ours.known && onlyGroupOf(policy, host.cluster) === undefined) return read('lifecycle');
   return { kind: 'heartbeat', reason: 'drain in progress: tasks remain on the host', progress };
+}
+
+/** The one group served for this cluster, if there is exactly one. */
+export function onlyGroupOf(policy: Pick<DrainPolicy, 'groups'>, cluster: string): ServedGroup | undefined {
+  const groups = policy.groups.filter((group) => servedGroup([group], group.autoScalingGroupName, cluster));
+  return groups.length === 1 ? groups[0] : undefined;
 }
 
 function read(what: Observation): HostCommand {

@@ -1,4 +1,4 @@
-import type { ControllerConfig } from '../config';
+import { type ControllerConfig, servedGroup } from '../config';
 import { parseJson } from '../events/json';
 import {
   DrainMetadata,
@@ -76,16 +76,18 @@ export function decideOnNotification(message: string, config: ControllerConfig):
       value: action.LifecycleHookName,
     };
   }
-  if (action.AutoScalingGroupName !== config.autoScalingGroupName) {
+  const group = servedGroup(config.groups, action.AutoScalingGroupName);
+  if (group === undefined) {
     return {
       kind: 'reject',
-      reason: `Auto Scaling group is not ours (${config.autoScalingGroupName}); its action is left alone`,
+      reason: `Auto Scaling group is not served by this stack (${config.groups.map((g) => g.autoScalingGroupName).join(', ')}); its action is left alone`,
       field: 'AutoScalingGroupName',
       value: action.AutoScalingGroupName,
     };
   }
 
-  let cluster = config.clusterName;
+  // The group's own cluster, unless the hook's metadata names one; that one must be served.
+  let cluster = group.cluster;
   if (action.NotificationMetadata !== undefined && action.NotificationMetadata.trim() !== '') {
     const metadata = DrainMetadata.safeParse(parseJson(action.NotificationMetadata));
     if (!metadata.success) {
@@ -98,6 +100,22 @@ export function decideOnNotification(message: string, config: ControllerConfig):
       };
     }
     cluster = metadata.data.cluster;
+  }
+  if (!config.clusters.includes(cluster)) {
+    return {
+      kind: 'reject',
+      reason: `cluster is not served by this stack (${config.clusters.join(', ')}); nothing is drained`,
+      field: 'NotificationMetadata.cluster',
+      value: cluster,
+    };
+  }
+  if (servedGroup(config.groups, action.AutoScalingGroupName, cluster) === undefined) {
+    return {
+      kind: 'reject',
+      reason: `group ${action.AutoScalingGroupName} is served for cluster ${group.cluster}, not ${cluster}`,
+      field: 'NotificationMetadata.cluster',
+      value: cluster,
+    };
   }
 
   return {

@@ -1,4 +1,4 @@
-import type { ControllerConfig } from '../config';
+import { clusterMatches, type ControllerConfig } from '../config';
 import type { TaskStateChangeEvent } from '../events/task-state-change';
 
 /** A task that stopped on one of our container instances: its host may now be empty. */
@@ -19,10 +19,10 @@ export type TaskEventDecision =
 /** Decides whether a task state change can finish a drain. Pure: no AWS call. */
 export function decideOnTaskEvent(event: TaskStateChangeEvent, config: ControllerConfig): TaskEventDecision {
   const { detail } = event;
-  if (!isCluster(detail.clusterArn, config.clusterName)) {
+  if (!config.clusters.some((cluster) => clusterMatches(detail.clusterArn, cluster))) {
     return {
       kind: 'ignore',
-      reason: `task of another cluster (this controller serves ${config.clusterName})`,
+      reason: `task of a cluster this stack does not serve (it serves ${config.clusters.join(', ')})`,
     };
   }
   if (detail.lastStatus !== 'STOPPED') {
@@ -43,12 +43,4 @@ export function decideOnTaskEvent(event: TaskStateChangeEvent, config: Controlle
       stoppedByDrain: detail.stoppedReason?.includes('DRAINING') ?? false,
     },
   };
-}
-
-/** True when `clusterArn` names the cluster `nameOrArn` (which may be given as a name or an ARN). */
-export function isCluster(clusterArn: string, nameOrArn: string): boolean {
-  if (clusterArn === nameOrArn) return true;
-  const marker = ':cluster/';
-  const at = clusterArn.lastIndexOf(marker);
-  return at >= 0 && clusterArn.slice(at + marker.length) === nameOrArn;
 }

@@ -1,6 +1,6 @@
 import type { LifecycleActionRef, LifecycleCallOutcome } from '../aws/auto-scaling';
 import type { DrainingResult } from '../aws/ecs';
-import type { HostCommand } from '../decisions/host';
+import { type Alert, type HostCommand, onlyGroupOf } from '../decisions/host';
 import type { DrainDeps, Host } from './drive-hosts';
 
 /** Not a failure of AWS: the decision wants another look later (see decideHost's `retry`). */
@@ -57,27 +57,42 @@ export async function act(
 ): Promise<void> {
   const { snapshot } = host;
   const context = { ...host.context, instanceId: snapshot.ec2InstanceId, cluster: snapshot.cluster };
+  // An alert goes out before the action: should the action fail, the retry sends it again rather
+  // than never (the record of alerts sent is written once both are done).
+  if ('alert' in command && command.alert !== undefined) await sendAlert(host, command.alert, deps);
   switch (command.kind) {
     case 'retry':
       // The caller retries what woke us up about this host (its messages come back to the queue).
       throw new RetryLaterError(command.reason);
     case 'complete': {
       const outcome = await deps.autoScaling.completeLifecycleAction(lifecycleAction(host, deps));
+      if (command.deadline !== undefined) deps.count('DeadlineReached');
       reportCompletion(outcome, { ...context, reason: command.reason }, deps);
-      return;
+      if (outcome === 'done') recordDuration(host, deps);
+      break;
+    }
+    case 'stop-tasks': {
+      await deps.ecs.stopTasks(snapshot.cluster, command.taskArns, `ecs-drain: ${command.reason}`);
+      if (command.deadline !== undefined) deps.count('DeadlineReached');
+      deps.count('TasksStoppedByPolicy', command.taskArns.length);
+      deps.logger.warn('tasks stopped', { ...context, reason: command.reason, tasks: command.taskArns });
+      break;
     }
     case 'heartbeat': {
       const outcome = await deps.autoScaling.recordHeartbeat(lifecycleAction(host, deps));
-      if (snapshot.ec2InstanceId !== undefined) {
-        deps.heartbeats.sent(snapshot.ec2InstanceId, snapshot.newestEventAt ?? deps.timing.now());
+      const at = snapshot.newestEventAt ?? deps.timing.now();
+      if (snapshot.ec2InstanceId !== undefined) deps.heartbeats.sent(snapshot.ec2InstanceId, at);
+      if (outcome === 'done') {
+        deps.count('HeartbeatRecorded');
+        // Every container and function paces its heartbeats from this one.
+        await deps.ecs.markHeartbeat(snapshot.cluster, liveInstances(host), at);
       }
-      if (outcome === 'done') deps.count('HeartbeatRecorded');
       deps.logger.info(command.reason, {
         ...context,
         ...describeProgress(command.progress),
         heartbeat: outcome === 'done' ? 'recorded' : 'no lifecycle action of ours is waiting',
       });
-      return;
+      break;
     }
     case 'none': {
       const details = {
@@ -88,14 +103,65 @@ export async function act(
       // Most task events in a busy cluster concern hosts that are not draining: not worth a line each.
       if (command.quiet) deps.logger.debug('no action', details);
       else deps.logger.info('no action', details);
-      return;
+      break;
     }
   }
+  if ('alert' in command && command.alert !== undefined) await recordAlertSent(host, command.alert, deps);
+}
+
+function liveInstances(host: Host): string[] {
+  return (host.snapshot.containerInstances ?? [])
+    .filter((instance) => instance.status !== 'INACTIVE')
+    .map((instance) => instance.arn);
+}
+
+/** Sends the alert and records it on the host's container instances, so that it goes out once. */
+export async function alertOnce(host: Host, alert: Alert, deps: DrainDeps): Promise<void> {
+  await sendAlert(host, alert, deps);
+  await recordAlertSent(host, alert, deps);
+}
+
+/** One alert per drain and key: published to the alert topic (when there is one) and logged. */
+async function sendAlert(host: Host, alert: Alert, deps: DrainDeps): Promise<void> {
+  const { snapshot } = host;
+  const message = {
+    subject: `ECS drain ${alert.key}: ${snapshot.ec2InstanceId ?? 'unknown instance'}`,
+    key: alert.key,
+    cluster: snapshot.cluster,
+    ...(snapshot.ec2InstanceId !== undefined && { instanceId: snapshot.ec2InstanceId }),
+    ...(snapshot.lifecycle?.autoScalingGroupName !== undefined && {
+      autoScalingGroupName: snapshot.lifecycle.autoScalingGroupName,
+    }),
+    summary: alert.summary,
+  };
+  await deps.alerts.publish(message);
+  deps.count('AlertSent');
+  if (alert.key === 'cannot-progress') deps.count('DrainCannotProgress');
+  deps.logger.warn('alert', { ...host.context, ...message, published: deps.alerts.enabled });
+}
+
+async function recordAlertSent(host: Host, alert: Alert, deps: DrainDeps): Promise<void> {
+  const arns = liveInstances(host);
+  const sent = (host.snapshot.containerInstances ?? []).flatMap((instance) => instance.alertsSent ?? []);
+  if (arns.length > 0) await deps.ecs.markAlertsSent(host.snapshot.cluster, arns, [...sent, alert.key]);
+}
+
+/** Drain duration, from the start recorded on the container instance to the completion. */
+function recordDuration(host: Host, deps: DrainDeps): void {
+  const starts = (host.snapshot.containerInstances ?? []).flatMap(
+    (instance) => instance.drainStartedAt ?? [],
+  );
+  if (starts.length === 0) return;
+  deps.measure('DrainDurationSeconds', Math.max(0, (deps.timing.now() - Math.min(...starts)) / 1000));
 }
 
 function lifecycleAction(host: Host, deps: DrainDeps): LifecycleActionRef {
   return {
-    autoScalingGroupName: deps.policy.autoScalingGroupName,
+    // Decided only once the lifecycle state names a served group, or when the cluster has only one.
+    autoScalingGroupName:
+      host.snapshot.lifecycle?.autoScalingGroupName ??
+      onlyGroupOf(deps.policy, host.snapshot.cluster)?.autoScalingGroupName ??
+      '',
     lifecycleHookName: deps.policy.lifecycleHookName,
     instanceId: host.snapshot.ec2InstanceId ?? '',
     ...(host.lifecycleActionToken !== undefined && { lifecycleActionToken: host.lifecycleActionToken }),

@@ -1,7 +1,9 @@
 import type { AutoScalingAdapter } from '../aws/auto-scaling';
+import type { AlertPublisher } from '../aws/sns';
 import { chunks, type DrainingResult, type EcsAdapter, UPDATE_STATE_MAX } from '../aws/ecs';
 import {
   type ContainerInstanceView,
+  type DecisionPath,
   decideHost,
   type DrainPolicy,
   type HostCommand,
@@ -11,7 +13,7 @@ import {
   tasksWantingToRun,
 } from '../decisions/host';
 import type { Telemetry } from '../observability';
-import { act, drained } from './act';
+import { act, alertOnce, drained } from './act';
 import { realTiming, type Timing } from '../aws/pacer';
 import type { ControllerConfig } from '../config';
 import { HeartbeatPacer, StoppedTasks, StoppingTasks } from './container-memory';
@@ -25,6 +27,9 @@ export interface DrainDeps extends Telemetry {
   stoppedTasks: StoppedTasks;
   stoppingTasks: StoppingTasks;
   timing: Timing;
+  alerts: AlertPublisher;
+  /** Daemon services per cluster, as DescribeServices told this container (a service keeps its strategy). */
+  daemonServices: Map<string, Map<string, boolean>>;
 }
 
 /** What a function's handler is built from: configuration, adapters over its own clients, telemetry. */
@@ -33,24 +38,24 @@ export interface FunctionDependencies {
   ecs: EcsAdapter;
   autoScaling: AutoScalingAdapter;
   telemetry: Telemetry & { publish(): void };
+  alerts: AlertPublisher;
   /** The clock: real in Lambda (the default), simulated in the twin. */
   timing?: Timing;
 }
 
 /** One Lambda container's drain dependencies: its adapters, and a fresh memory that lives as long as it does. */
-export function containerDeps({
-  config,
-  ecs,
-  autoScaling,
-  telemetry,
-  timing = realTiming,
-}: FunctionDependencies): DrainDeps {
+export function containerDeps(
+  { config, ecs, autoScaling, telemetry, alerts, timing = realTiming }: FunctionDependencies,
+  path: DecisionPath,
+): DrainDeps {
   return {
     ...telemetry,
     timing,
     ecs,
     autoScaling,
-    policy: config,
+    alerts,
+    daemonServices: new Map(),
+    policy: { ...config, path },
     heartbeats: new HeartbeatPacer(),
     stoppedTasks: new StoppedTasks(),
     stoppingTasks: new StoppingTasks(),
@@ -299,6 +304,7 @@ async function drainTogether(
       }
       try {
         drained(host, command, answers.get(host) ?? { draining: [], failures: [] }, deps);
+        if (command.alert !== undefined) await alertOnce(host, command.alert, deps);
         outcomes.set(host, { command });
       } catch (error) {
         outcomes.set(host, { command, error });
@@ -319,6 +325,7 @@ async function observe(
     if (what === 'container-instances') await describeNamedInstances(cluster, group, deps);
     else if (what === 'all-container-instances') await findAllInstances(cluster, group, deps);
     else if (what === 'stopping-tasks') await listStoppingTasks(cluster, group, deps, failed);
+    else if (what === 'running-tasks') await listRunningTasks(cluster, group, deps, failed);
     else if (what === 'fresh-stopping-tasks') {
       for (const { snapshot } of group) {
         for (const arn of snapshot.rememberedLists) snapshot.tasksToldToStop.delete(arn);
@@ -349,6 +356,7 @@ async function describeNamedInstances(cluster: string, hosts: Host[], deps: Drai
 /** Every container instance registered for these EC2 instances: one filtered list per twenty hosts. */
 async function findAllInstances(cluster: string, hosts: Host[], deps: DrainDeps): Promise<void> {
   const ids = hosts.flatMap((host) => host.snapshot.ec2InstanceId ?? []);
+  const observedAt = deps.timing.now();
   const listed = await deps.ecs.listContainerInstancesOf(cluster, ids);
   const known = new Map<string, ContainerInstanceView>();
   for (const { snapshot } of hosts)
@@ -365,6 +373,7 @@ async function findAllInstances(cluster: string, hosts: Host[], deps: DrainDeps)
     snapshot.containerInstances = [...named, ...mine];
     snapshot.containerInstanceArns = snapshot.containerInstances.map((instance) => instance.arn);
     snapshot.allContainerInstancesFound = true;
+    snapshot.observedAt ??= observedAt;
   }
 }
 
@@ -441,6 +450,58 @@ async function listStoppingTasks(
       tasks.filter((task) => task.lastStatus !== 'STOPPED').map((task) => task.taskArn),
     );
   }
+}
+
+/**
+ * What still wants to run on long drains (the reconciler asks, once per such drain per run): one
+ * ListTasks per container instance, one DescribeTasks per hundred tasks, and DescribeServices for
+ * services this container has not seen yet, to tell daemon tasks from the others.
+ */
+async function listRunningTasks(
+  cluster: string,
+  hosts: Host[],
+  deps: DrainDeps,
+  failed: Map<Host, unknown>,
+): Promise<void> {
+  const lists: { host: Host; taskArns: string[] }[] = [];
+  for (const host of hosts) {
+    const live = (host.snapshot.containerInstances ?? []).filter(
+      (instance) => instance.status !== 'INACTIVE',
+    );
+    try {
+      const taskArns: string[] = [];
+      for (const instance of live)
+        taskArns.push(...(await deps.ecs.listTasksWantingToRun(cluster, instance.arn)));
+      lists.push({ host, taskArns });
+    } catch (error) {
+      failed.set(host, error);
+    }
+  }
+  const tasks = await deps.ecs.describeTasks(
+    cluster,
+    lists.flatMap(({ taskArns }) => taskArns),
+  );
+  const known = deps.daemonServices.get(cluster) ?? new Map<string, boolean>();
+  deps.daemonServices.set(cluster, known);
+  const services = [...new Set(tasks.flatMap((task) => serviceOf(task) ?? []))];
+  const unknown = services.filter((name) => !known.has(name));
+  if (unknown.length > 0) {
+    const daemons = await deps.ecs.daemonServices(cluster, unknown);
+    for (const name of unknown) known.set(name, daemons.has(name));
+  }
+  const byArn = new Map(tasks.map((task) => [task.taskArn, task]));
+  for (const { host, taskArns } of lists) {
+    host.snapshot.tasksWantingToRunListed = taskArns.flatMap((arn) => {
+      const task = byArn.get(arn);
+      if (task === undefined || task.lastStatus === 'STOPPED') return [];
+      const service = serviceOf(task);
+      return [{ ...task, daemon: service !== undefined && known.get(service) === true }];
+    });
+  }
+}
+
+function serviceOf(task: TaskView): string | undefined {
+  return task.group?.startsWith('service:') ? task.group.slice('service:'.length) : undefined;
 }
 
 /** Auto Scaling's view of the hosts that look empty: fifty instances per call. */

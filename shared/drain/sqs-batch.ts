@@ -2,6 +2,7 @@ import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent } from 'aws-lambda
 import { SqsEnvelope, SqsRecord } from '../events/sqs';
 import type { Telemetry } from '../observability';
 import { RetryLaterError } from './act';
+import type { DecisionPath } from '../decisions/host';
 import {
   type BatchHost,
   containerDeps,
@@ -18,14 +19,17 @@ import {
  */
 export function sqsBatchHandler(
   dependencies: FunctionDependencies,
+  path: DecisionPath,
   take: (record: SqsRecord, hosts: Map<string, BatchHost>, deps: DrainDeps) => void,
 ): (event: SQSEvent) => Promise<SQSBatchResponse> {
   const { telemetry } = dependencies;
-  const deps = containerDeps(dependencies);
+  const deps = containerDeps(dependencies, path);
   return async (event) => {
     try {
       const hosts = new Map<string, BatchHost>();
-      for (const record of readSqsBatch(event, telemetry)) take(record, hosts, deps);
+      const records = readSqsBatch(event, telemetry);
+      telemetry.measure('BatchSize', records.length);
+      for (const record of records) take(record, hosts, deps);
       const results = await driveHosts([...hosts.values()], deps);
       return {
         batchItemFailures: failedMessages(results, ({ host }) => (host as BatchHost).messageIds, telemetry),

@@ -30,6 +30,7 @@ export const ECS_OPERATIONS = {
   UpdateContainerInstancesState: (ecs: EcsModel, input: Input) => updateContainerInstancesState(ecs, input),
   ListTasks: (ecs: EcsModel, input: Input) => listTasks(ecs, input),
   PutAttributes: (ecs: EcsModel, input: Input) => putAttributes(ecs, input),
+  StopTask: (ecs: EcsModel, input: Input) => stopTask(ecs, input),
   DescribeTasks: (ecs: EcsModel, input: Input) => describeTasks(ecs, input),
   ListServices: (ecs: EcsModel, input: Input) => {
     requireCluster(ecs, input);
@@ -57,6 +58,7 @@ export const ECS_BUCKETS: Record<
   DescribeTasks: 'cluster-resource-read',
   UpdateContainerInstancesState: 'cluster-resource-modify',
   PutAttributes: 'cluster-resource-modify',
+  StopTask: 'cluster-resource-modify',
   ListServices: 'service-read',
   DescribeServices: 'service-read',
 };
@@ -238,6 +240,17 @@ function putAttributes(ecs: EcsModel, input: Input): Output {
     applied.push({ name, value, targetType: 'container-instance', targetId: instance.arn });
   }
   return { attributes: applied };
+}
+
+/** StopTask: the desired status changes at once (a task already stopping or stopped is left as it is). */
+function stopTask(ecs: EcsModel, input: Input): Output {
+  requireCluster(ecs, input);
+  const task = ecs.findTask(String(input.task ?? ''));
+  if (task === undefined)
+    throw new EcsApiError('InvalidParameterException', 'The referenced task was not found.');
+  const reason = input.reason === undefined ? 'Task stopped by the user' : String(input.reason).slice(0, 255);
+  ecs.stopTask(task, 'UserInitiated', reason);
+  return { task: taskShape(task, ecs.clusterArn, epochSeconds, task) };
 }
 
 function listTasks(ecs: EcsModel, input: Input): Output {

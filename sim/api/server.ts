@@ -47,6 +47,8 @@ export interface ApiTarget {
   latency?: [number, number];
   /** Told of every call, e.g. to record when reads happen. */
   onCall?: (key: string) => void;
+  /** Messages published to SNS topics (the stack's alert topic), in order. */
+  published?: { topicArn: string; subject: string; message: string; at: number }[];
   buckets: Map<string, TokenBucket>;
 }
 
@@ -105,7 +107,35 @@ export function answer(
     return answerEcs(target, amzTarget.slice(ECS_TARGET_PREFIX.length), body);
   }
   // Request ids only label answers; they draw on no simulated randomness.
-  return answerAutoScaling(target, new URLSearchParams(body), randomUUID());
+  const params = new URLSearchParams(body);
+  if (params.get('Action') === 'Publish') return answerSnsPublish(target, params, randomUUID());
+  return answerAutoScaling(target, params, randomUUID());
+}
+
+/** SNS Publish (awsQuery, like Auto Scaling): the message is recorded, as a subscriber would get it. */
+function answerSnsPublish(target: ApiTarget, params: URLSearchParams, requestId: string): ApiResponse {
+  count(target, 'sns:Publish');
+  const topicArn = params.get('TopicArn') ?? '';
+  const message = params.get('Message') ?? '';
+  const namespace = 'http://sns.amazonaws.com/doc/2010-03-31/';
+  if (topicArn === '' || message === '') {
+    return {
+      status: 400,
+      contentType: 'text/xml',
+      body: `<ErrorResponse xmlns="${namespace}"><Error><Type>Sender</Type><Code>InvalidParameter</Code><Message>TopicArn and Message are required</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
+    };
+  }
+  (target.published ??= []).push({
+    topicArn,
+    subject: params.get('Subject') ?? '',
+    message,
+    at: target.clock.now,
+  });
+  return {
+    status: 200,
+    contentType: 'text/xml',
+    body: `<PublishResponse xmlns="${namespace}"><PublishResult><MessageId>${randomUUID()}</MessageId></PublishResult><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></PublishResponse>`,
+  };
 }
 
 function answerEcs(target: ApiTarget, operation: string, body: string): ApiResponse {

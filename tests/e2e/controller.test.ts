@@ -87,8 +87,8 @@ describe('at-least-once, unordered delivery and a throttling API', () => {
     expect(summary.failedEvents).toBe(0);
   });
 
-  it('lets the hook timeout (DefaultResult CONTINUE) release the instance when every event is lost', async () => {
-    const { summary } = await sim.rehearse({
+  it('drains and releases the instance through the reconciler when every event and notification is lost, and says so', async () => {
+    const { summary, result } = await sim.rehearse({
       scenario: 'scale-in',
       scaleInBy: 1,
       heartbeatTimeout: 300,
@@ -96,6 +96,24 @@ describe('at-least-once, unordered delivery and a throttling API', () => {
     });
 
     expect(summary.settled).toBe(true);
+    expect(summary.lifecycleActions.completedByController).toBe(1);
+    expect(summary.lifecycleActions.heartbeatTimeouts).toBe(0);
+    expect(summary.tasksKilled).toBe(0);
+    expect(result.recorder.releasedWithTasks).toEqual([]);
+    const alerts = (result.published ?? []).map((message) => JSON.parse(message.message).key);
+    expect(alerts).toContain('lost-notification');
+    expect(result.recorder.metrics.get('LifecycleActionCompleted')).toBe(1);
+  });
+
+  it('without the reconciler, the hook timeout (DefaultResult CONTINUE) releases the instance when every event is lost', async () => {
+    const { summary } = await sim.rehearse({
+      drain: { reconciler: false },
+      scenario: 'scale-in',
+      scaleInBy: 1,
+      heartbeatTimeout: 300,
+      deliveryFaults: { duplicate: 0, delay: 0, maxDelaySeconds: 0, drop: 1 },
+    });
+
     expect(summary.lifecycleActions.completedByController).toBe(0);
     expect(summary.lifecycleActions.heartbeatTimeouts).toBe(1);
   });
@@ -150,8 +168,9 @@ describe('drains that cannot finish', () => {
       ...extra,
     });
 
-  it('a service with min 100 / max 100 never drains: the run says why, and the hook times out', async () => {
-    const { summary } = await sim.rehearse({
+  it('a service with min 100 / max 100 never drains: the run says why, and the deadline lets it go', async () => {
+    const { summary, result } = await sim.rehearse({
+      drain: { drainDeadlineSeconds: 900 },
       scenario: 'scale-in',
       scaleInBy: 1,
       heartbeatTimeout: 600,
@@ -163,17 +182,23 @@ describe('drains that cannot finish', () => {
       }),
     });
 
-    expect(summary.lifecycleActions.completedByController).toBe(0);
-    expect(summary.lifecycleActions.heartbeatTimeouts).toBe(1);
+    // Nothing ends it before the deadline; at the deadline DeadlineAction continue lets it go, said once.
+    expect(summary.lifecycleActions.completedByController).toBe(1);
+    expect(summary.lifecycleActions.heartbeatTimeouts).toBe(0);
+    const [action] = result.recorder.actions;
+    expect((action?.endedAt ?? 0) - (action?.startedAt ?? 0)).toBeGreaterThanOrEqual(900);
     expect(summary.findings.join('\n')).toMatch(
       /service ledger has minimumHealthyPercent 100 and maximumPercent 100/,
     );
-    expect(summary.findings.join('\n')).toMatch(/heartbeat-timeout .*service:ledger/);
+    const alerts = (result.published ?? []).map((message) => JSON.parse(message.message));
+    expect(alerts.map((alert) => alert.key).sort()).toEqual(['cannot-progress', 'deadline']);
+    expect(alerts.find((alert) => alert.key === 'deadline')?.summary).toMatch(/ledger: 1/);
   });
 
-  it('a standalone task keeps its instance in drain until the heartbeat timeout', async () => {
+  it('a standalone task keeps its instance in drain until the deadline (policy wait), which lets it go', async () => {
     const heartbeatTimeout = 900;
     const { summary, result } = await sim.rehearse({
+      drain: { drainDeadlineSeconds: 1200 },
       scenario: 'scale-in',
       scaleInBy: 1,
       heartbeatTimeout,
@@ -181,12 +206,29 @@ describe('drains that cannot finish', () => {
     });
 
     const [action] = result.recorder.actions;
-    expect(action?.endedBy).toBe('heartbeat-timeout');
-    expect(action?.leftOnInstance).toContain('family:nightly-report');
-    expect((action?.endedAt ?? 0) - (action?.startedAt ?? 0)).toBeGreaterThanOrEqual(heartbeatTimeout);
+    expect(action?.endedBy).toBe('completed');
+    expect((action?.endedAt ?? 0) - (action?.startedAt ?? 0)).toBeGreaterThanOrEqual(1200);
     expect(summary.findings.join('\n')).toMatch(/standalone task nightly-report/);
     // The service tasks on it were drained first; only the standalone task was still there.
-    expect(action?.leftOnInstance).toEqual(['family:nightly-report']);
+    const released = result.recorder.releasedWithTasks.map((release) => release.groups);
+    expect(released).toEqual([['family:nightly-report']]);
+  });
+
+  it('stops a standalone task after its grace when StandaloneTasks is stop, then completes with nothing killed', async () => {
+    const { summary, result } = await sim.rehearse({
+      drain: { standaloneTasks: 'stop', standaloneGraceSeconds: 300 },
+      scenario: 'scale-in',
+      scaleInBy: 1,
+      heartbeatTimeout: 900,
+      shape: shape({ standaloneTasks: [{ family: 'nightly-report', count: 3 }] }),
+    });
+
+    const [action] = result.recorder.actions;
+    expect(action?.endedBy).toBe('completed');
+    expect((action?.endedAt ?? 0) - (action?.startedAt ?? 0)).toBeGreaterThanOrEqual(300);
+    expect(result.recorder.releasedWithTasks).toEqual([]);
+    expect(summary.tasksKilled).toBe(0);
+    expect(result.recorder.metrics.get('TasksStoppedByPolicy')).toBeGreaterThan(0);
   });
 });
 

@@ -1,11 +1,11 @@
-import { loadController, openTransport } from '../../sim/controller';
+import { type DrainSettings, loadController, openTransport } from '../../sim/controller';
 import { type RunSummary, summarize } from '../../sim/report';
 import { defaultOptions, type RunResult, runScenario, type ScenarioOptions } from '../../sim/scenario';
 
 /** The simulation endpoint and the real handlers, pointed at it through their SDK clients. */
 export interface Simulation {
   rehearse(
-    options: Partial<ScenarioOptions>,
+    options: Partial<ScenarioOptions> & { drain?: DrainSettings },
     withController?: boolean,
   ): Promise<{ result: RunResult; summary: RunSummary }>;
   close(): Promise<void>;
@@ -15,14 +15,14 @@ export interface Simulation {
 export async function startSimulation(kind: 'http' | 'in-process' = 'in-process'): Promise<Simulation> {
   const { transport, close } = await openTransport(kind);
   return {
-    async rehearse(options, withController = true) {
+    async rehearse({ drain, ...options }, withController = true) {
       // Every rehearsal gets a cold Lambda container: fresh handler modules, clients and caches.
       jest.resetModules();
       const controller = withController
         ? await loadController(
             transport,
             // The shortest hook timeout these tests use: heartbeats paced for it keep longer ones alive too.
-            { heartbeatTimeout: 300 },
+            { heartbeatTimeout: 300, ...(drain !== undefined && { drain }) },
           )
         : undefined;
       const result = await runScenario({ ...defaultOptions(options.shape), ...options, controller });

@@ -56,8 +56,10 @@ describe('the cost of a drain, not of the cluster churn', () => {
     const startBatches = result.lifecycleEventSource?.batches ?? 0;
     const describes = result.apiCalls['ecs:DescribeContainerInstances'] ?? 0;
     expect(events).toBeGreaterThan(2 * batches);
-    // One describe per batch of either queue, however many events or hosts a batch holds.
-    expect(describes).toBeLessThanOrEqual(batches + startBatches);
+    // One describe per batch of either queue, however many events or hosts a batch holds, and one
+    // per reconciler run that found drains in progress.
+    const reconcileRuns = result.recorder.reconcileRuns.length;
+    expect(describes).toBeLessThanOrEqual(batches + startBatches + reconcileRuns);
   });
 
   it('runs several Lambda containers at once when batches overlap, and still completes every drain', async () => {
@@ -77,9 +79,11 @@ describe('the cost of a drain, not of the cluster churn', () => {
 });
 
 describe('an agent that disconnects during a drain', () => {
-  it('is never released by the controller while its tasks cannot be seen to stop; the hook timeout ends it', async () => {
+  it('is held while its tasks cannot be seen to stop, and let go at the deadline (continue) with alerts', async () => {
     const heartbeatTimeout = 300;
+    const drainDeadlineSeconds = 1200;
     const { result } = await sim.rehearse({
+      drain: { drainDeadlineSeconds },
       scenario: 'scale-in',
       scaleInBy: 1,
       heartbeatTimeout,
@@ -91,7 +95,14 @@ describe('an agent that disconnects during a drain', () => {
     });
 
     const [action] = result.recorder.actions;
-    expect(action?.endedBy).toBe('heartbeat-timeout');
-    expect(action?.leftOnInstance.length).toBeGreaterThan(0);
+    // Kept alive by the reconciler's heartbeats well past HeartbeatTimeout, released at the deadline.
+    expect(action?.endedBy).toBe('completed');
+    const held = (action?.endedAt ?? 0) - (action?.startedAt ?? 0);
+    expect(held).toBeGreaterThanOrEqual(drainDeadlineSeconds);
+    expect(held).toBeLessThan(drainDeadlineSeconds + 2 * 60 + heartbeatTimeout);
+    expect(result.recorder.metrics.get('DeadlineReached')).toBe(1);
+    const alerts = (result.published ?? []).map((message) => JSON.parse(message.message).key);
+    expect(alerts.sort()).toEqual(['cannot-progress', 'deadline']);
+    expect(JSON.parse(result.published?.[0]?.message ?? '{}').summary).toMatch(/ECS agent disconnected/);
   });
 });

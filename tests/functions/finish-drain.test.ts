@@ -20,6 +20,7 @@ import {
   type Task,
   UpdateContainerInstancesStateCommand,
 } from '@aws-sdk/client-ecs';
+import { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createFinishDrainHandler } from '../../functions/finish-drain/app';
@@ -27,6 +28,7 @@ import { handler } from '../../functions/finish-drain/handler';
 import { AutoScalingAdapter } from '../../shared/aws/auto-scaling';
 import { EcsAdapter } from '../../shared/aws/ecs';
 import { autoScalingPacer } from '../../shared/aws/pacer';
+import { AlertPublisher } from '../../shared/aws/sns';
 import { loadConfig } from '../../shared/config';
 import { logger, metrics, telemetry } from '../../shared/observability';
 import {
@@ -70,9 +72,12 @@ function newContainer() {
   const timing = new InstantTiming();
   const ecsReads = new RecordingPacer(10, 10, timing); // ecsReadPacer's rate and burst
   const handle = createFinishDrainHandler({
-    config: loadConfig(),
+    // The events here are dated months before the clock that stamps reads: no drain deadline, so
+    // that a drain's age does not decide (deadlines are tested in host.test.ts and end to end).
+    config: { ...loadConfig(), drainDeadlineSeconds: Number.MAX_SAFE_INTEGER },
     ecs: new EcsAdapter(new ECSClient({}), ecsReads),
     autoScaling: new AutoScalingAdapter(new AutoScalingClient({}), autoScalingPacer(timing)),
+    alerts: new AlertPublisher(new SNSClient({}), undefined),
     telemetry: telemetry(logger, metrics),
   });
   return { handle, ecsReads };
@@ -293,7 +298,13 @@ describe('finish-drain handler', () => {
 
     await invoke(sampleEvent());
 
-    expect(ecs.calls()).toHaveLength(1);
+    // One read, and the heartbeat's time written on the container instance for every container to pace from.
+    expect(ecs.calls()).toHaveLength(2);
+    expect(ecs).toHaveReceivedCommandWith(PutAttributesCommand, {
+      attributes: [
+        expect.objectContaining({ name: 'ecs-drain.heartbeat-at', targetId: CONTAINER_INSTANCE_ARN }),
+      ],
+    });
     expect(autoScaling).toHaveReceivedCommandWith(RecordLifecycleActionHeartbeatCommand, {
       AutoScalingGroupName: 'prod-ecs-asg',
       LifecycleHookName: 'ecs-drain',
@@ -963,7 +974,8 @@ describe('finish-drain pacing', () => {
     await invoke(...hosts.map((host) => stoppedOn(host, 'x')));
 
     const listTasks = ecs.commandCalls(ListTasksCommand).length;
-    const otherReads = ecs.calls().length - listTasks;
+    // Writes (the heartbeat's time, kept on the container instance) are not paced as reads.
+    const otherReads = ecs.calls().length - listTasks - ecs.commandCalls(PutAttributesCommand).length;
     expect(listTasks).toBe(3);
     expect(otherReads).toBeGreaterThan(0);
     const { priorities } = container.ecsReads;

@@ -306,14 +306,15 @@ describe('start-drain handler', () => {
     expect(autoScaling).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
   });
 
-  it('drains in the cluster named by the hook metadata, and in the stack cluster when there is none', async () => {
+  it("drains in the cluster named by the hook metadata, and in the group's cluster when there is none; an unserved cluster costs no call", async () => {
     givenContainerInstances();
 
-    await send(terminatingNotification({ NotificationMetadata: '{"cluster":"batch"}' }));
+    await send(terminatingNotification({ NotificationMetadata: '{"cluster":"prod"}' }));
     await send(terminatingNotification({ NotificationMetadata: undefined }));
+    await send(terminatingNotification({ NotificationMetadata: '{"cluster":"batch"}' }));
 
     expect(ecs.commandCalls(ListContainerInstancesCommand).map((call) => call.args[0].input.cluster)).toEqual(
-      ['batch', 'prod'],
+      ['prod', 'prod'],
     );
   });
 

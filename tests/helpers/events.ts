@@ -12,10 +12,15 @@ export function loadEvent<T>(name: string): T {
 
 /** The configuration of tests/setup-env.ts, for the pure decision modules. */
 export const testConfig: ControllerConfig = {
-  clusterName: 'prod',
-  autoScalingGroupName: 'prod-ecs-asg',
+  clusters: ['prod'],
+  groups: [{ autoScalingGroupName: 'prod-ecs-asg', cluster: 'prod' }],
   lifecycleHookName: 'ecs-drain',
   heartbeatTimeoutSeconds: 1800,
+  drainDeadlineSeconds: 3600,
+  deadlineAction: 'continue',
+  standaloneTasks: 'wait',
+  standaloneGraceSeconds: 600,
+  daemonGraceSeconds: 120,
 };
 
 export const INSTANCE_ID = 'i-05629ab7d9287e205';

@@ -1,20 +1,73 @@
-import { loadConfig } from '../../shared/config';
+import { globalTimeoutSeconds, loadConfig, servedGroup } from '../../shared/config';
 
 describe('loadConfig', () => {
   const complete = {
-    CLUSTER_NAME: 'prod',
-    AUTO_SCALING_GROUP_NAME: 'prod-ecs-asg',
+    CLUSTER_NAMES: 'prod, batch',
+    AUTO_SCALING_GROUPS: 'prod:prod-ecs-asg,prod:prod-spot-asg,batch:batch-asg',
     LIFECYCLE_HOOK_NAME: 'ecs-drain',
     HEARTBEAT_TIMEOUT: '1800',
   };
 
-  it('reads the stack configuration', () => {
+  it('reads every served cluster and group, with the defaults of template.yaml for the drain policy', () => {
     expect(loadConfig(complete)).toEqual({
-      clusterName: 'prod',
-      autoScalingGroupName: 'prod-ecs-asg',
+      clusters: ['prod', 'batch'],
+      groups: [
+        { autoScalingGroupName: 'prod-ecs-asg', cluster: 'prod' },
+        { autoScalingGroupName: 'prod-spot-asg', cluster: 'prod' },
+        { autoScalingGroupName: 'batch-asg', cluster: 'batch' },
+      ],
       lifecycleHookName: 'ecs-drain',
       heartbeatTimeoutSeconds: 1800,
+      drainDeadlineSeconds: 3600,
+      deadlineAction: 'continue',
+      standaloneTasks: 'wait',
+      standaloneGraceSeconds: 600,
+      daemonGraceSeconds: 120,
     });
+  });
+
+  it('reads the drain policy and the alert topic', () => {
+    const config = loadConfig({
+      ...complete,
+      DRAIN_DEADLINE: '7200',
+      DEADLINE_ACTION: 'stop-tasks',
+      STANDALONE_TASKS: 'stop',
+      STANDALONE_GRACE: '300',
+      DAEMON_GRACE: '60',
+      ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:alerts',
+    });
+    expect(config).toMatchObject({
+      drainDeadlineSeconds: 7200,
+      deadlineAction: 'stop-tasks',
+      standaloneTasks: 'stop',
+      standaloneGraceSeconds: 300,
+      daemonGraceSeconds: 60,
+      alertTopicArn: 'arn:aws:sns:us-east-1:123456789012:alerts',
+    });
+    expect(loadConfig({ ...complete, ALERT_TOPIC_ARN: '' }).alertTopicArn).toBeUndefined();
+  });
+
+  it('refuses a deadline beyond the hook global timeout, min(48 h, 100 x HeartbeatTimeout)', () => {
+    expect(globalTimeoutSeconds(1800)).toBe(172800);
+    expect(globalTimeoutSeconds(60)).toBe(6000);
+    expect(() => loadConfig({ ...complete, HEARTBEAT_TIMEOUT: '60', DRAIN_DEADLINE: '6001' })).toThrow(
+      /DRAIN_DEADLINE \(6001 s is beyond the hook's global timeout.*6000 s\)/,
+    );
+    expect(
+      loadConfig({ ...complete, HEARTBEAT_TIMEOUT: '60', DRAIN_DEADLINE: '6000' }).drainDeadlineSeconds,
+    ).toBe(6000);
+  });
+
+  it('refuses a deadline action or standalone policy it does not know', () => {
+    expect(() => loadConfig({ ...complete, DEADLINE_ACTION: 'terminate' })).toThrow(/DEADLINE_ACTION/);
+    expect(() => loadConfig({ ...complete, STANDALONE_TASKS: 'kill' })).toThrow(/STANDALONE_TASKS/);
+  });
+
+  it('refuses a group whose cluster is not served, or a pair without a cluster', () => {
+    expect(() => loadConfig({ ...complete, AUTO_SCALING_GROUPS: 'staging:staging-asg' })).toThrow(
+      /group staging-asg names cluster staging, which is not in CLUSTER_NAMES/,
+    );
+    expect(() => loadConfig({ ...complete, AUTO_SCALING_GROUPS: 'prod-ecs-asg' })).toThrow(/cluster:group/);
   });
 
   it('refuses a heartbeat timeout Auto Scaling would refuse', () => {
@@ -23,8 +76,21 @@ describe('loadConfig', () => {
   });
 
   it('fails loudly, naming every missing or empty variable', () => {
-    expect(() => loadConfig({ ...complete, CLUSTER_NAME: '', LIFECYCLE_HOOK_NAME: undefined })).toThrow(
-      /CLUSTER_NAME, LIFECYCLE_HOOK_NAME/,
+    expect(() => loadConfig({ ...complete, CLUSTER_NAMES: '', LIFECYCLE_HOOK_NAME: undefined })).toThrow(
+      /CLUSTER_NAMES.*LIFECYCLE_HOOK_NAME/,
     );
+  });
+});
+
+describe('servedGroup', () => {
+  const groups = [
+    { autoScalingGroupName: 'web', cluster: 'prod' },
+    { autoScalingGroupName: 'jobs', cluster: 'batch' },
+  ];
+  it('finds a group by name, and only for its own cluster when one is given (name or ARN)', () => {
+    expect(servedGroup(groups, 'jobs')?.cluster).toBe('batch');
+    expect(servedGroup(groups, 'jobs', 'arn:aws:ecs:us-east-1:123456789012:cluster/batch')).toBeDefined();
+    expect(servedGroup(groups, 'jobs', 'prod')).toBeUndefined();
+    expect(servedGroup(groups, 'other')).toBeUndefined();
   });
 });

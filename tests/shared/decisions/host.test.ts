@@ -1,6 +1,7 @@
 import {
   type ContainerInstanceView,
   decideHost,
+  type DrainPolicy,
   type HostCommand,
   type HostSnapshot,
   HOOK_WAIT_STATES,
@@ -12,7 +13,7 @@ import {
 } from '../../../shared/decisions/host';
 import { INSTANCE_ID, testConfig } from '../../helpers/events';
 
-const policy = testConfig; // HeartbeatTimeout 1800 s: a heartbeat is due every 600 s
+const policy: DrainPolicy = { ...testConfig, path: 'event' }; // HeartbeatTimeout 1800 s: a heartbeat is due every 600 s
 const T0 = Date.parse('2026-01-10T12:00:00Z');
 const CI = 'arn:ci/1';
 
@@ -516,5 +517,167 @@ describe('decideHost with a remembered list of stopping tasks', () => {
     );
 
     expect(command.kind).toBe('none');
+  });
+});
+
+describe('decideHost: deadlines, task policies and the reconciler', () => {
+  const MINUTE = 60_000;
+  const reconciler: DrainPolicy = { ...policy, path: 'reconciler' };
+  /** A drain of ours that started `minutes` ago, with tasks that still want to run. */
+  const longDrain = (minutes: number, changes: Partial<HostSnapshot> = {}) =>
+    host({
+      containerInstances: [instance({ runningTasksCount: 2, drainStartedAt: T0 - minutes * MINUTE })],
+      tasksToldToStop: new Map(),
+      observedAt: T0,
+      newestEventAt: T0,
+      ...changes,
+    });
+  const running = (...tasks: Partial<TaskView>[]) =>
+    tasks.map((task, n) => taskView(`task/${n}`, 'RUNNING', task));
+
+  it('lets the instance go at the deadline with DeadlineAction continue, on every path, with one alert', () => {
+    const listed = { tasksWantingToRunListed: running({ group: 'service:web' }) };
+    for (const path of ['event', 'reconciler'] as const) {
+      const command = decideHost(longDrain(61, listed), { ...policy, path });
+      expect(command).toMatchObject({ kind: 'complete', deadline: 'continue', alert: { key: 'deadline' } });
+    }
+    // The reconciler first reads what it lets go with, so that the alert names it.
+    expect(decideHost(longDrain(61), reconciler)).toEqual({ kind: 'read', what: ['running-tasks'] });
+    expect(decideHost(longDrain(59), { ...policy, path: 'event' }).kind).not.toBe('complete');
+  });
+
+  it('sends the deadline alert once per drain: the keys already sent are kept on the container instance', () => {
+    const alerted = longDrain(61, {
+      containerInstances: [
+        instance({ runningTasksCount: 2, drainStartedAt: T0 - 61 * MINUTE, alertsSent: ['deadline'] }),
+      ],
+      tasksWantingToRunListed: running({ group: 'service:web' }),
+    });
+    const command = decideHost(alerted, reconciler);
+    expect(command.kind).toBe('complete');
+    expect('alert' in command && command.alert).toBeFalsy();
+  });
+
+  it('stops the tasks that still run at the deadline with stop-tasks, never the daemon tasks', () => {
+    const stopping: DrainPolicy = { ...reconciler, deadlineAction: 'stop-tasks' };
+    expect(decideHost(longDrain(61), stopping)).toEqual({ kind: 'read', what: ['running-tasks'] });
+    const command = decideHost(
+      longDrain(61, {
+        tasksWantingToRunListed: running({ group: 'service:web' }, { group: 'service:logs', daemon: true }),
+      }),
+      stopping,
+    );
+    expect(command).toMatchObject({ kind: 'stop-tasks', taskArns: ['task/0'], deadline: 'stop-tasks' });
+  });
+
+  it('keeps waiting past the deadline with keep-waiting, and says so once', () => {
+    const waitingPolicy: DrainPolicy = { ...reconciler, deadlineAction: 'keep-waiting' };
+    const command = decideHost(
+      longDrain(61, { tasksWantingToRunListed: running({ group: 'service:web' }) }),
+      waitingPolicy,
+    );
+    expect(command).toMatchObject({ kind: 'heartbeat', alert: { key: 'deadline' } });
+    expect('alert' in command && command.alert?.summary).toContain('service:web'.slice(8));
+  });
+
+  it('stops standalone tasks after their grace when the policy says stop, and waits for them otherwise', () => {
+    const tasks = running({ group: 'family:nightly-job' });
+    const stop: DrainPolicy = { ...reconciler, standaloneTasks: 'stop', standaloneGraceSeconds: 600 };
+    expect(decideHost(longDrain(11, { tasksWantingToRunListed: tasks }), stop)).toMatchObject({
+      kind: 'stop-tasks',
+      taskArns: ['task/0'],
+    });
+    expect(decideHost(longDrain(9, { tasksWantingToRunListed: tasks }), stop).kind).not.toBe('stop-tasks');
+    expect(decideHost(longDrain(11, { tasksWantingToRunListed: tasks }), reconciler).kind).not.toBe(
+      'stop-tasks',
+    );
+  });
+
+  it('stops daemon tasks left alone after the daemon grace, never while other tasks are still stopping', () => {
+    const daemonsOnly = running({ group: 'service:logs', daemon: true });
+    const othersStopping = new Map([[CI, [taskView('task/web', 'RUNNING')]]]);
+    expect(
+      decideHost(
+        longDrain(31, { tasksWantingToRunListed: daemonsOnly, tasksToldToStop: othersStopping }),
+        reconciler,
+      ).kind,
+    ).not.toBe('stop-tasks');
+    const othersStopped = new Map([[CI, [taskView('task/web', 'STOPPED')]]]);
+    expect(
+      decideHost(
+        longDrain(31, { tasksWantingToRunListed: daemonsOnly, tasksToldToStop: othersStopped }),
+        reconciler,
+      ),
+    ).toMatchObject({
+      kind: 'stop-tasks',
+      taskArns: ['task/0'],
+    });
+    const withOthers = running({ group: 'service:logs', daemon: true }, { group: 'service:web' });
+    expect(decideHost(longDrain(3, { tasksWantingToRunListed: withOthers }), reconciler).kind).not.toBe(
+      'stop-tasks',
+    );
+  });
+
+  it('alerts once about a drain past half its deadline, naming what holds it', () => {
+    const command = decideHost(
+      longDrain(31, {
+        tasksWantingToRunListed: running({ group: 'family:report' }, { group: 'service:web' }),
+      }),
+      reconciler,
+    );
+    expect(command).toMatchObject({ alert: { key: 'cannot-progress' } });
+    const summary = ('alert' in command && command.alert?.summary) || '';
+    expect(summary).toMatch(/1 standalone task/);
+    expect(summary).toMatch(/web: 1/);
+  });
+
+  it('reads what runs only on the reconciler path: the event paths keep long drains alive without it', () => {
+    expect(decideHost(longDrain(31), { ...policy, path: 'event' }).kind).toBe('heartbeat');
+    expect(decideHost(longDrain(31), reconciler)).toEqual({ kind: 'read', what: ['running-tasks'] });
+  });
+
+  it('leaves young drains to the task events, and finishes older ones whose last event was lost, saying so', () => {
+    const empty = (minutes: number) =>
+      host({
+        containerInstances: [instance({ drainStartedAt: T0 - minutes * MINUTE })],
+        tasksToldToStop: new Map(),
+        observedAt: T0,
+      });
+    expect(decideHost(empty(1), reconciler)).toMatchObject({ kind: 'none' });
+    expect(decideHost(empty(5), reconciler)).toEqual({ kind: 'read', what: ['stopping-tasks'] });
+    const listed = host({
+      containerInstances: [instance({ drainStartedAt: T0 - 5 * MINUTE })],
+      tasksToldToStop: new Map([[CI, [taskView('task/9', 'STOPPED', { stoppedAt: T0 - 3 * MINUTE })]]]),
+      observedAt: T0,
+    });
+    expect(decideHost(listed, reconciler)).toMatchObject({ kind: 'complete', alert: { key: 'lost-event' } });
+    expect(decideHost(listed, policy)).toEqual({ kind: 'complete', reason: 'no task left on the host' });
+  });
+
+  it('starts a drain whose notification was lost only once the instance waited a run, and alerts', () => {
+    const held = (heldFor: number) =>
+      host({
+        containerInstances: [instance({ status: 'ACTIVE', runningTasksCount: 3 })],
+        observedAt: T0,
+        heldSince: T0 - heldFor,
+      });
+    expect(decideHost(held(10_000), reconciler)).toMatchObject({ kind: 'none' });
+    expect(decideHost(held(60_000), reconciler)).toMatchObject({
+      kind: 'drain',
+      alert: { key: 'lost-notification' },
+    });
+    expect(decideHost(held(0), policy)).toMatchObject({ kind: 'drain' });
+    expect(decideHost(held(0), policy)).not.toHaveProperty('alert');
+  });
+
+  it('never completes an action of a group it does not serve for the cluster', () => {
+    const command = decideHost(
+      host({ lifecycle: waiting('Terminating:Wait', 'someone-elses-asg') }),
+      reconciler,
+    );
+    expect(command).toMatchObject({
+      kind: 'none',
+      reason: expect.stringContaining('not served for this cluster'),
+    });
   });
 });

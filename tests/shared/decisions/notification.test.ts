@@ -44,10 +44,52 @@ describe('decideOnNotification', () => {
     expect(decision.kind === 'drain' && decision.request.cluster).toBe('prod');
   });
 
-  it('drains into the cluster the metadata names, even when it is not the stack default', () => {
-    const decision = decide({ NotificationMetadata: '{"cluster":"batch"}' });
+  it("drains into the cluster the metadata names, and into the group's own cluster when it names none", () => {
+    expect(decide({ NotificationMetadata: '{"cluster":"prod"}' })).toMatchObject({
+      kind: 'drain',
+      request: { cluster: 'prod' },
+    });
+    expect(decide({ NotificationMetadata: undefined })).toMatchObject({
+      kind: 'drain',
+      request: { cluster: 'prod' },
+    });
+  });
 
-    expect(decision.kind === 'drain' && decision.request.cluster).toBe('batch');
+  it('rejects a cluster the stack does not serve, naming it, without guessing another', () => {
+    expect(decide({ NotificationMetadata: '{"cluster":"batch"}' })).toMatchObject({
+      kind: 'reject',
+      reason: expect.stringContaining('cluster is not served by this stack (prod)'),
+      field: 'NotificationMetadata.cluster',
+      value: 'batch',
+    });
+  });
+
+  it("serves several groups and clusters, and rejects a served cluster that is not the group's", () => {
+    const config = {
+      ...testConfig,
+      clusters: ['prod', 'batch'],
+      groups: [
+        { autoScalingGroupName: 'prod-ecs-asg', cluster: 'prod' },
+        { autoScalingGroupName: 'batch-asg', cluster: 'batch' },
+      ],
+    };
+    const message = (changes: Record<string, unknown>) =>
+      JSON.stringify({ ...JSON.parse(messageOf('lifecycle-terminating.json')), ...changes });
+    expect(
+      decideOnNotification(
+        message({ AutoScalingGroupName: 'batch-asg', NotificationMetadata: undefined }),
+        config,
+      ),
+    ).toMatchObject({ kind: 'drain', request: { cluster: 'batch', autoScalingGroupName: 'batch-asg' } });
+    expect(
+      decideOnNotification(
+        message({ AutoScalingGroupName: 'batch-asg', NotificationMetadata: '{"cluster":"prod"}' }),
+        config,
+      ),
+    ).toMatchObject({
+      kind: 'reject',
+      reason: expect.stringContaining('served for cluster batch, not prod'),
+    });
   });
 
   it('drains an instance going into a warm pool the same way, remembering the destination', () => {

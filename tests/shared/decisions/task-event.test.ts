@@ -1,4 +1,5 @@
-import { decideOnTaskEvent, isCluster } from '../../../shared/decisions/task-event';
+import { clusterMatches } from '../../../shared/config';
+import { decideOnTaskEvent } from '../../../shared/decisions/task-event';
 import { TaskStateChangeEvent } from '../../../shared/events/task-state-change';
 import {
   CLUSTER_ARN,
@@ -45,7 +46,7 @@ describe('decideOnTaskEvent', () => {
 
     expect(decide(event)).toMatchObject({
       kind: 'ignore',
-      reason: expect.stringContaining('another cluster'),
+      reason: expect.stringContaining('a cluster this stack does not serve'),
     });
   });
 
@@ -54,7 +55,7 @@ describe('decideOnTaskEvent', () => {
   });
 });
 
-describe('isCluster', () => {
+describe('clusterMatches', () => {
   it.each([
     [CLUSTER_ARN, 'prod', true],
     [CLUSTER_ARN, CLUSTER_ARN, true],
@@ -62,6 +63,6 @@ describe('isCluster', () => {
     ['arn:aws:ecs:us-east-1:123456789012:cluster/staging-prod', 'prod', false],
     ['not-an-arn', 'prod', false],
   ])('%s is cluster %s: %s', (arn, name, expected) => {
-    expect(isCluster(arn, name)).toBe(expected);
+    expect(clusterMatches(arn, name)).toBe(expected);
   });
 });

@@ -1,0 +1,128 @@
+import { servedGroup } from '../../shared/config';
+import type { HostCommand } from '../../shared/decisions/host';
+import {
+  containerDeps,
+  driveHosts,
+  type FunctionDependencies,
+  type Host,
+  newHost,
+} from '../../shared/drain/drive-hosts';
+
+export type ReconcileDependencies = FunctionDependencies;
+
+/** What one run found and did, for its log line (and the simulation's report). */
+export interface ReconcileReport {
+  /** Instances our hooks hold, and container instances in DRAINING, across served groups and clusters. */
+  held: number;
+  draining: number;
+  /** Commands decided, by kind (complete, drain, heartbeat, stop-tasks, none). */
+  commands: Record<string, number>;
+  failed: number;
+}
+
+/**
+ * Scheduled (every minute by default): the level-triggered side of the controller. Every event
+ * source can lose an event and every function can fail all its retries, so once a minute it looks
+ * at every drain in progress, from the two sides that cannot lose one: the instances our hooks
+ * hold (Terminating:Wait, Warmed:Pending:Wait) and the container instances in DRAINING. Each host
+ * goes through the same decision as the event paths: drains that never started are started,
+ * drains whose last event was lost are finished, heartbeats keep long drains alive, and the
+ * deadline and the task policies apply.
+ *
+ * Its cost grows with the number of drains, not with the cluster: one DescribeAutoScalingGroups
+ * per fifty groups, one ListContainerInstances page per hundred drains, one describe per hundred.
+ */
+export function createReconcileHandler(dependencies: ReconcileDependencies) {
+  const { config, telemetry } = dependencies;
+  const deps = containerDeps(dependencies, 'reconciler');
+  /** When this container first saw our hook hold each instance: a drain it starts must have waited a run. */
+  const heldSince = new Map<string, number>();
+
+  return async (): Promise<ReconcileReport> => {
+    try {
+      const now = deps.timing.now();
+      const hosts: Host[] = [];
+      const held = await deps.autoScaling.waitingInstances(
+        config.groups.map((group) => group.autoScalingGroupName),
+      );
+      const stillHeld = new Set<string>();
+      /** One host per EC2 instance, whichever side found it. */
+      const byInstance = new Map<string, Host>();
+      for (const instance of held) {
+        const group = servedGroup(config.groups, instance.autoScalingGroupName);
+        if (group === undefined) continue;
+        stillHeld.add(instance.instanceId);
+        if (!heldSince.has(instance.instanceId)) heldSince.set(instance.instanceId, now);
+        const host = newHost(
+          {
+            cluster: group.cluster,
+            ec2InstanceId: instance.instanceId,
+            containerInstanceArns: [],
+            stoppedByEvents: [],
+            lifecycle: {
+              autoScalingGroupName: instance.autoScalingGroupName,
+              lifecycleState: instance.lifecycleState,
+            },
+            newestEventAt: now,
+            heldSince: heldSince.get(instance.instanceId) ?? now,
+          },
+          { found: 'held by our hook' },
+        );
+        byInstance.set(`${group.cluster} ${instance.instanceId}`, host);
+        hosts.push(host);
+      }
+      for (const id of heldSince.keys()) if (!stillHeld.has(id)) heldSince.delete(id);
+
+      // Container instances in DRAINING, described a hundred per call, joined to their EC2 instance's host.
+      let draining = 0;
+      for (const cluster of config.clusters) {
+        const arns = await deps.ecs.listContainerInstancesIn(cluster, 'DRAINING');
+        draining += arns.length;
+        const observedAt = deps.timing.now();
+        const { found } = await deps.ecs.describeContainerInstances(cluster, arns);
+        for (const instance of found) {
+          // Both sides name clusters as the configuration does.
+          let host = byInstance.get(`${cluster} ${instance.ec2InstanceId}`);
+          if (host === undefined) {
+            host = newHost(
+              {
+                cluster,
+                ec2InstanceId: instance.ec2InstanceId,
+                containerInstanceArns: [],
+                stoppedByEvents: [],
+                newestEventAt: now,
+              },
+              { found: 'draining' },
+            );
+            byInstance.set(`${cluster} ${instance.ec2InstanceId}`, host);
+            hosts.push(host);
+          }
+          const { snapshot } = host;
+          snapshot.containerInstances = [...(snapshot.containerInstances ?? []), instance];
+          snapshot.containerInstanceArns = [...snapshot.containerInstanceArns, instance.arn];
+          snapshot.observedAt = observedAt;
+        }
+      }
+
+      const results = await driveHosts(hosts, deps);
+      const commands: Record<string, number> = {};
+      let failed = 0;
+      for (const { command, error } of results) {
+        if (error !== undefined) failed++;
+        const kind = command === undefined ? 'failed' : label(command);
+        commands[kind] = (commands[kind] ?? 0) + 1;
+      }
+      const report = { held: stillHeld.size, draining, commands, failed };
+      telemetry.logger.info('reconciled', { ...report });
+      return report;
+    } finally {
+      telemetry.publish();
+    }
+  };
+}
+
+function label(command: HostCommand): string {
+  return command.kind === 'complete' && command.deadline !== undefined
+    ? 'complete-at-deadline'
+    : command.kind;
+}
