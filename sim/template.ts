@@ -6,6 +6,7 @@ import type { EventPattern } from './delivery';
 /**
  * Reads template.yaml with CloudFormation's short-form intrinsics kept as their long form
  * (`!Ref X` -> `{ Ref: 'X' }`), so tests can inspect it and the simulation can use its rule pattern.
+ * A tag may have a scalar and a sequence form (`!GetAtt X.Arn`, `!GetAtt [X, Arn]`).
  */
 const intrinsic = (tag: string, fn: string, collection?: 'seq' | 'map'): ScalarTag | CollectionTag =>
   collection === undefined
@@ -15,10 +16,16 @@ const intrinsic = (tag: string, fn: string, collection?: 'seq' | 'map'): ScalarT
 const customTags = [
   intrinsic('Ref', 'Ref'),
   intrinsic('Sub', 'Fn::Sub'),
+  intrinsic('Sub', 'Fn::Sub', 'seq'),
   intrinsic('GetAtt', 'Fn::GetAtt'),
+  intrinsic('GetAtt', 'Fn::GetAtt', 'seq'),
+  intrinsic('Join', 'Fn::Join', 'seq'),
+  intrinsic('Split', 'Fn::Split', 'seq'),
+  intrinsic('Select', 'Fn::Select', 'seq'),
   intrinsic('If', 'Fn::If', 'seq'),
   intrinsic('Not', 'Fn::Not', 'seq'),
   intrinsic('Equals', 'Fn::Equals', 'seq'),
+  intrinsic('Contains', 'Fn::Contains', 'seq'),
 ];
 
 export const TEMPLATE_PATH = join(__dirname, '..', 'template.yaml');
@@ -28,10 +35,27 @@ export function readTemplate(): any {
   return parse(readFileSync(TEMPLATE_PATH, 'utf8'), { customTags });
 }
 
-/** The finish function's EventBridge pattern, with `Fn::Sub` resolved for the given stack values. */
-export function taskStoppedPattern(values: Record<string, string>): EventPattern {
-  const pattern = readTemplate().Resources.TaskStoppedRule.Properties.EventPattern;
-  return resolve(pattern, values) as EventPattern;
+/**
+ * The stack values a pattern is resolved with: pseudo parameters (`AWS::Partition`, `AWS::Region`,
+ * `AWS::AccountId`, or the same without `AWS::`) and parameters, lists as arrays
+ * (`ClusterNames: ['prod', 'batch']`). `ClusterName: 'prod'` still means `ClusterNames: ['prod']`.
+ */
+export type StackValues = Record<string, string | string[]>;
+
+/**
+ * The finish function's EventBridge pattern for the given stack values, as plain values the
+ * simulation's matcher compares: `detail.clusterArn` is the list of the served clusters' ARNs.
+ *
+ * template.yaml pins the event's account and Region and matches each cluster ARN by its suffix
+ * (`{ "suffix": ":cluster/prod" }`: CloudFormation cannot prefix every item of a list with the
+ * partition, Region and account). Under those pins a suffix selects exactly one ARN, which is what
+ * this returns in its place.
+ */
+export function taskStoppedPattern(values: StackValues): EventPattern {
+  const stack = stackValues(values);
+  let pattern = resolve(readTemplate().Resources.TaskStoppedRule.Properties.EventPattern, stack);
+  if (typeof pattern === 'string') pattern = JSON.parse(pattern);
+  return withPlainClusterArns(pattern as EventPattern, stack);
 }
 
 /** How the template delivers events to a function: its queue and the event source mapping. */
@@ -66,17 +90,118 @@ export function queuePipeline(which: 'task-events' | 'lifecycle-notifications'):
   };
 }
 
-function resolve(node: unknown, values: Record<string, string>): unknown {
+/** How often the reconciler runs by default (the ReconcileSchedule parameter's default), and its timeout. */
+export interface ReconcileSchedule {
+  /** The schedule expression, e.g. `rate(1 minute)`. */
+  expression: string;
+  /** The period of that expression; only `rate(...)` expressions have one the simulation can use. */
+  periodSeconds: number;
+  timeoutSeconds: number;
+}
+
+const RATE_UNIT_SECONDS: Record<string, number> = { minute: 60, hour: 3600, day: 86400 };
+
+export function reconcileSchedule(): ReconcileSchedule {
+  const { Parameters: parameters, Resources: resources, Globals: globals } = readTemplate();
+  const expression: string = parameters.ReconcileSchedule.Default;
+  const rate = /^rate\((?<count>\d+) (?<unit>minute|hour|day)s?\)$/.exec(expression)?.groups;
+  if (rate?.count === undefined || rate.unit === undefined)
+    throw new Error(`template.yaml: the simulation runs rate() schedules only, not ${expression}`);
+  return {
+    expression,
+    periodSeconds: Number(rate.count) * (RATE_UNIT_SECONDS[rate.unit] as number),
+    timeoutSeconds: resources.ReconcileFunction.Properties.Timeout ?? globals.Function.Timeout,
+  };
+}
+
+const PSEUDO_PARAMETERS = ['Partition', 'Region', 'AccountId'];
+
+function stackValues(values: StackValues): StackValues {
+  const stack: StackValues = { ...values };
+  for (const name of PSEUDO_PARAMETERS) {
+    const value = values[`AWS::${name}`] ?? values[name];
+    if (value !== undefined) stack[`AWS::${name}`] = value;
+  }
+  if (stack.ClusterNames === undefined && typeof values.ClusterName === 'string')
+    stack.ClusterNames = [values.ClusterName];
+  if (typeof stack.ClusterNames === 'string') stack.ClusterNames = stack.ClusterNames.split(',');
+  return stack;
+}
+
+/**
+ * Resolves Ref, Fn::Sub, Fn::Join, Fn::Split and Fn::Select in `node` for the given stack values
+ * (a Ref to a resource needs a value too); other intrinsics are left as they are.
+ */
+export function resolveIntrinsics(node: unknown, values: StackValues): unknown {
+  return resolve(node, stackValues(values));
+}
+
+function resolve(node: unknown, values: StackValues): unknown {
   if (Array.isArray(node)) return node.map((item) => resolve(item, values));
   if (typeof node !== 'object' || node === null) return node;
   const entries = Object.entries(node);
   const [only] = entries;
-  if (entries.length === 1 && only?.[0] === 'Fn::Sub') {
-    return String(only[1]).replace(/\$\{([^}]+)\}/g, (_, name: string) => {
-      const value = values[name];
-      if (value === undefined) throw new Error(`template.yaml: no value for \${${name}}`);
-      return value;
-    });
+  if (entries.length === 1 && only !== undefined) {
+    const [fn, args] = only;
+    switch (fn) {
+      case 'Ref':
+        return valueOf(String(args), values);
+      case 'Fn::Sub': {
+        const [text, variables] = Array.isArray(args) ? args : [args, {}];
+        const own = resolve(variables, values) as Record<string, unknown>;
+        return String(text).replace(/\$\{([^}]+)\}/g, (_, name: string) => {
+          const value = name in own ? own[name] : valueOf(name, values);
+          if (typeof value !== 'string') throw new Error(`template.yaml: \${${name}} is not a string`);
+          return value;
+        });
+      }
+      case 'Fn::Join': {
+        const [delimiter, list] = args as [string, unknown];
+        return listOf(resolve(list, values), fn).join(delimiter);
+      }
+      case 'Fn::Split': {
+        const [delimiter, text] = args as [string, unknown];
+        return String(resolve(text, values)).split(delimiter);
+      }
+      case 'Fn::Select': {
+        const [index, list] = args as [number, unknown];
+        const item = listOf(resolve(list, values), fn)[Number(index)];
+        if (item === undefined) throw new Error(`template.yaml: Fn::Select has no item ${index}`);
+        return item;
+      }
+    }
   }
   return Object.fromEntries(entries.map(([key, value]) => [key, resolve(value, values)]));
+}
+
+function valueOf(name: string, values: StackValues): string | string[] {
+  const value = values[name];
+  if (value === undefined) throw new Error(`template.yaml: no value for ${name}`);
+  return value;
+}
+
+function listOf(value: unknown, fn: string): unknown[] {
+  if (!Array.isArray(value)) throw new Error(`template.yaml: ${fn} needs a list`);
+  return value;
+}
+
+/** Replaces `{ suffix }` items of `detail.clusterArn` by the one ARN they select under the pattern's pins. */
+function withPlainClusterArns(pattern: EventPattern, values: StackValues): EventPattern {
+  const detail = pattern.detail;
+  if (detail === undefined || Array.isArray(detail) || !Array.isArray(detail.clusterArn)) return pattern;
+  const clusterArn = detail.clusterArn.map((item) => {
+    if (typeof item === 'string') return item;
+    const suffix = (item as { suffix?: unknown }).suffix;
+    const [account, region] = [pattern.account, pattern.region];
+    if (
+      typeof suffix !== 'string' ||
+      !Array.isArray(account) ||
+      account.length !== 1 ||
+      !Array.isArray(region) ||
+      region.length !== 1
+    )
+      throw new Error(`template.yaml: the simulation cannot match clusterArn ${JSON.stringify(item)}`);
+    return `arn:${valueOf('AWS::Partition', values)}:ecs:${region[0]}:${account[0]}${suffix}`;
+  });
+  return { ...pattern, detail: { ...detail, clusterArn } };
 }

@@ -9,7 +9,7 @@ import { type DeliveryFaults, deliver, type EventPattern, matchesPattern } from 
 import { ACCOUNT, EcsModel, type EcsOptions, REGION, type Service, type Task } from './ecs';
 import { LambdaFunction } from './lambda';
 import { SqsEventSource, SqsQueue } from './sqs';
-import { queuePipeline, readTemplate, taskStoppedPattern } from './template';
+import { queuePipeline, reconcileSchedule, taskStoppedPattern } from './template';
 
 /**
  * The names the simulated stack is deployed with; the real handlers read them from the environment.
@@ -95,17 +95,6 @@ export interface WorldOptions {
 const DELIVERY_LATENCY: [number, number] = [0.2, 1.5];
 /** Seconds a new Lambda container takes before its handler runs. */
 const COLD_START_SECONDS = 0.4;
-
-/** The reconciler's schedule (`rate(N minute[s])`, template.yaml's default) and timeout. */
-function reconcilerSchedule(): { periodSeconds: number; timeoutSeconds: number } {
-  const template = readTemplate();
-  const expression: string = template.Parameters?.ReconcileSchedule?.Default ?? 'rate(1 minute)';
-  const match = /^rate\((\d+) (minute|minutes|second|seconds)\)$/.exec(expression);
-  const periodSeconds = match === null ? 60 : Number(match[1]) * (match[2]?.startsWith('minute') ? 60 : 1);
-  const timeoutSeconds: number =
-    template.Resources?.ReconcileFunction?.Properties?.Timeout ?? template.Globals?.Function?.Timeout ?? 60;
-  return { periodSeconds, timeoutSeconds };
-}
 
 /** The simulated account: clock, ECS cluster, Auto Scaling group, and the delivery paths between them. */
 export class World {
@@ -253,7 +242,7 @@ export class World {
    * from one period after deployment, as EventBridge does; runs can overlap if one is slow.
    */
   private scheduleReconciler(factory: () => AsyncHandler): LambdaFunction {
-    const schedule = reconcilerSchedule();
+    const schedule = reconcileSchedule();
     const fn = new LambdaFunction(this.clock, {
       name: 'reconcile',
       factory: () => {

@@ -1,11 +1,41 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig } from '../shared/config';
-import { readTemplate } from '../sim/template';
+import {
+  ControllerEnvironment,
+  DEADLINE_ACTIONS,
+  globalTimeoutSeconds,
+  loadConfig,
+  STANDALONE_TASK_POLICIES,
+} from '../shared/config';
+import type { DrainMetric } from '../shared/observability';
+import {
+  readTemplate,
+  reconcileSchedule,
+  resolveIntrinsics,
+  type StackValues,
+  taskStoppedPattern,
+} from '../sim/template';
 
 const root = join(__dirname, '..');
 const template = readTemplate();
 const resources = template.Resources;
+const FUNCTIONS = ['StartDrainFunction', 'FinishDrainFunction', 'ReconcileFunction'];
+
+// A stack serving two clusters and three groups.
+const PAIRS = ['prod:prod-ecs-asg', 'prod:prod-spot-asg', 'batch:batch-asg'];
+const ALERT_TOPIC = 'arn:aws:sns:eu-west-1:123456789012:ecs-drain-AlertTopic-1';
+const STACK: StackValues = {
+  'AWS::Partition': 'aws',
+  'AWS::Region': 'eu-west-1',
+  'AWS::AccountId': '123456789012',
+  ClusterNames: ['prod', 'batch'],
+  AutoScalingGroups: PAIRS,
+  AlertTopic: ALERT_TOPIC,
+};
+const clusterArnPatterns = ['arn:*:ecs:*:*:cluster/prod', 'arn:*:ecs:*:*:cluster/batch'];
+const servicePatterns = ['arn:*:ecs:*:*:service/prod/*', 'arn:*:ecs:*:*:service/batch/*'];
+const groupArn = (group: string) =>
+  `arn:aws:autoscaling:eu-west-1:123456789012:autoScalingGroup:*:autoScalingGroupName/${group}`;
 
 interface Statement {
   Effect: string;
@@ -14,52 +44,249 @@ interface Statement {
   Condition?: Record<string, Record<string, unknown>>;
 }
 
-function statementsOf(functionId: string): Statement[] {
-  return resources[functionId].Properties.Policies.flatMap(
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- template fragments are untyped data
+type Fragment = any;
+
+/**
+ * What AWS::LanguageExtensions makes of Fn::ForEach::ServedGroups for these pairs: the fragment once per
+ * pair, `&{Pair}` replaced by the pair's letters and digits, `${Pair}` and `Ref: Pair` by the pair.
+ */
+function expandServedGroups(pairs: string[]): Record<string, Fragment> {
+  const [identifier, collection, fragment] = resources['Fn::ForEach::ServedGroups'];
+  expect(collection).toEqual({ Ref: 'AutoScalingGroups' });
+  const expanded: Record<string, Fragment> = {};
+  for (const pair of pairs) {
+    const alphanumeric = pair.replace(/[^A-Za-z0-9]/g, '');
+    const substitute = (node: unknown): unknown => {
+      if (typeof node === 'string')
+        return node.replaceAll(`&{${identifier}}`, alphanumeric).replaceAll(`\${${identifier}}`, pair);
+      if (Array.isArray(node)) return node.map(substitute);
+      if (typeof node !== 'object' || node === null) return node;
+      if ((node as { Ref?: unknown }).Ref === identifier) return pair;
+      return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, substitute(value)]));
+    };
+    for (const [key, value] of Object.entries(fragment)) {
+      const id = key.replaceAll(`&{${identifier}}`, alphanumeric);
+      expect(expanded[id]).toBeUndefined();
+      expanded[id] = substitute(value);
+    }
+  }
+  return expanded;
+}
+
+const ofType = (all: Record<string, Fragment>, type: string) =>
+  Object.values(all).filter((resource) => resource?.Type === type);
+
+/** Every statement granted to a function's role: its own Policies and the policies attached to its role. */
+function statementsOf(functionId: string, pairs = PAIRS): Statement[] {
+  const own: Statement[] = resources[functionId].Properties.Policies.flatMap(
     (policy: { Statement: Statement[] }) => policy.Statement,
   );
+  const attached = ofType({ ...resources, ...expandServedGroups(pairs) }, 'AWS::IAM::Policy')
+    .filter((policy) => policy.Properties.Roles.some((role: Fragment) => role.Ref === `${functionId}Role`))
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[]);
+  return [...own, ...attached].map((statement) => resolveIntrinsics(statement, STACK) as Statement);
 }
 
 const actionsOf = (statement: Statement) => [statement.Action].flat();
-// CloudFormation substitutions, not JavaScript templates.
-const clusterArn = {
-  'Fn::Sub': 'arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:cluster/${ClusterName}',
-};
-const groupArn = {
-  'Fn::Sub':
-    'arn:${AWS::Partition}:autoscaling:${AWS::Region}:${AWS::AccountId}:autoScalingGroup:*:autoScalingGroupName/${AutoScalingGroupName}',
-};
 
 describe('template.yaml', () => {
-  it('is a SAM template with the parameters users set', () => {
-    expect(template.Transform).toBe('AWS::Serverless-2016-10-31');
-    expect(Object.keys(template.Parameters)).toEqual(
-      expect.arrayContaining([
-        'ClusterName',
-        'AutoScalingGroupName',
-        'LifecycleHookName',
-        'HeartbeatTimeout',
-      ]),
-    );
-    expect(template.Parameters.LifecycleHookName.Default).toBe('ecs-drain');
-    const heartbeat = template.Parameters.HeartbeatTimeout;
-    expect(heartbeat.MinValue).toBe(30);
-    expect(heartbeat.MaxValue).toBe(7200);
-    expect(heartbeat.Default).toBeGreaterThanOrEqual(30);
-    expect(heartbeat.Default).toBeLessThanOrEqual(7200);
+  it('is a SAM template with the language extensions, expanded first', () => {
+    expect(template.Transform).toEqual(['AWS::LanguageExtensions', 'AWS::Serverless-2016-10-31']);
   });
 
-  it('creates a terminating hook with DefaultResult CONTINUE that publishes to the stack topic', () => {
-    const hook = resources.DrainHook;
-    expect(hook.Type).toBe('AWS::AutoScaling::LifecycleHook');
-    expect(hook.Properties).toMatchObject({
-      AutoScalingGroupName: { Ref: 'AutoScalingGroupName' },
-      LifecycleHookName: { Ref: 'LifecycleHookName' },
-      LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
-      DefaultResult: 'CONTINUE',
-      HeartbeatTimeout: { Ref: 'HeartbeatTimeout' },
-      NotificationTargetARN: { Ref: 'HookTopic' },
-      RoleARN: { 'Fn::GetAtt': 'HookPublishRole.Arn' },
+  it('takes lists of clusters and of cluster:group pairs', () => {
+    const { ClusterNames, AutoScalingGroups } = template.Parameters;
+    expect(template.Parameters.ClusterName).toBeUndefined();
+    expect(template.Parameters.AutoScalingGroupName).toBeUndefined();
+    expect(ClusterNames).toMatchObject({ Type: 'CommaDelimitedList' });
+    expect(AutoScalingGroups).toMatchObject({ Type: 'CommaDelimitedList' });
+    // CloudFormation checks each item of a list against AllowedPattern (anchored).
+    const item = (parameter: { AllowedPattern: string }) => new RegExp(`^(?:${parameter.AllowedPattern})$`);
+    for (const name of ['prod', 'batch-2', 'a_b']) expect(name).toMatch(item(ClusterNames));
+    for (const name of ['', 'a b', 'arn:aws:ecs:x']) expect(name).not.toMatch(item(ClusterNames));
+    for (const pair of PAIRS) expect(pair).toMatch(item(AutoScalingGroups));
+    for (const pair of ['prod', 'prod:', ':group', 'prod:a:b'])
+      expect(pair).not.toMatch(item(AutoScalingGroups));
+    expect(AutoScalingGroups.Description).toMatch(/colon/);
+    expect(AutoScalingGroups.Description).toMatch(/comma/);
+  });
+
+  it('asserts before deployment that neither list is empty', () => {
+    const assertions = Object.values(template.Rules).flatMap(
+      (rule) => (rule as { Assertions: { Assert: unknown }[] }).Assertions,
+    );
+    for (const list of ['ClusterNames', 'AutoScalingGroups'])
+      expect(assertions.map((assertion) => assertion.Assert)).toContainEqual({
+        'Fn::Not': [{ 'Fn::Contains': [{ Ref: list }, ''] }],
+      });
+  });
+
+  it('offers the drain policy with the defaults and values the code knows', () => {
+    const parameters = template.Parameters;
+    expect(parameters.LifecycleHookName.Default).toBe('ecs-drain');
+    expect(parameters.HeartbeatTimeout).toMatchObject({ MinValue: 30, MaxValue: 7200 });
+    expect(parameters.DrainDeadline).toMatchObject({
+      Type: 'Number',
+      Default: 3600,
+      MinValue: 60,
+      MaxValue: 172800,
+    });
+    expect(parameters.DrainDeadline.Description).toMatch(/min\(48 hours, 100 x HeartbeatTimeout\)/);
+    expect(parameters.DeadlineAction).toMatchObject({
+      Default: 'continue',
+      AllowedValues: [...DEADLINE_ACTIONS],
+    });
+    expect(parameters.StandaloneTasks).toMatchObject({
+      Default: 'wait',
+      AllowedValues: [...STANDALONE_TASK_POLICIES],
+    });
+    expect(parameters.StandaloneGrace).toMatchObject({ Type: 'Number', Default: 600 });
+    expect(parameters.DaemonGrace).toMatchObject({ Type: 'Number', Default: 120 });
+    expect(parameters.ReconcileSchedule).toMatchObject({ Type: 'String', Default: 'rate(1 minute)' });
+    expect(parameters.AlertEmail).toMatchObject({ Type: 'String', Default: '' });
+    // The defaults deploy: the deadline is within the hook's global timeout.
+    expect(parameters.DrainDeadline.Default).toBeLessThanOrEqual(
+      globalTimeoutSeconds(parameters.HeartbeatTimeout.Default),
+    );
+  });
+
+  describe('every function gets the configuration contract of shared/config.ts', () => {
+    const contract = Object.keys(ControllerEnvironment.shape);
+    const variables = template.Globals.Function.Environment.Variables;
+
+    it('declares every variable of the contract in Globals, and no function replaces them', () => {
+      expect(contract).toEqual(
+        expect.arrayContaining([
+          'CLUSTER_NAMES',
+          'AUTO_SCALING_GROUPS',
+          'LIFECYCLE_HOOK_NAME',
+          'HEARTBEAT_TIMEOUT',
+          'DRAIN_DEADLINE',
+          'DEADLINE_ACTION',
+          'STANDALONE_TASKS',
+          'STANDALONE_GRACE',
+          'DAEMON_GRACE',
+          'ALERT_TOPIC_ARN',
+        ]),
+      );
+      for (const name of contract) expect(Object.keys(variables)).toContain(name);
+      for (const id of FUNCTIONS) expect(resources[id].Properties.Environment).toBeUndefined();
+      expect(variables).toMatchObject({
+        CLUSTER_NAMES: { 'Fn::Join': [',', { Ref: 'ClusterNames' }] },
+        AUTO_SCALING_GROUPS: { 'Fn::Join': [',', { Ref: 'AutoScalingGroups' }] },
+        LIFECYCLE_HOOK_NAME: { Ref: 'LifecycleHookName' },
+        HEARTBEAT_TIMEOUT: { Ref: 'HeartbeatTimeout' },
+        DRAIN_DEADLINE: { Ref: 'DrainDeadline' },
+        DEADLINE_ACTION: { Ref: 'DeadlineAction' },
+        STANDALONE_TASKS: { Ref: 'StandaloneTasks' },
+        STANDALONE_GRACE: { Ref: 'StandaloneGrace' },
+        DAEMON_GRACE: { Ref: 'DaemonGrace' },
+        ALERT_TOPIC_ARN: { Ref: 'AlertTopic' },
+        AWS_ENDPOINT_URL_ECS: '',
+        AWS_ENDPOINT_URL_AUTO_SCALING: '',
+        AWS_ENDPOINT_URL_SNS: '',
+      });
+    });
+
+    it('gives the functions a configuration they accept with the parameter defaults', () => {
+      const defaults = Object.fromEntries(
+        Object.entries(template.Parameters as Record<string, { Default?: string | number }>).flatMap(
+          ([name, { Default }]) => (Default === undefined ? [] : [[name, String(Default)]]),
+        ),
+      );
+      const env = Object.fromEntries(
+        contract.map((name) => [name, String(resolveIntrinsics(variables[name], { ...defaults, ...STACK }))]),
+      );
+      expect(loadConfig(env)).toEqual({
+        clusters: ['prod', 'batch'],
+        groups: [
+          { cluster: 'prod', autoScalingGroupName: 'prod-ecs-asg' },
+          { cluster: 'prod', autoScalingGroupName: 'prod-spot-asg' },
+          { cluster: 'batch', autoScalingGroupName: 'batch-asg' },
+        ],
+        lifecycleHookName: 'ecs-drain',
+        heartbeatTimeoutSeconds: 1800,
+        drainDeadlineSeconds: 3600,
+        deadlineAction: 'continue',
+        standaloneTasks: 'wait',
+        standaloneGraceSeconds: 600,
+        daemonGraceSeconds: 120,
+        alertTopicArn: ALERT_TOPIC,
+      });
+    });
+
+    it('lets sam local invoke --env-vars set every variable of every function, endpoints included', () => {
+      const envFile = JSON.parse(readFileSync(join(root, 'events', 'env.json'), 'utf8'));
+      // SAM CLI applies `Parameters` to every function, then the function's own section (by logical ID).
+      for (const id of FUNCTIONS) {
+        const env = { ...envFile.Parameters, ...envFile[id] };
+        for (const name of Object.keys(env)) expect(Object.keys(variables)).toContain(name);
+        for (const name of [
+          ...contract,
+          'AWS_ENDPOINT_URL_ECS',
+          'AWS_ENDPOINT_URL_AUTO_SCALING',
+          'AWS_ENDPOINT_URL_SNS',
+        ])
+          expect(Object.keys(env)).toContain(name);
+        expect(() => loadConfig(env)).not.toThrow();
+      }
+    });
+  });
+
+  describe('one hook and one lifecycle policy per served group (Fn::ForEach)', () => {
+    const expanded = expandServedGroups(PAIRS);
+    const hooks = ofType(expanded, 'AWS::AutoScaling::LifecycleHook');
+    const policies = ofType(expanded, 'AWS::IAM::Policy');
+    const resolved = (node: unknown) => resolveIntrinsics(node, STACK);
+
+    it('creates exactly one hook and one policy per cluster:group pair, and nothing else', () => {
+      expect(Object.keys(expanded)).toHaveLength(2 * PAIRS.length);
+      expect(hooks).toHaveLength(PAIRS.length);
+      expect(policies).toHaveLength(PAIRS.length);
+      expect(hooks.map((hook) => resolved(hook.Properties.AutoScalingGroupName))).toEqual([
+        'prod-ecs-asg',
+        'prod-spot-asg',
+        'batch-asg',
+      ]);
+      expect(Object.keys(expanded)).toContain('DrainHookprodprodecsasg');
+      expect(new Set(policies.map((policy) => policy.Properties.PolicyName)).size).toBe(PAIRS.length);
+    });
+
+    it("names the group's cluster in each hook's metadata, for the start function", () => {
+      expect(
+        hooks.map((hook) => JSON.parse(resolved(hook.Properties.NotificationMetadata) as string)),
+      ).toEqual([{ cluster: 'prod' }, { cluster: 'prod' }, { cluster: 'batch' }]);
+    });
+
+    it('creates terminating hooks with DefaultResult CONTINUE that publish to the stack topic', () => {
+      for (const hook of hooks) {
+        expect(hook.Properties).toMatchObject({
+          LifecycleHookName: { Ref: 'LifecycleHookName' },
+          LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+          DefaultResult: 'CONTINUE',
+          HeartbeatTimeout: { Ref: 'HeartbeatTimeout' },
+          NotificationTargetARN: { Ref: 'HookTopic' },
+          RoleARN: { 'Fn::GetAtt': 'HookPublishRole.Arn' },
+        });
+        // Created only once the subscription exists, so no notification is lost.
+        expect([hook.DependsOn].flat()).toContain('LifecycleQueueSubscription');
+      }
+    });
+
+    it('lets every function complete and heartbeat actions of that one group, on all three roles', () => {
+      policies.forEach((policy, index) => {
+        const group = (PAIRS[index] as string).split(':')[1] as string;
+        expect(policy.Properties.Roles).toEqual(FUNCTIONS.map((id) => ({ Ref: `${id}Role` })));
+        expect(resolved(policy.Properties.PolicyDocument.Statement)).toEqual([
+          {
+            Sid: expect.any(String),
+            Effect: 'Allow',
+            Action: ['autoscaling:CompleteLifecycleAction', 'autoscaling:RecordLifecycleActionHeartbeat'],
+            Resource: groupArn(group),
+          },
+        ]);
+      });
     });
   });
 
@@ -74,18 +301,55 @@ describe('template.yaml', () => {
     expect(statements).toEqual([{ Effect: 'Allow', Action: 'sns:Publish', Resource: { Ref: 'HookTopic' } }]);
   });
 
-  it('routes STOPPED tasks of this cluster only, through a rule, to the task event queue', () => {
+  describe('one rule for the STOPPED tasks of every served cluster', () => {
     const rule = resources.TaskStoppedRule;
-    expect(rule.Type).toBe('AWS::Events::Rule');
-    expect(rule.Properties.EventPattern).toEqual({
-      source: ['aws.ecs'],
-      'detail-type': ['ECS Task State Change'],
-      detail: { clusterArn: [clusterArn], lastStatus: ['STOPPED'] },
+
+    it('lists the ARN of every served cluster, for the simulation', () => {
+      expect(rule.Type).toBe('AWS::Events::Rule');
+      const pattern = taskStoppedPattern(STACK);
+      expect(pattern).toMatchObject({
+        source: ['aws.ecs'],
+        'detail-type': ['ECS Task State Change'],
+        detail: {
+          clusterArn: [
+            'arn:aws:ecs:eu-west-1:123456789012:cluster/prod',
+            'arn:aws:ecs:eu-west-1:123456789012:cluster/batch',
+          ],
+          lastStatus: ['STOPPED'],
+        },
+      });
+      // sim/world.ts's single-cluster form still works.
+      const values = {
+        'AWS::Partition': 'aws',
+        'AWS::Region': 'eu-west-1',
+        'AWS::AccountId': '123456789012',
+      };
+      expect(taskStoppedPattern({ ...values, ClusterName: 'prod' })).toEqual(
+        taskStoppedPattern({ ...values, ClusterNames: ['prod'] }),
+      );
     });
-    expect(rule.Properties.Targets).toHaveLength(1);
-    expect(rule.Properties.Targets[0]).toMatchObject({
-      Arn: { 'Fn::GetAtt': 'TaskEventQueue.Arn' },
-      DeadLetterConfig: { Arn: { 'Fn::GetAtt': 'FailureQueue.Arn' } },
+
+    it('matches each cluster ARN by its suffix, with the account and Region pinned', () => {
+      // What EventBridge receives: a JSON pattern. Under these pins ":cluster/<name>" selects one ARN.
+      const pattern = JSON.parse(resolveIntrinsics(rule.Properties.EventPattern, STACK) as string);
+      expect(pattern).toEqual({
+        source: ['aws.ecs'],
+        'detail-type': ['ECS Task State Change'],
+        account: ['123456789012'],
+        region: ['eu-west-1'],
+        detail: {
+          clusterArn: [{ suffix: ':cluster/prod' }, { suffix: ':cluster/batch' }],
+          lastStatus: ['STOPPED'],
+        },
+      });
+    });
+
+    it('sends them to the task event queue, failures to the failure queue', () => {
+      expect(rule.Properties.Targets).toHaveLength(1);
+      expect(rule.Properties.Targets[0]).toMatchObject({
+        Arn: { 'Fn::GetAtt': 'TaskEventQueue.Arn' },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': 'FailureQueue.Arn' } },
+      });
     });
   });
 
@@ -187,10 +451,6 @@ describe('template.yaml', () => {
     );
   });
 
-  it('creates the hook only once the subscription exists, so no notification is lost', () => {
-    expect([resources.DrainHook.DependsOn].flat()).toContain('LifecycleQueueSubscription');
-  });
-
   it('triggers the start function from the lifecycle queue only, in batches, reporting failures per message', () => {
     const events = resources.StartDrainFunction.Properties.Events;
     expect(Object.keys(events)).toEqual(['LifecycleNotifications']);
@@ -227,154 +487,190 @@ describe('template.yaml', () => {
     });
   });
 
-  describe.each(['StartDrainFunction', 'FinishDrainFunction', 'ReconcileFunction'])(
-    '%s IAM',
-    (functionId) => {
-      const statements = statementsOf(functionId);
+  describe.each(FUNCTIONS)('%s IAM', (functionId) => {
+    const statements = statementsOf(functionId);
 
-      it('publishes alerts to the stack alert topic only', () => {
-        const sns = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('sns:')));
-        expect(sns.map((s) => s.Resource)).toEqual([{ Ref: 'AlertTopic' }]);
-      });
+    it('names every action, never a wildcard', () => {
+      for (const action of statements.flatMap(actionsOf))
+        expect(action).toMatch(/^(ecs|autoscaling|sns):[A-Za-z]+$/);
+      for (const statement of statements) expect(statement.Effect).toBe('Allow');
+    });
 
-      it('names every action, never a wildcard', () => {
-        for (const action of statements.flatMap(actionsOf))
-          expect(action).toMatch(/^(ecs|autoscaling|sns):[A-Za-z]+$/);
-        for (const statement of statements) expect(statement.Effect).toBe('Allow');
-      });
+    it('completes and heartbeats lifecycle actions of the served groups only, one group per statement', () => {
+      const lifecycle = statements.filter((s) =>
+        actionsOf(s).some((a) => a === 'autoscaling:CompleteLifecycleAction' || a.includes('Heartbeat')),
+      );
+      expect(lifecycle.map((s) => s.Resource)).toEqual(
+        PAIRS.map((pair) => groupArn(pair.split(':')[1] as string)),
+      );
+    });
 
-      it('scopes lifecycle actions to this Auto Scaling group', () => {
-        const lifecycle = statements.filter((s) =>
-          actionsOf(s).some((a) => a.startsWith('autoscaling:') && !a.startsWith('autoscaling:Describe')),
-        );
-        expect(lifecycle.length).toBeGreaterThan(0);
-        for (const statement of lifecycle) expect(statement.Resource).toEqual(groupArn);
-      });
-
-      it('scopes every ECS action to this cluster, by resource or by the ecs:cluster condition', () => {
-        const ecsStatements = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('ecs:')));
-        expect(ecsStatements.length).toBeGreaterThan(0);
-        for (const statement of ecsStatements) {
-          if (statement.Resource === '*') {
-            expect(statement.Condition).toEqual({ ArnEquals: { 'ecs:cluster': clusterArn } });
-          } else if (actionsOf(statement).includes('ecs:DescribeServices')) {
-            expect(statement.Resource).toEqual({
-              'Fn::Sub': clusterArn['Fn::Sub'].replace(':cluster/', ':service/') + '/*',
-            });
-          } else {
-            expect(statement.Resource).toEqual(clusterArn);
-          }
+    it('scopes every ECS action to the served clusters in this Region, by resource or by ecs:cluster', () => {
+      const ecsStatements = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('ecs:')));
+      expect(ecsStatements.length).toBeGreaterThan(0);
+      for (const statement of ecsStatements) {
+        expect(statement.Condition?.StringEquals).toEqual({ 'aws:RequestedRegion': 'eu-west-1' });
+        if (statement.Resource === '*') {
+          expect(statement.Condition?.ArnLike).toEqual({ 'ecs:cluster': clusterArnPatterns });
+        } else if (actionsOf(statement).includes('ecs:DescribeServices')) {
+          expect(actionsOf(statement)).toEqual(['ecs:DescribeServices']);
+          expect(statement.Resource).toEqual(servicePatterns);
+        } else {
+          expect(statement.Resource).toEqual(clusterArnPatterns);
         }
-      });
+      }
+    });
 
-      it('uses Resource "*" without a condition only where AWS offers nothing narrower', () => {
-        const unscoped = statements.filter((s) => s.Resource === '*' && s.Condition === undefined);
-        expect(
-          unscoped
-            .flatMap(actionsOf)
-            .every((a) =>
-              ['autoscaling:DescribeAutoScalingInstances', 'autoscaling:DescribeAutoScalingGroups'].includes(
-                a,
-              ),
-            ),
-        ).toBe(true);
-      });
-    },
-  );
+    it('publishes alerts to the alert topic only', () => {
+      const publishing = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('sns:')));
+      expect(publishing).toEqual([expect.objectContaining({ Action: 'sns:Publish', Resource: ALERT_TOPIC })]);
+    });
 
-  it('gives only the finish function the right to heartbeat: the start function never needs one', () => {
-    const actions = (id: string) => statementsOf(id).flatMap(actionsOf);
-    expect(actions('StartDrainFunction')).toContain('ecs:UpdateContainerInstancesState');
-    expect(actions('StartDrainFunction')).not.toContain('autoscaling:RecordLifecycleActionHeartbeat');
-    expect(actions('FinishDrainFunction')).toContain('autoscaling:RecordLifecycleActionHeartbeat');
-  });
+    it('uses Resource "*" without a condition only where AWS offers nothing narrower', () => {
+      const unscoped = statements.filter((s) => s.Resource === '*' && s.Condition === undefined);
+      for (const action of unscoped.flatMap(actionsOf))
+        expect([
+          'autoscaling:DescribeAutoScalingInstances',
+          'autoscaling:DescribeAutoScalingGroups',
+        ]).toContain(action);
+    });
 
-  it('lets the finish function drain too: its decision drains a container instance registered ACTIVE during a drain', () => {
-    // decideHost answers `drain` on any path once it sees an ACTIVE container instance on a host our
-    // action holds; the finish path does so when ListContainerInstances finds one (see
-    // tests/functions/finish-drain.test.ts). Without the right, every such batch fails until it
-    // reaches the failure queue, and the host is only let go at HeartbeatTimeout.
-    const granting = statementsOf('FinishDrainFunction').filter((s) =>
-      actionsOf(s).includes('ecs:UpdateContainerInstancesState'),
-    );
-    expect(granting).toHaveLength(1);
-    // On container instances of this cluster only: the right to drain any cluster's hosts would be a hazard.
-    expect(granting[0]).toMatchObject({
-      Resource: '*',
-      Condition: { ArnEquals: { 'ecs:cluster': clusterArn } },
+    it('may drain, record the drain start, stop tasks and tell daemon services apart: the decision is shared', () => {
+      // decideHost answers `drain` on any path once it sees an ACTIVE container instance on a host our
+      // action holds, writes the drain's start time as an attribute, and may stop tasks (deadline,
+      // standalone and daemon policies) on any path: without a right, every such batch fails until it
+      // reaches the failure queue.
+      const actions = statements.flatMap(actionsOf);
+      for (const action of [
+        'ecs:UpdateContainerInstancesState',
+        'ecs:PutAttributes',
+        'ecs:StopTask',
+        'ecs:DescribeServices',
+        'sns:Publish',
+        'autoscaling:CompleteLifecycleAction',
+        'autoscaling:RecordLifecycleActionHeartbeat',
+      ])
+        expect(actions).toContain(action);
     });
   });
 
-  it.each(['StartDrainFunction', 'FinishDrainFunction'])(
-    'lets %s record when a drain started (ecs:PutAttributes) on container instances of this cluster only',
-    (functionId) => {
-      // Both functions drain, and every drain first writes its start time: without the right, each
-      // drain fails and its messages return until they reach the failure queue.
-      const granting = statementsOf(functionId).filter((s) => actionsOf(s).includes('ecs:PutAttributes'));
-      expect(granting).toHaveLength(1);
-      expect(granting[0]).toMatchObject({
-        Resource: '*',
-        Condition: { ArnEquals: { 'ecs:cluster': clusterArn } },
+  describe('the reconciler', () => {
+    const reconciler = resources.ReconcileFunction;
+
+    it('runs on the ReconcileSchedule, with its own timeout and log group', () => {
+      expect(reconciler.Type).toBe('AWS::Serverless::Function');
+      expect(Object.values(reconciler.Properties.Events)).toEqual([
+        { Type: 'Schedule', Properties: { Schedule: { Ref: 'ReconcileSchedule' } } },
+      ]);
+      expect(reconciler.Properties.Timeout).toBe(60);
+      expect(reconcileSchedule()).toEqual({
+        expression: 'rate(1 minute)',
+        periodSeconds: 60,
+        timeoutSeconds: 60,
       });
-    },
-  );
+      const logGroup = reconciler.Properties.LoggingConfig.LogGroup.Ref;
+      expect(logGroup).not.toBe(resources.StartDrainFunction.Properties.LoggingConfig.LogGroup.Ref);
+      expect(logGroup).not.toBe(resources.FinishDrainFunction.Properties.LoggingConfig.LogGroup.Ref);
+    });
+
+    it('may read, drain, stop tasks, read lifecycle states, complete, heartbeat and alert', () => {
+      expect(statementsOf('ReconcileFunction').flatMap(actionsOf).sort()).toEqual(
+        [
+          'ecs:ListContainerInstances',
+          'ecs:DescribeContainerInstances',
+          'ecs:UpdateContainerInstancesState',
+          'ecs:PutAttributes',
+          'ecs:ListTasks',
+          'ecs:DescribeTasks',
+          'ecs:StopTask',
+          'ecs:DescribeServices',
+          'autoscaling:DescribeAutoScalingGroups',
+          'autoscaling:DescribeAutoScalingInstances',
+          'sns:Publish',
+          ...PAIRS.flatMap(() => [
+            'autoscaling:CompleteLifecycleAction',
+            'autoscaling:RecordLifecycleActionHeartbeat',
+          ]),
+        ].sort(),
+      );
+    });
+  });
+
+  describe('alerts and alarms', () => {
+    it('creates the alert topic, with an email subscription only when an address is given', () => {
+      expect(resources.AlertTopic).toMatchObject({
+        Type: 'AWS::SNS::Topic',
+        Properties: { DisplayName: 'ECS drain alerts' },
+      });
+      expect(resources.AlertEmailSubscription).toMatchObject({
+        Type: 'AWS::SNS::Subscription',
+        Condition: 'HasAlertEmail',
+        Properties: { TopicArn: { Ref: 'AlertTopic' }, Protocol: 'email', Endpoint: { Ref: 'AlertEmail' } },
+      });
+      expect(template.Conditions.HasAlertEmail).toEqual({
+        'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'AlertEmail' }, ''] }],
+      });
+    });
+
+    // Typed: a metric the code does not count fails the type check.
+    const alarms: [string, DrainMetric][] = [
+      ['DeadlineReachedAlarm', 'DeadlineReached'],
+      ['DrainStuckAlarm', 'DrainCannotProgress'],
+    ];
+    it.each(alarms)('%s alarms on the functions’ %s count', (alarmId, metric) => {
+      const variables = template.Globals.Function.Environment.Variables;
+      expect(resources[alarmId]).toMatchObject({
+        Type: 'AWS::CloudWatch::Alarm',
+        Properties: {
+          Namespace: variables.POWERTOOLS_METRICS_NAMESPACE,
+          MetricName: metric,
+          Dimensions: [{ Name: 'service', Value: variables.POWERTOOLS_SERVICE_NAME }],
+          Statistic: 'Sum',
+          Period: 300,
+          Threshold: 0,
+          ComparisonOperator: 'GreaterThanThreshold',
+          TreatMissingData: 'notBreaching',
+          AlarmActions: { 'Fn::If': ['HasAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }] },
+        },
+      });
+      expect(variables).toMatchObject({
+        POWERTOOLS_METRICS_NAMESPACE: 'EcsDrain',
+        POWERTOOLS_SERVICE_NAME: 'ecs-drain',
+      });
+    });
+
+    it('outputs the alert topic and the reconciler', () => {
+      expect(template.Outputs.AlertTopicArn.Value).toEqual({ Ref: 'AlertTopic' });
+      expect(template.Outputs.ReconcileFunctionName.Value).toEqual({ Ref: 'ReconcileFunction' });
+    });
+  });
 
   it('builds each function with esbuild from an entry point that exists', () => {
-    for (const id of ['StartDrainFunction', 'FinishDrainFunction']) {
+    for (const id of FUNCTIONS) {
       const { Metadata, Properties } = resources[id];
       expect(Metadata.BuildMethod).toBe('esbuild');
       for (const entry of Metadata.BuildProperties.EntryPoints)
         expect(existsSync(join(root, entry))).toBe(true);
       expect(Properties.Handler).toBe('handler.handler');
     }
+    expect(resources.ReconcileFunction.Metadata.BuildProperties.EntryPoints).toEqual([
+      'functions/reconcile/handler.ts',
+    ]);
     expect(template.Globals.Function).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'] });
   });
 
-  it('declares the variables sam local invoke --env-vars may override, endpoints empty by default', () => {
-    const variables = template.Globals.Function.Environment.Variables;
-    expect(variables).toMatchObject({
-      CLUSTER_NAMES: { Ref: 'ClusterName' },
-      AUTO_SCALING_GROUPS: { 'Fn::Sub': '${ClusterName}:${AutoScalingGroupName}' },
-      LIFECYCLE_HOOK_NAME: { Ref: 'LifecycleHookName' },
-      HEARTBEAT_TIMEOUT: { Ref: 'HeartbeatTimeout' },
-      DRAIN_DEADLINE: { Ref: 'DrainDeadline' },
-      DEADLINE_ACTION: { Ref: 'DeadlineAction' },
-      ALERT_TOPIC_ARN: { Ref: 'AlertTopic' },
-      AWS_ENDPOINT_URL_ECS: '',
-      AWS_ENDPOINT_URL_AUTO_SCALING: '',
-      AWS_ENDPOINT_URL_SNS: '',
-    });
-    // Every variable the functions read is set by the template, and the defaults load.
-    const defaults = Object.fromEntries(
-      Object.entries(template.Parameters).map(([name, p]) => [
-        name,
-        String((p as { Default?: unknown }).Default ?? name),
-      ]),
-    );
-    expect(() =>
-      loadConfig({
-        CLUSTER_NAMES: 'prod',
-        AUTO_SCALING_GROUPS: 'prod:prod-ecs-asg',
-        LIFECYCLE_HOOK_NAME: defaults.LifecycleHookName,
-        HEARTBEAT_TIMEOUT: defaults.HeartbeatTimeout,
-        DRAIN_DEADLINE: defaults.DrainDeadline,
-        DEADLINE_ACTION: defaults.DeadlineAction,
-        STANDALONE_TASKS: defaults.StandaloneTasks,
-        STANDALONE_GRACE: defaults.StandaloneGrace,
-        DAEMON_GRACE: defaults.DaemonGrace,
-      }),
-    ).not.toThrow();
-    const envFile = JSON.parse(readFileSync(join(root, 'events', 'env.json'), 'utf8'));
-    for (const name of Object.keys(envFile.Parameters)) expect(Object.keys(variables)).toContain(name);
-  });
-
-  it('leaves retries to the queues, not to asynchronous invocation, and keeps logs for a set time', () => {
-    // Both functions are invoked synchronously by their SQS mappings: EventInvokeConfig would not apply.
+  it('leaves retries to the queues and the schedule, not to asynchronous invocation, and keeps logs for a set time', () => {
+    // The SQS mappings invoke synchronously: EventInvokeConfig would not apply.
     expect(template.Globals.Function.EventInvokeConfig).toBeUndefined();
     for (const id of ['StartDrainFunction', 'FinishDrainFunction'])
       expect(resources[id].Properties.EventInvokeConfig).toBeUndefined();
     expect(resources.FailureQueue.Type).toBe('AWS::SQS::Queue');
-    for (const id of ['StartDrainFunction', 'FinishDrainFunction']) {
+    // The schedule invokes asynchronously: a failed reconciler run is not retried, the next run is.
+    expect(resources.ReconcileFunction.Properties.EventInvokeConfig).toEqual({
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 60,
+    });
+    for (const id of FUNCTIONS) {
       const logGroup = resources[id].Properties.LoggingConfig.LogGroup.Ref;
       expect(resources[logGroup].Properties.RetentionInDays).toEqual({ Ref: 'LogRetentionInDays' });
     }
