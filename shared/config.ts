@@ -41,6 +41,15 @@ const servedGroups = names('AUTO_SCALING_GROUPS').pipe(
   ),
 );
 
+/** What template.yaml's parameters default to for drains that last; the functions default to the same. */
+export const DRAIN_POLICY_DEFAULTS = {
+  drainDeadlineSeconds: 3600,
+  deadlineAction: 'continue',
+  standaloneTasks: 'wait',
+  standaloneGraceSeconds: 600,
+  daemonGraceSeconds: 120,
+} as const satisfies Partial<ControllerConfig>;
+
 const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 /** What the controller needs to know about the stack it was deployed with (template.yaml sets it). */
@@ -51,11 +60,11 @@ export const ControllerEnvironment = z
     LIFECYCLE_HOOK_NAME: z.string().min(1),
     // The hook's HeartbeatTimeout, so heartbeats can be paced to it (30 to 7200 s, as the API allows).
     HEARTBEAT_TIMEOUT: z.coerce.number().int().min(30).max(7200),
-    DRAIN_DEADLINE: seconds(3600),
-    DEADLINE_ACTION: z.enum(DEADLINE_ACTIONS).default('continue'),
-    STANDALONE_TASKS: z.enum(STANDALONE_TASK_POLICIES).default('wait'),
-    STANDALONE_GRACE: seconds(600),
-    DAEMON_GRACE: seconds(120),
+    DRAIN_DEADLINE: seconds(DRAIN_POLICY_DEFAULTS.drainDeadlineSeconds),
+    DEADLINE_ACTION: z.enum(DEADLINE_ACTIONS).default(DRAIN_POLICY_DEFAULTS.deadlineAction),
+    STANDALONE_TASKS: z.enum(STANDALONE_TASK_POLICIES).default(DRAIN_POLICY_DEFAULTS.standaloneTasks),
+    STANDALONE_GRACE: seconds(DRAIN_POLICY_DEFAULTS.standaloneGraceSeconds),
+    DAEMON_GRACE: seconds(DRAIN_POLICY_DEFAULTS.daemonGraceSeconds),
     ALERT_TOPIC_ARN: z.string().optional(),
   })
   .superRefine((env, context) => {

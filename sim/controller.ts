@@ -12,7 +12,7 @@ import { AutoScalingAdapter } from '../shared/aws/auto-scaling';
 import { EcsAdapter } from '../shared/aws/ecs';
 import { autoScalingPacer, ecsReadPacer, SDK_MAX_ATTEMPTS, type Timing } from '../shared/aws/pacer';
 import { AlertPublisher } from '../shared/aws/sns';
-import type { ControllerConfig } from '../shared/config';
+import { type ControllerConfig, DRAIN_POLICY_DEFAULTS } from '../shared/config';
 import type { DrainMeasure, DrainMetric } from '../shared/observability';
 import { InProcessHandler } from './api/in-process';
 import { type ApiTarget, startApiServer } from './api/server';
@@ -51,9 +51,8 @@ export interface SimulatedAccount {
 }
 
 /**
- * The two functions, as factories: every call is a cold start of one Lambda container, with its own
- * SDK clients, heartbeat pacing and memory, exactly as `functions/*\/handler.ts` builds them at
- * module scope.
+ * The functions, as factories: every call is a cold start of one Lambda container, with its own SDK
+ * clients, heartbeat pacing and memory, as `shared/drain/lambda-wiring.ts` builds them in Lambda.
  */
 export interface ControllerFunctions {
   startDrain(): AsyncHandler;
@@ -101,11 +100,7 @@ export function loadController(
     groups: [{ autoScalingGroupName: STACK.groupName, cluster: STACK.clusterName }],
     lifecycleHookName: STACK.hookName,
     heartbeatTimeoutSeconds: heartbeatTimeout,
-    drainDeadlineSeconds: 3600,
-    deadlineAction: 'continue',
-    standaloneTasks: 'wait',
-    standaloneGraceSeconds: 600,
-    daemonGraceSeconds: 120,
+    ...DRAIN_POLICY_DEFAULTS,
     alertTopicArn: ALERT_TOPIC_ARN,
     ...policy,
   };

@@ -5,7 +5,7 @@ import { build } from 'esbuild';
 
 // The same esbuild settings as the functions' Metadata in template.yaml: a bundle that fails
 // here would fail in `sam build`, and a handler that is not exported would fail in Lambda.
-describe.each(['start-drain', 'finish-drain'])('%s bundle', (name) => {
+describe.each(['start-drain', 'finish-drain', 'reconcile'])('%s bundle', (name) => {
   const outdir = mkdtempSync(join(tmpdir(), `bundle-${name}-`));
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 

@@ -1,20 +1,5 @@
-import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { ECSClient } from '@aws-sdk/client-ecs';
-import { SNSClient } from '@aws-sdk/client-sns';
-import { AutoScalingAdapter } from '../../shared/aws/auto-scaling';
-import { EcsAdapter } from '../../shared/aws/ecs';
-import { SDK_MAX_ATTEMPTS } from '../../shared/aws/pacer';
-import { AlertPublisher } from '../../shared/aws/sns';
-import { loadConfig } from '../../shared/config';
-import { logger, metrics, telemetry } from '../../shared/observability';
+import { lambdaDependencies } from '../../shared/drain/lambda-wiring';
 import { createReconcileHandler } from './app';
 
-// Created once per container, like the other functions (see ../finish-drain/handler.ts).
-const config = loadConfig();
-export const handler = createReconcileHandler({
-  config,
-  ecs: new EcsAdapter(new ECSClient({ maxAttempts: SDK_MAX_ATTEMPTS })),
-  autoScaling: new AutoScalingAdapter(new AutoScalingClient({ maxAttempts: SDK_MAX_ATTEMPTS })),
-  alerts: new AlertPublisher(new SNSClient({ maxAttempts: SDK_MAX_ATTEMPTS }), config.alertTopicArn),
-  telemetry: telemetry(logger, metrics, 'reconciler'),
-});
+// Created once per container; the schedule invokes it (see template.yaml, ReconcileFunction).
+export const handler = createReconcileHandler(lambdaDependencies('reconciler'));

@@ -1,4 +1,10 @@
-import { type DeadlineAction, servedGroup, type ServedGroup, type StandaloneTaskPolicy } from '../config';
+import {
+  clusterMatches,
+  type ControllerConfig,
+  type DeadlineAction,
+  servedGroup,
+  type ServedGroup,
+} from '../config';
 import { heartbeatDue } from './heartbeat';
 
 /**
@@ -99,22 +105,14 @@ export interface HostSnapshot {
 }
 
 /** The lifecycle actions this controller owns, how it paces heartbeats, and what it does to drains that last. */
-export interface DrainPolicy {
-  groups: readonly ServedGroup[];
-  lifecycleHookName: string;
-  heartbeatTimeoutSeconds: number;
-  drainDeadlineSeconds: number;
-  deadlineAction: DeadlineAction;
-  standaloneTasks: StandaloneTaskPolicy;
-  standaloneGraceSeconds: number;
-  daemonGraceSeconds: number;
+export type DrainPolicy = Omit<ControllerConfig, 'clusters' | 'alertTopicArn'> & {
   /**
    * Who decides: the start of a drain, a batch of task events, or the reconciler. Only the
    * reconciler looks at what still runs on a long drain (at most one list per drain per run), and
    * only it can tell that an event was lost.
    */
   path: DecisionPath;
-}
+};
 
 export type DecisionPath = 'start' | 'event' | 'reconciler';
 
@@ -584,7 +582,7 @@ function keepAliveAfter(
 
 /** The one group served for this cluster, if there is exactly one. */
 export function onlyGroupOf(policy: Pick<DrainPolicy, 'groups'>, cluster: string): ServedGroup | undefined {
-  const groups = policy.groups.filter((group) => servedGroup([group], group.autoScalingGroupName, cluster));
+  const groups = policy.groups.filter((group) => clusterMatches(cluster, group.cluster));
   return groups.length === 1 ? groups[0] : undefined;
 }
 

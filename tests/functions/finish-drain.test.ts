@@ -63,7 +63,7 @@ const ecs = mockClient(ECSClient);
 const autoScaling = mockClient(AutoScalingClient);
 
 /**
- * One Lambda container, wired as functions/finish-drain/handler.ts wires it, but with its pacers on
+ * One Lambda container, wired as shared/drain/lambda-wiring.ts wires it, but with its pacers on
  * a clock that never waits: a test counts calls, however many more than a pacer's burst it makes.
  * Each test gets a container of its own, so that what one remembers (heartbeats, stopping tasks)
  * never leaks into another. `ecsReads` notes the priority of every ECS read.

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Context, EventBridgeEvent, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { ControllerConfig } from '../../shared/config';
+import { type ControllerConfig, DRAIN_POLICY_DEFAULTS } from '../../shared/config';
 
 const eventsDir = join(__dirname, '..', '..', 'events');
 
@@ -16,11 +16,7 @@ export const testConfig: ControllerConfig = {
   groups: [{ autoScalingGroupName: 'prod-ecs-asg', cluster: 'prod' }],
   lifecycleHookName: 'ecs-drain',
   heartbeatTimeoutSeconds: 1800,
-  drainDeadlineSeconds: 3600,
-  deadlineAction: 'continue',
-  standaloneTasks: 'wait',
-  standaloneGraceSeconds: 600,
-  daemonGraceSeconds: 120,
+  ...DRAIN_POLICY_DEFAULTS,
 };
 
 export const INSTANCE_ID = 'i-05629ab7d9287e205';
