@@ -19,7 +19,8 @@ export type DrainMeasure = 'DrainDurationSeconds' | 'BatchSize';
 /** How the controller reports: one structured log line per decision, counts and measures. */
 export interface Telemetry {
   logger: Logger;
-  count(metric: DrainMetric, value?: number): void;
+  /** Counts `value` (1); with `dimensions`, also counted under them (e.g. the action a deadline took). */
+  count(metric: DrainMetric, value?: number, dimensions?: Record<string, string>): void;
   measure(metric: DrainMeasure, value: number): void;
 }
 
@@ -30,8 +31,8 @@ export const metrics = new Metrics({ namespace: 'EcsDrain', serviceName: 'ecs-dr
 
 /**
  * Drains started and completed are also counted with the path that did it (start, event,
- * reconciler) as a dimension: a drain completed by the reconciler means an event was lost. The
- * other metrics keep the `service` dimension alone, which the template's alarms watch.
+ * reconciler) as a dimension: a drain completed by the reconciler means an event was lost. Every
+ * metric is also counted with the `service` dimension alone, which the template's alarms watch.
  */
 const BY_PATH: ReadonlySet<DrainMetric> = new Set(['DrainStarted', 'LifecycleActionCompleted']);
 
@@ -39,13 +40,13 @@ const BY_PATH: ReadonlySet<DrainMetric> = new Set(['DrainStarted', 'LifecycleAct
 export function telemetry(log: Logger, store: Metrics, path?: string): Telemetry & { publish(): void } {
   return {
     logger: log,
-    count: (metric, value = 1) => {
+    count: (metric, value = 1, dimensions = {}) => {
       store.addMetric(metric, MetricUnit.Count, value);
-      if (path !== undefined && BY_PATH.has(metric)) {
-        const single = store.singleMetric();
-        single.addDimension('path', path);
-        single.addMetric(metric, MetricUnit.Count, value);
-      }
+      const extra = { ...dimensions, ...(path !== undefined && BY_PATH.has(metric) && { path }) };
+      if (Object.keys(extra).length === 0) return;
+      const single = store.singleMetric();
+      single.addDimensions(extra);
+      single.addMetric(metric, MetricUnit.Count, value);
     },
     measure: (metric, value) =>
       store.addMetric(metric, metric === 'BatchSize' ? MetricUnit.Count : MetricUnit.Seconds, value),

@@ -59,21 +59,20 @@ export async function act(
   const context = { ...host.context, instanceId: snapshot.ec2InstanceId, cluster: snapshot.cluster };
   // An alert goes out before the action: should the action fail, the retry sends it again rather
   // than never (the record of alerts sent is written once both are done).
-  if ('alert' in command && command.alert !== undefined) await sendAlert(host, command.alert, deps);
+  const alert = 'alert' in command ? command.alert : undefined;
+  if (alert !== undefined) await sendAlert(host, alert, deps);
   switch (command.kind) {
     case 'retry':
       // The caller retries what woke us up about this host (its messages come back to the queue).
       throw new RetryLaterError(command.reason);
     case 'complete': {
       const outcome = await deps.autoScaling.completeLifecycleAction(lifecycleAction(host, deps));
-      if (command.deadline !== undefined) deps.count('DeadlineReached');
       reportCompletion(outcome, { ...context, reason: command.reason }, deps);
       if (outcome === 'done') recordDuration(host, deps);
       break;
     }
     case 'stop-tasks': {
       await deps.ecs.stopTasks(snapshot.cluster, command.taskArns, `ecs-drain: ${command.reason}`);
-      if (command.deadline !== undefined) deps.count('DeadlineReached');
       deps.count('TasksStoppedByPolicy', command.taskArns.length);
       deps.logger.warn('tasks stopped', { ...context, reason: command.reason, tasks: command.taskArns });
       break;
@@ -106,7 +105,7 @@ export async function act(
       break;
     }
   }
-  if ('alert' in command && command.alert !== undefined) await recordAlertSent(host, command.alert, deps);
+  if (alert !== undefined) await recordAlertSent(host, alert, deps);
 }
 
 function liveInstances(host: Host): string[] {
@@ -136,7 +135,10 @@ async function sendAlert(host: Host, alert: Alert, deps: DrainDeps): Promise<voi
   };
   await deps.alerts.publish(message);
   deps.count('AlertSent');
+  // Counted with their alert, which goes out once per drain, whatever command carried it (a deadline
+  // with keep-waiting carries it on a heartbeat).
   if (alert.key === 'cannot-progress') deps.count('DrainCannotProgress');
+  if (alert.key === 'deadline') deps.count('DeadlineReached', 1, { action: deps.policy.deadlineAction });
   deps.logger.warn('alert', { ...host.context, ...message, published: deps.alerts.enabled });
 }
 

@@ -214,6 +214,25 @@ describe('drains that cannot finish', () => {
     expect(released).toEqual([['family:nightly-report']]);
   });
 
+  it('keeps waiting past the deadline with keep-waiting: one deadline alert and count, released only by the global timeout', async () => {
+    const heartbeatTimeout = 300; // the harness paces heartbeats for 300 s
+    const { result } = await sim.rehearse({
+      drain: { drainDeadlineSeconds: 600, deadlineAction: 'keep-waiting' },
+      scenario: 'scale-in',
+      scaleInBy: 1,
+      heartbeatTimeout,
+      shape: shape({ standaloneTasks: [{ family: 'nightly-report', count: 3 }] }),
+    });
+
+    const [action] = result.recorder.actions;
+    // Heartbeats kept it past both HeartbeatTimeout and the deadline, up to 100 x HeartbeatTimeout.
+    expect(action?.endedBy).toBe('global-timeout');
+    expect((action?.endedAt ?? 0) - (action?.startedAt ?? 0)).toBeGreaterThanOrEqual(100 * heartbeatTimeout);
+    expect(result.recorder.metrics.get('DeadlineReached')).toBe(1);
+    const alerts = (result.published ?? []).map((message) => JSON.parse(message.message).key);
+    expect(alerts.filter((key) => key === 'deadline')).toHaveLength(1);
+  }, 30_000);
+
   it('stops a standalone task after its grace when StandaloneTasks is stop, then completes with nothing killed', async () => {
     const { summary, result } = await sim.rehearse({
       drain: { standaloneTasks: 'stop', standaloneGraceSeconds: 300 },
