@@ -67,7 +67,19 @@ export function readSqsBatch(event: unknown, telemetry: Telemetry): SqsRecord[] 
 /** A message that can never succeed: one error line naming what was wrong, one metric, no AWS call. */
 export function reject(telemetry: Telemetry, reason: string, details: Record<string, unknown>): void {
   telemetry.count('MessageRejected');
-  telemetry.logger.error('message rejected and dropped: it can never succeed', { reason, ...details });
+  telemetry.logger.error('message rejected and dropped: it can never succeed', {
+    reason,
+    ...Object.fromEntries(Object.entries(details).map(([key, value]) => [key, shortened(value)])),
+  });
+}
+
+/** A value quoted in a log line: a message may hold up to 256 KB, a log line should stay readable. */
+const QUOTED_MAX = 200;
+
+function shortened(value: unknown): unknown {
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  if (text === undefined || text.length <= QUOTED_MAX) return value;
+  return `${text.slice(0, QUOTED_MAX)}… (${text.length} characters)`;
 }
 
 /**

@@ -1,5 +1,14 @@
 import { z } from 'zod';
 
+/** An ECS ARN of this resource type (`cluster/…`, `task/…`, `container-instance/…`), in any partition. */
+const ecsArn = (resource: string) =>
+  z
+    .string()
+    .regex(
+      new RegExp(`^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\\d{12}:${resource}/\\S+$`),
+      `not an ARN of an ECS ${resource}`,
+    );
+
 /**
  * The part of an EventBridge "ECS Task State Change" event the controller reads.
  * ECS may add fields at any time, so unknown keys pass through untouched.
@@ -10,13 +19,14 @@ export const TaskStateChangeEvent = z.object({
   // When ECS emitted the event; paces heartbeats without trusting the order of arrival.
   time: z.string().refine((text) => !Number.isNaN(Date.parse(text)), 'not a timestamp'),
   detail: z.object({
-    clusterArn: z.string().startsWith('arn:', 'not an ARN'),
-    taskArn: z.string().startsWith('arn:', 'not an ARN'),
+    clusterArn: ecsArn('cluster'),
+    taskArn: ecsArn('task'),
     lastStatus: z.string().min(1),
     desiredStatus: z.string().optional(),
     launchType: z.string().optional(),
     // Absent for Fargate tasks, which run on no container instance of ours.
-    containerInstanceArn: z.string().startsWith('arn:', 'not an ARN').optional(),
+    // Checked for its kind: one bad identifier would make ECS refuse the batch's shared describe.
+    containerInstanceArn: ecsArn('container-instance').optional(),
     // Increases with every change of this task; duplicates carry the same version.
     version: z.number().int().nonnegative().optional(),
     group: z.string().optional(),
