@@ -61,9 +61,6 @@ export interface ControllerFunctions {
   reconcile?(): AsyncHandler;
 }
 
-/** The SNS topic the simulated stack publishes its alerts to. */
-export const ALERT_TOPIC_ARN = `arn:aws:sns:us-east-1:123456789012:ecs-drain-AlertTopic`;
-
 /** What the stack's parameters decide about drains that last (template.yaml's defaults unless given). */
 export type DrainSettings = Partial<
   Pick<
@@ -73,6 +70,7 @@ export type DrainSettings = Partial<
     | 'standaloneTasks'
     | 'standaloneGraceSeconds'
     | 'daemonGraceSeconds'
+    | 'alertTopicArn'
   >
 > & { reconciler?: boolean };
 
@@ -101,7 +99,7 @@ export function loadController(
     lifecycleHookName: STACK.hookName,
     heartbeatTimeoutSeconds: heartbeatTimeout,
     ...DRAIN_POLICY_DEFAULTS,
-    alertTopicArn: ALERT_TOPIC_ARN,
+    alertTopicArn: STACK.alertTopicArn,
     ...policy,
   };
   return {

@@ -199,6 +199,13 @@ const DEACTIVATING_SHARE = 0.8;
 /** How long ECS keeps stopped tasks and deregistered instances visible to Describe*. */
 const RETENTION_SECONDS = 3600;
 
+/** Custom attributes per resource (ECS service quotas). */
+export const CUSTOM_ATTRIBUTES_MAX = 10;
+
+export class AttributeLimitError extends Error {
+  override name = 'AttributeLimitExceededException';
+}
+
 export class EcsModel {
   readonly clusterArn: string;
   readonly instances = new Map<string, ContainerInstance>();
@@ -368,10 +375,16 @@ export class EcsModel {
     this.stopDaemonsWhenReplicasGone(instance);
   }
 
-  /** PutAttributes on a container instance: a custom attribute, readable after the read lag. */
+  /**
+   * PutAttributes on a container instance: a custom attribute, readable after the read lag. ECS
+   * allows ten custom attributes per resource: an eleventh throws AttributeLimitExceededException.
+   */
   putAttribute(ref: string, name: string, value: string): ContainerInstance | undefined {
     const instance = this.findInstance(ref);
     if (instance === undefined) return undefined;
+    if (!instance.attributes.has(name) && instance.attributes.size >= CUSTOM_ATTRIBUTES_MAX) {
+      throw new AttributeLimitError(`${instance.arn} already has ${CUSTOM_ATTRIBUTES_MAX} custom attributes`);
+    }
     instance.attributes.set(name, value);
     this.publishInstance(instance);
     return instance;

@@ -97,6 +97,9 @@ export interface ReconcileSchedule {
   /** The period of that expression; only `rate(...)` expressions have one the simulation can use. */
   periodSeconds: number;
   timeoutSeconds: number;
+  /** The function's EventInvokeConfig: how Lambda retries a failed scheduled run, and for how long. */
+  maximumRetryAttempts?: number;
+  maxEventAgeSeconds?: number;
 }
 
 const RATE_UNIT_SECONDS: Record<string, number> = { minute: 60, hour: 3600, day: 86400 };
@@ -111,6 +114,10 @@ export function reconcileSchedule(): ReconcileSchedule {
     expression,
     periodSeconds: Number(rate.count) * (RATE_UNIT_SECONDS[rate.unit] as number),
     timeoutSeconds: resources.ReconcileFunction.Properties.Timeout ?? globals.Function.Timeout,
+    ...(resources.ReconcileFunction.Properties.EventInvokeConfig && {
+      maximumRetryAttempts: resources.ReconcileFunction.Properties.EventInvokeConfig.MaximumRetryAttempts,
+      maxEventAgeSeconds: resources.ReconcileFunction.Properties.EventInvokeConfig.MaximumEventAgeInSeconds,
+    }),
   };
 }
 

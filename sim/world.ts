@@ -16,7 +16,12 @@ import { queuePipeline, reconcileSchedule, taskStoppedPattern } from './template
  * They are the names of events/env.json, so `sam local invoke --env-vars events/env.json` against
  * `npm run sim:serve` finds the cluster and group it expects.
  */
-export const STACK = { clusterName: 'prod', groupName: 'prod-ecs-asg', hookName: 'ecs-drain' } as const;
+export const STACK = {
+  clusterName: 'prod',
+  groupName: 'prod-ecs-asg',
+  hookName: 'ecs-drain',
+  alertTopicArn: 'arn:aws:sns:us-east-1:123456789012:ecs-drain-AlertTopic',
+} as const;
 
 export interface InstanceLane {
   id: string;
@@ -228,6 +233,7 @@ export class World {
       lostResponses: { count: 0 },
       buckets: newBuckets(),
       latency: options.apiLatency ?? [0, 0],
+      topics: [STACK.alertTopicArn],
       onCall: (key) => {
         const operation = key.startsWith('ecs:') ? (key.slice(4) as EcsOperation) : undefined;
         if (operation !== undefined && ECS_BUCKETS[operation] === 'cluster-resource-read') {
@@ -254,6 +260,10 @@ export class World {
         };
       },
       timeoutSeconds: schedule.timeoutSeconds,
+      ...(schedule.maximumRetryAttempts !== undefined && {
+        maximumRetryAttempts: schedule.maximumRetryAttempts,
+      }),
+      ...(schedule.maxEventAgeSeconds !== undefined && { maxEventAgeSeconds: schedule.maxEventAgeSeconds }),
       concurrency: 1000,
       coldStartSeconds: COLD_START_SECONDS,
       random: this.channels,

@@ -567,6 +567,9 @@ describe('template.yaml', () => {
         expression: 'rate(1 minute)',
         periodSeconds: 60,
         timeoutSeconds: 60,
+        // The next scheduled run is the retry: the simulation runs the reconciler with these too.
+        maximumRetryAttempts: 0,
+        maxEventAgeSeconds: 60,
       });
       const logGroup = reconciler.Properties.LoggingConfig.LogGroup.Ref;
       expect(logGroup).not.toBe(resources.StartDrainFunction.Properties.LoggingConfig.LogGroup.Ref);

@@ -1,5 +1,12 @@
 import { epochSeconds } from '../clock';
-import { type ContainerInstance, type EcsModel, REGION, type Task, type TaskState } from '../ecs';
+import {
+  AttributeLimitError,
+  type ContainerInstance,
+  type EcsModel,
+  REGION,
+  type Task,
+  type TaskState,
+} from '../ecs';
 
 /**
  * The ECS operations the controller uses, and the read operations a person uses to look around,
@@ -233,7 +240,14 @@ function putAttributes(ecs: EcsModel, input: Input): Output {
     if (targetType !== undefined && targetType !== 'container-instance') {
       throw new EcsApiError('InvalidParameterException', 'targetType must be container-instance.');
     }
-    const instance = typeof targetId === 'string' ? ecs.putAttribute(targetId, name, value) : undefined;
+    let instance;
+    try {
+      instance = typeof targetId === 'string' ? ecs.putAttribute(targetId, name, value) : undefined;
+    } catch (error) {
+      if (error instanceof AttributeLimitError)
+        throw new EcsApiError('AttributeLimitExceededException', error.message);
+      throw error;
+    }
     if (instance === undefined) {
       throw new EcsApiError('TargetNotFoundException', `Could not find ${String(targetId)}.`);
     }

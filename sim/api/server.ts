@@ -47,6 +47,8 @@ export interface ApiTarget {
   latency?: [number, number];
   /** Told of every call, e.g. to record when reads happen. */
   onCall?: (key: string) => void;
+  /** SNS topics that exist (Publish to another fails with NotFound); any topic when absent. */
+  topics?: string[];
   /** Messages published to SNS topics (the stack's alert topic), in order. */
   published?: { topicArn: string; subject: string; message: string; at: number }[];
   buckets: Map<string, TokenBucket>;
@@ -80,6 +82,8 @@ const BUCKET_SIZES: Record<string, [number, number]> = {
   'service-read': [100, 20],
   // Auto Scaling publishes no numbers; one shared bucket of this size is an assumption.
   'auto-scaling': [40, 10],
+  // SNS Publish: thousands per second in large Regions; an alert or two per drain never reaches it.
+  'sns-publish': [300, 300],
 };
 
 export function newBuckets(): Map<string, TokenBucket> {
@@ -112,25 +116,35 @@ export function answer(
   return answerAutoScaling(target, params, randomUUID());
 }
 
-/** SNS Publish (awsQuery, like Auto Scaling): the message is recorded, as a subscriber would get it. */
+/**
+ * SNS Publish (awsQuery, like Auto Scaling): the message is recorded, as a subscriber would get it.
+ * It throttles, fails and loses answers like every other call, and checks what SNS checks: a known
+ * topic, a subject of at most 100 printable ASCII characters, a message of at most 256 KB.
+ */
 function answerSnsPublish(target: ApiTarget, params: URLSearchParams, requestId: string): ApiResponse {
   count(target, 'sns:Publish');
+  const namespace = 'http://sns.amazonaws.com/doc/2010-03-31/';
+  const fail = (status: number, code: string, message: string): ApiResponse => ({
+    status,
+    contentType: 'text/xml',
+    body: `<ErrorResponse xmlns="${namespace}"><Error><Type>${status >= 500 ? 'Receiver' : 'Sender'}</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
+  });
+  const fault = injectedFault(target, 'sns-publish');
+  if (fault === 'throttle') return fail(400, 'Throttling', 'Rate exceeded');
+  if (fault === 'error') return fail(500, 'InternalError', 'Service unavailable');
   const topicArn = params.get('TopicArn') ?? '';
   const message = params.get('Message') ?? '';
-  const namespace = 'http://sns.amazonaws.com/doc/2010-03-31/';
-  if (topicArn === '' || message === '') {
-    return {
-      status: 400,
-      contentType: 'text/xml',
-      body: `<ErrorResponse xmlns="${namespace}"><Error><Type>Sender</Type><Code>InvalidParameter</Code><Message>TopicArn and Message are required</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
-    };
-  }
-  (target.published ??= []).push({
-    topicArn,
-    subject: params.get('Subject') ?? '',
-    message,
-    at: target.clock.now,
-  });
+  const subject = params.get('Subject');
+  if (message === '' || Buffer.byteLength(message) > 262144)
+    return fail(400, 'InvalidParameter', 'Invalid parameter: Message');
+  if (subject !== null && !/^[\x20-\x7e]{1,100}$/.test(subject))
+    return fail(400, 'InvalidParameter', 'Invalid parameter: Subject');
+  if (target.topics !== undefined && !target.topics.includes(topicArn))
+    return fail(404, 'NotFound', 'Topic does not exist');
+  (target.published ??= []).push({ topicArn, subject: subject ?? '', message, at: target.clock.now });
+  const lost = lostResponse(target);
+  if (lost === 'error') return fail(500, 'InternalError', 'Service unavailable');
+  if (lost === 'timeout') return fail(504, 'RequestTimeout', 'Gateway Timeout');
   return {
     status: 200,
     contentType: 'text/xml',
