@@ -10,6 +10,7 @@ export type DrainMetric =
   | 'DeadlineReached'
   | 'TasksStoppedByPolicy'
   | 'AlertSent'
+  | 'AlertFailed'
   | 'DrainCannotProgress'
   | 'MessageRejected';
 

@@ -57,10 +57,6 @@ export async function act(
 ): Promise<void> {
   const { snapshot } = host;
   const context = { ...host.context, instanceId: snapshot.ec2InstanceId, cluster: snapshot.cluster };
-  // An alert goes out before the action: should the action fail, the retry sends it again rather
-  // than never (the record of alerts sent is written once both are done).
-  const alert = 'alert' in command ? command.alert : undefined;
-  if (alert !== undefined) await sendAlert(host, alert, deps);
   switch (command.kind) {
     case 'retry':
       // The caller retries what woke us up about this host (its messages come back to the queue).
@@ -83,8 +79,10 @@ export async function act(
       if (snapshot.ec2InstanceId !== undefined) deps.heartbeats.sent(snapshot.ec2InstanceId, at);
       if (outcome === 'done') {
         deps.count('HeartbeatRecorded');
-        // Every container and function paces its heartbeats from this one.
-        await deps.ecs.markHeartbeat(snapshot.cluster, liveInstances(host), at);
+        // Every container and function paces its heartbeats from this one (without it, a few more heartbeats).
+        await bestEffort('record the heartbeat time', host, deps, () =>
+          deps.ecs.markHeartbeat(snapshot.cluster, liveInstances(host), at),
+        );
       }
       deps.logger.info(command.reason, {
         ...context,
@@ -105,7 +103,30 @@ export async function act(
       break;
     }
   }
-  if (alert !== undefined) await recordAlertSent(host, alert, deps);
+  // The alert follows the action: a drain never waits on the alert topic, whatever happens to SNS.
+  const alert = 'alert' in command ? command.alert : undefined;
+  if (alert !== undefined) await alertOnce(host, alert, deps);
+}
+
+/**
+ * Bookkeeping the drain does not depend on (attributes that pace heartbeats or remember alerts): a
+ * failure is logged, never passed on, so that it cannot hold up a drain or its completion.
+ */
+export async function bestEffort(
+  what: string,
+  host: Host,
+  deps: DrainDeps,
+  write: () => Promise<void>,
+): Promise<void> {
+  try {
+    await write();
+  } catch (error) {
+    deps.logger.warn(`could not ${what}`, {
+      ...host.context,
+      instanceId: host.snapshot.ec2InstanceId,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    });
+  }
 }
 
 function liveInstances(host: Host): string[] {
@@ -114,14 +135,12 @@ function liveInstances(host: Host): string[] {
     .map((instance) => instance.arn);
 }
 
-/** Sends the alert and records it on the host's container instances, so that it goes out once. */
+/**
+ * One alert per drain and key: counted, logged, published to the alert topic (when there is one),
+ * and recorded on the host's container instances so that it goes out once. Never throws: a publish
+ * that fails is logged and not recorded, so the next decision about the host sends it again.
+ */
 export async function alertOnce(host: Host, alert: Alert, deps: DrainDeps): Promise<void> {
-  await sendAlert(host, alert, deps);
-  await recordAlertSent(host, alert, deps);
-}
-
-/** One alert per drain and key: published to the alert topic (when there is one) and logged. */
-async function sendAlert(host: Host, alert: Alert, deps: DrainDeps): Promise<void> {
   const { snapshot } = host;
   const message = {
     subject: `ECS drain ${alert.key}: ${snapshot.ec2InstanceId ?? 'unknown instance'}`,
@@ -133,13 +152,24 @@ async function sendAlert(host: Host, alert: Alert, deps: DrainDeps): Promise<voi
     }),
     summary: alert.summary,
   };
-  await deps.alerts.publish(message);
-  deps.count('AlertSent');
-  // Counted with their alert, which goes out once per drain, whatever command carried it (a deadline
-  // with keep-waiting carries it on a heartbeat).
+  // Counted with their alert, which is decided once per drain whatever command carries it (a deadline
+  // with keep-waiting carries it on a heartbeat), and whether or not SNS takes it.
   if (alert.key === 'cannot-progress') deps.count('DrainCannotProgress');
   if (alert.key === 'deadline') deps.count('DeadlineReached', 1, { action: deps.policy.deadlineAction });
+  try {
+    await deps.alerts.publish(message);
+  } catch (error) {
+    deps.count('AlertFailed');
+    deps.logger.error('alert not published: it is sent again at the next decision about the host', {
+      ...host.context,
+      ...message,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    });
+    return;
+  }
+  deps.count('AlertSent');
   deps.logger.warn('alert', { ...host.context, ...message, published: deps.alerts.enabled });
+  await bestEffort('record the alert as sent', host, deps, () => recordAlertSent(host, alert, deps));
 }
 
 async function recordAlertSent(host: Host, alert: Alert, deps: DrainDeps): Promise<void> {

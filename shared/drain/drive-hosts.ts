@@ -13,7 +13,7 @@ import {
   tasksWantingToRun,
 } from '../decisions/host';
 import type { Telemetry } from '../observability';
-import { act, alertOnce, drained } from './act';
+import { act, alertOnce, bestEffort, drained } from './act';
 import { realTiming, type Timing } from '../aws/pacer';
 import type { ControllerConfig } from '../config';
 import { HeartbeatPacer, StoppedTasks, StoppingTasks } from './container-memory';
@@ -274,11 +274,16 @@ async function drainTogether(
     const failed = new Map<Host, unknown>();
     for (const batch of chunks([...owner.keys()], UPDATE_STATE_MAX)) {
       try {
-        // The start time first: a drained instance never lacks it (a retry writes it again).
-        await deps.ecs.markDrainStarted(
-          cluster,
-          batch.map((arn) => ({ arn, at: owner.get(arn)?.snapshot.newestEventAt ?? deps.timing.now() })),
-        );
+        // The start time first, so that a drained instance seldom lacks it. Should it fail (ECS allows
+        // ten custom attributes per instance), drain anyway: without it only the deadline and the
+        // heartbeat pacing are lost for that drain, while an undrained host loses its tasks.
+        const first = owner.get(batch[0] ?? '');
+        const write = () =>
+          deps.ecs.markDrainStarted(
+            cluster,
+            batch.map((arn) => ({ arn, at: owner.get(arn)?.snapshot.newestEventAt ?? deps.timing.now() })),
+          );
+        if (first !== undefined) await bestEffort('record when the drain started', first, deps, write);
         const result = await deps.ecs.setDraining(cluster, batch);
         for (const instance of result.draining) {
           const host = owner.get(instance.arn);

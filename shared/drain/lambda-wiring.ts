@@ -18,6 +18,15 @@ import type { FunctionDependencies } from './drive-hosts';
  */
 export function lambdaDependencies(path: DecisionPath): FunctionDependencies {
   const config = loadConfig();
+  if (config.drainDeadlineRequested !== undefined) {
+    logger.warn(
+      'DrainDeadline is beyond the hook global timeout, min(48 h, 100 x HeartbeatTimeout): capped',
+      {
+        requested: config.drainDeadlineRequested,
+        drainDeadlineSeconds: config.drainDeadlineSeconds,
+      },
+    );
+  }
   return {
     config,
     ecs: new EcsAdapter(new ECSClient({ maxAttempts: SDK_MAX_ATTEMPTS })),

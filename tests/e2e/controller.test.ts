@@ -233,6 +233,26 @@ describe('drains that cannot finish', () => {
     expect(alerts.filter((key) => key === 'deadline')).toHaveLength(1);
   }, 30_000);
 
+  it('keeps heartbeating a drain past its deadline when the alert topic is gone: no drain waits on SNS', async () => {
+    const { result } = await sim.rehearse({
+      drain: {
+        drainDeadlineSeconds: 600,
+        deadlineAction: 'keep-waiting',
+        alertTopicArn: 'arn:aws:sns:us-east-1:123456789012:deleted-topic',
+      },
+      scenario: 'scale-in',
+      scaleInBy: 1,
+      heartbeatTimeout: 300,
+      shape: shape({ standaloneTasks: [{ family: 'nightly-report', count: 3 }] }),
+    });
+
+    const [action] = result.recorder.actions;
+    expect(action?.endedBy).toBe('global-timeout');
+    expect(result.published ?? []).toEqual([]);
+    expect(result.recorder.metrics.get('AlertFailed')).toBeGreaterThan(0);
+    expect(result.recorder.metrics.get('DeadlineReached')).toBeGreaterThanOrEqual(1);
+  }, 30_000);
+
   it('stops a standalone task after its grace when StandaloneTasks is stop, then completes with nothing killed', async () => {
     const { summary, result } = await sim.rehearse({
       drain: { standaloneTasks: 'stop', standaloneGraceSeconds: 300 },

@@ -223,16 +223,23 @@ describe('start-drain handler', () => {
     ]);
   });
 
-  it('starts no drain without its start time: a failed PutAttributes returns the message for a retry', async () => {
+  it('drains even when its start time cannot be written (ECS allows ten custom attributes): the drain comes first', async () => {
     givenContainerInstances(containerInstance({ runningTasksCount: 3 }));
-    ecs.on(PutAttributesCommand).rejects(ecsThrottling());
+    const full = new Error('The attribute limit has been exceeded for the resource.');
+    full.name = 'AttributeLimitExceededException';
+    ecs.on(PutAttributesCommand).rejects(full);
+    const warn = jest.spyOn(logger, 'warn');
     const event = terminatingNotification();
 
     const response = await send(event);
 
-    expect(failedIds(response)).toEqual(messageIdsOf(event));
-    expect(ecs).not.toHaveReceivedCommand(UpdateContainerInstancesStateCommand);
+    expect(failedIds(response)).toEqual([]);
+    expect(ecs).toHaveReceivedCommandWith(UpdateContainerInstancesStateCommand, { status: 'DRAINING' });
     expect(autoScaling).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+    expect(warn).toHaveBeenCalledWith(
+      'could not record when the drain started',
+      expect.objectContaining({ error: expect.stringContaining('AttributeLimitExceededException') }),
+    );
   });
 
   it('completes the lifecycle action at once when the instance is no container instance of the cluster', async () => {
