@@ -77,14 +77,6 @@ export const ControllerEnvironment = z
         });
       }
     }
-    const cap = globalTimeoutSeconds(env.HEARTBEAT_TIMEOUT);
-    if (env.DRAIN_DEADLINE > cap) {
-      context.addIssue({
-        code: 'custom',
-        path: ['DRAIN_DEADLINE'],
-        message: `${env.DRAIN_DEADLINE} s is beyond the hook's global timeout, min(48 h, 100 x HeartbeatTimeout) = ${cap} s`,
-      });
-    }
   });
 
 export interface ControllerConfig {
@@ -98,6 +90,8 @@ export interface ControllerConfig {
   heartbeatTimeoutSeconds: number;
   /** Seconds after its start at which a drain that has not finished gets `deadlineAction`. */
   drainDeadlineSeconds: number;
+  /** The DrainDeadline asked for, when it was beyond the hook's global timeout and capped to it. */
+  drainDeadlineRequested?: number;
   deadlineAction: DeadlineAction;
   standaloneTasks: StandaloneTaskPolicy;
   /** With `standaloneTasks: stop`, how long after the drain started standalone tasks are stopped. */
@@ -123,7 +117,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ControllerConf
     groups: data.AUTO_SCALING_GROUPS,
     lifecycleHookName: data.LIFECYCLE_HOOK_NAME,
     heartbeatTimeoutSeconds: data.HEARTBEAT_TIMEOUT,
-    drainDeadlineSeconds: data.DRAIN_DEADLINE,
+    // A deadline beyond the hook's global timeout would never be reached. Refusing to start would stop
+    // every drain (a stack deployed with HeartbeatTimeout 30 and the default deadline): it is capped,
+    // and the cap is said at cold start (see lambdaDependencies).
+    drainDeadlineSeconds: Math.min(data.DRAIN_DEADLINE, globalTimeoutSeconds(data.HEARTBEAT_TIMEOUT)),
+    ...(data.DRAIN_DEADLINE > globalTimeoutSeconds(data.HEARTBEAT_TIMEOUT) && {
+      drainDeadlineRequested: data.DRAIN_DEADLINE,
+    }),
     deadlineAction: data.DEADLINE_ACTION,
     standaloneTasks: data.STANDALONE_TASKS,
     standaloneGraceSeconds: data.STANDALONE_GRACE,

@@ -47,15 +47,17 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...complete, ALERT_TOPIC_ARN: '' }).alertTopicArn).toBeUndefined();
   });
 
-  it('refuses a deadline beyond the hook global timeout, min(48 h, 100 x HeartbeatTimeout)', () => {
+  it('caps a deadline beyond the hook global timeout, min(48 h, 100 x HeartbeatTimeout), and says what was asked', () => {
     expect(globalTimeoutSeconds(1800)).toBe(172800);
     expect(globalTimeoutSeconds(60)).toBe(6000);
-    expect(() => loadConfig({ ...complete, HEARTBEAT_TIMEOUT: '60', DRAIN_DEADLINE: '6001' })).toThrow(
-      /DRAIN_DEADLINE \(6001 s is beyond the hook's global timeout.*6000 s\)/,
-    );
-    expect(
-      loadConfig({ ...complete, HEARTBEAT_TIMEOUT: '60', DRAIN_DEADLINE: '6000' }).drainDeadlineSeconds,
-    ).toBe(6000);
+    // Refusing to start would stop every drain of a stack deployed with a short HeartbeatTimeout.
+    expect(loadConfig({ ...complete, HEARTBEAT_TIMEOUT: '30' })).toMatchObject({
+      drainDeadlineSeconds: 3000,
+      drainDeadlineRequested: 3600,
+    });
+    const within = loadConfig({ ...complete, HEARTBEAT_TIMEOUT: '60', DRAIN_DEADLINE: '6000' });
+    expect(within.drainDeadlineSeconds).toBe(6000);
+    expect(within).not.toHaveProperty('drainDeadlineRequested');
   });
 
   it('refuses a deadline action or standalone policy it does not know', () => {
