@@ -593,29 +593,89 @@ describe('decideHost: deadlines, task policies and the reconciler', () => {
     );
   });
 
-  it('stops daemon tasks left alone after the daemon grace, never while other tasks are still stopping', () => {
-    const daemonsOnly = running({ group: 'service:logs', daemon: true });
-    const othersStopping = new Map([[CI, [taskView('task/web', 'RUNNING')]]]);
-    expect(
-      decideHost(
-        longDrain(31, { tasksWantingToRunListed: daemonsOnly, tasksToldToStop: othersStopping }),
-        reconciler,
-      ).kind,
-    ).not.toBe('stop-tasks');
-    const othersStopped = new Map([[CI, [taskView('task/web', 'STOPPED')]]]);
-    expect(
-      decideHost(
-        longDrain(31, { tasksWantingToRunListed: daemonsOnly, tasksToldToStop: othersStopped }),
-        reconciler,
-      ),
-    ).toMatchObject({
+  it('stops daemon tasks left alone a daemon grace after the other tasks stopped, reading only what it needs', () => {
+    // Eleven minutes into the drain, one task (the daemon) still wants to run: a look is due.
+    const daemonOnly = (changes: Partial<HostSnapshot> = {}) =>
+      longDrain(11, {
+        containerInstances: [instance({ runningTasksCount: 1, drainStartedAt: T0 - 11 * MINUTE })],
+        ...changes,
+      });
+    expect(decideHost(daemonOnly(), reconciler)).toEqual({ kind: 'read', what: ['running-tasks'] });
+    const listed = { tasksWantingToRunListed: running({ group: 'service:logs', daemon: true }) };
+    expect(decideHost(daemonOnly(listed), reconciler)).toEqual({ kind: 'read', what: ['stopping-tasks'] });
+
+    const stopped = (minutesAgo: number) =>
+      new Map([[CI, [taskView('task/web', 'STOPPED', { stoppedAt: T0 - minutesAgo * MINUTE })]]]);
+    expect(decideHost(daemonOnly({ ...listed, tasksToldToStop: stopped(3) }), reconciler)).toMatchObject({
       kind: 'stop-tasks',
       taskArns: ['task/0'],
     });
-    const withOthers = running({ group: 'service:logs', daemon: true }, { group: 'service:web' });
-    expect(decideHost(longDrain(3, { tasksWantingToRunListed: withOthers }), reconciler).kind).not.toBe(
+    // Within the grace after the last other task stopped, and while one is still stopping: left alone.
+    expect(decideHost(daemonOnly({ ...listed, tasksToldToStop: stopped(1) }), reconciler).kind).not.toBe(
       'stop-tasks',
     );
+    const stopping = new Map([[CI, [taskView('task/web', 'RUNNING')]]]);
+    expect(decideHost(daemonOnly({ ...listed, tasksToldToStop: stopping }), reconciler).kind).not.toBe(
+      'stop-tasks',
+    );
+    // Many tasks still want to run: not daemon tasks alone, no read for them.
+    const busy = longDrain(11, {
+      containerInstances: [instance({ runningTasksCount: 8, drainStartedAt: T0 - 11 * MINUTE })],
+    });
+    expect(decideHost(busy, reconciler).kind).not.toBe('read');
+    // Before LONE_DAEMON_LOOK_AFTER_MS, no look: ECS stops daemon tasks itself seconds after the others.
+    const young = longDrain(5, {
+      containerInstances: [instance({ runningTasksCount: 1, drainStartedAt: T0 - 5 * MINUTE })],
+    });
+    expect(decideHost(young, reconciler).kind).not.toBe('read');
+  });
+
+  it('stops only the standalone tasks after their grace, never the service tasks beside them', () => {
+    const stop: DrainPolicy = { ...reconciler, standaloneTasks: 'stop', standaloneGraceSeconds: 600 };
+    const mixed = running({ group: 'family:nightly-job' }, { group: 'service:web' });
+    expect(decideHost(longDrain(11, { tasksWantingToRunListed: mixed }), stop)).toMatchObject({
+      kind: 'stop-tasks',
+      taskArns: ['task/0'],
+    });
+  });
+
+  it('sends the deadline alert while tasks are still stopping (keep-waiting), and only once', () => {
+    const waitingPolicy: DrainPolicy = { ...reconciler, deadlineAction: 'keep-waiting' };
+    const stoppingHost = (alertsSent?: string[]) =>
+      host({
+        containerInstances: [
+          instance({ drainStartedAt: T0 - 61 * MINUTE, ...(alertsSent && { alertsSent }) }),
+        ],
+        tasksToldToStop: new Map([[CI, [taskView('task/slow', 'RUNNING')]]]),
+        observedAt: T0,
+      });
+    expect(decideHost(stoppingHost(), waitingPolicy)).toMatchObject({ alert: { key: 'deadline' } });
+    expect(decideHost(stoppingHost(['deadline']), waitingPolicy)).not.toHaveProperty('alert');
+  });
+
+  it('does not call an event lost when the reconciler merely finishes first, seconds after the last stop', () => {
+    const justStopped = host({
+      containerInstances: [instance({ drainStartedAt: T0 - 5 * MINUTE })],
+      tasksToldToStop: new Map([[CI, [taskView('task/9', 'STOPPED', { stoppedAt: T0 - 5_000 })]]]),
+      observedAt: T0,
+    });
+    expect(decideHost(justStopped, reconciler)).toEqual({
+      kind: 'complete',
+      reason: 'no task left on the host',
+    });
+  });
+
+  it("does not take a served group's action for a host of another cluster", () => {
+    const twoClusters: DrainPolicy = {
+      ...reconciler,
+      groups: [...reconciler.groups, { autoScalingGroupName: 'batch-asg', cluster: 'batch' }],
+    };
+    expect(
+      decideHost(host({ lifecycle: waiting('Terminating:Wait', 'batch-asg') }), twoClusters),
+    ).toMatchObject({
+      kind: 'none',
+      reason: expect.stringContaining('not served for this cluster'),
+    });
   });
 
   it('alerts once about a drain past half its deadline, naming what holds it', () => {
