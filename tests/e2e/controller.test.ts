@@ -9,7 +9,16 @@ afterAll(() => sim.close());
 
 describe('instance refresh of the demo cluster', () => {
   it('with the controller: no service below its floor, every action completed by it, no task killed', async () => {
-    const { summary } = await sim.rehearse({ scenario: 'instance-refresh', seed: 7 });
+    const { summary, result } = await sim.rehearse({ scenario: 'instance-refresh', seed: 7 });
+
+    // The metrics an operator's dashboards and alarms read are emitted (a metric that stops goes red here).
+    expect(result.recorder.metrics.get('LifecycleActionCompleted')).toBe(6);
+    expect(result.recorder.metrics.get('DrainStarted')).toBeGreaterThanOrEqual(6);
+    expect(result.recorder.metrics.get('DrainDurationSeconds')).toBeGreaterThan(0);
+    expect(result.recorder.metrics.get('BatchSize')).toBeGreaterThan(0);
+    // The reconciler ran all along and never failed a host.
+    expect(result.recorder.reconcileRuns.length).toBeGreaterThan(0);
+    for (const run of result.recorder.reconcileRuns) expect(run.report).toMatchObject({ failed: 0 });
 
     expect(summary.settled).toBe(true);
     expect(servicesBelowFloor(summary)).toEqual([]);
@@ -103,6 +112,7 @@ describe('at-least-once, unordered delivery and a throttling API', () => {
     const alerts = (result.published ?? []).map((message) => JSON.parse(message.message).key);
     expect(alerts).toContain('lost-notification');
     expect(result.recorder.metrics.get('LifecycleActionCompleted')).toBe(1);
+    expect(result.recorder.metrics.get('AlertSent')).toBe(alerts.length);
   });
 
   it('without the reconciler, the hook timeout (DefaultResult CONTINUE) releases the instance when every event is lost', async () => {
@@ -192,6 +202,7 @@ describe('drains that cannot finish', () => {
     );
     const alerts = (result.published ?? []).map((message) => JSON.parse(message.message));
     expect(alerts.map((alert) => alert.key).sort()).toEqual(['cannot-progress', 'deadline']);
+    expect(result.recorder.metrics.get('DrainCannotProgress')).toBe(1);
     expect(alerts.find((alert) => alert.key === 'deadline')?.summary).toMatch(/ledger: 1/);
   });
 
@@ -231,6 +242,8 @@ describe('drains that cannot finish', () => {
     expect(result.recorder.metrics.get('DeadlineReached')).toBe(1);
     const alerts = (result.published ?? []).map((message) => JSON.parse(message.message).key);
     expect(alerts.filter((key) => key === 'deadline')).toHaveLength(1);
+    // Held by heartbeats: about one a third of HeartbeatTimeout, for 100 x HeartbeatTimeout.
+    expect(result.recorder.metrics.get('HeartbeatRecorded')).toBeGreaterThan(100);
   }, 30_000);
 
   it('keeps heartbeating a drain past its deadline when the alert topic is gone: no drain waits on SNS', async () => {

@@ -4,10 +4,11 @@ import {
   ECSClient,
   ListTasksCommand,
   PutAttributesCommand,
+  StopTaskCommand,
   UpdateContainerInstancesStateCommand,
 } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { DRAIN_STARTED_ATTRIBUTE, EcsAdapter } from '../../../shared/aws/ecs';
+import { ALERTS_ATTRIBUTE, DRAIN_STARTED_ATTRIBUTE, EcsAdapter } from '../../../shared/aws/ecs';
 import { Pacer } from '../../../shared/aws/pacer';
 import { containerInstance } from '../../helpers/aws';
 import { CONTAINER_INSTANCE_ARN, containerInstanceArn, taskArn } from '../../helpers/events';
@@ -154,5 +155,44 @@ describe('EcsAdapter pacing', () => {
       100, 50,
     ]);
     expect(pacer.priorities).toEqual(['urgent', 'urgent']);
+  });
+});
+
+describe('the alerts sent about a drain', () => {
+  // ECS attribute values: letters, digits, hyphens, underscores, periods, at signs, slashes, colons, spaces.
+  const ECS_ATTRIBUTE_VALUE = /^[A-Za-z0-9\-_.@/\\: ]{1,128}$/;
+
+  it('records several keys in one value ECS accepts, and reads them all back', async () => {
+    await adapter().markAlertsSent(
+      'prod',
+      [CONTAINER_INSTANCE_ARN],
+      ['deadline', 'cannot-progress', 'deadline'],
+    );
+    const [attribute] = ecs.commandCalls(PutAttributesCommand)[0]?.args[0].input.attributes ?? [];
+    expect(attribute?.name).toBe(ALERTS_ATTRIBUTE);
+    expect(attribute?.value).toMatch(ECS_ATTRIBUTE_VALUE);
+
+    ecs.on(DescribeContainerInstancesCommand).resolves({
+      containerInstances: [
+        containerInstance({ attributes: [{ name: ALERTS_ATTRIBUTE, value: attribute?.value }] }),
+      ],
+    });
+    const { found } = await adapter().describeContainerInstances('prod', [CONTAINER_INSTANCE_ARN]);
+    expect(found[0]?.alertsSent).toEqual(['cannot-progress', 'deadline']);
+  });
+});
+
+describe('EcsAdapter.stopTasks', () => {
+  it('stops each task with the reason, cut to the 255 characters StopTask takes', async () => {
+    await adapter().stopTasks(
+      'prod',
+      [taskArn('a'), taskArn('b'), taskArn('a')],
+      `ecs-drain: ${'x'.repeat(300)}`,
+    );
+    const inputs = ecs.commandCalls(StopTaskCommand).map((call) => call.args[0].input);
+    expect(inputs.map((input) => input.task)).toEqual([taskArn('a'), taskArn('b')]);
+    expect(
+      inputs.every((input) => input.reason?.length === 255 && input.reason.startsWith('ecs-drain: x')),
+    ).toBe(true);
   });
 });
