@@ -74,6 +74,9 @@ export function createReconcileHandler(dependencies: ReconcileDependencies) {
       for (const id of heldSince.keys()) if (!stillHeld.has(id)) heldSince.delete(id);
 
       // Container instances in DRAINING, described a hundred per call, joined to their EC2 instance's host.
+      // Most are already found above; this side finds a drain whose instance the group listing does not
+      // show as held (on its way into a warm pool, which DescribeAutoScalingGroups may not list; the
+      // decision reads its lifecycle state), and heartbeats nothing it does not own.
       let draining = 0;
       for (const cluster of config.clusters) {
         const arns = await deps.ecs.listContainerInstancesIn(cluster, 'DRAINING');
