@@ -4,6 +4,7 @@
  * Prints figures; asserts nothing (performance is measured here, not in timed tests).
  *
  *   npm run bench [-- --json] [--instances 1000] [--repeat 1] [--transport in-process|http|both]
+ *                 [--ecs-reads-per-second 10]   (the stack's EcsReadsPerSecond)
  *
  * - scale: an instance refresh of 1,000 instances running 10,000 tasks;
  * - irrelevantEvents: a busy batch cluster where tasks end all the time and nothing drains: what
@@ -29,15 +30,23 @@ const { values } = parseArgs({
     repeat: { type: 'string', default: '1' },
     transport: { type: 'string', default: 'in-process' },
     json: { type: 'boolean', default: false },
+    'ecs-reads-per-second': { type: 'string', default: '10' },
   },
 });
 const instances = Number(values.instances);
 const repeat = Number(values.repeat);
+const ecsReadsPerSecond = Number(values['ecs-reads-per-second']);
 const transports = (
   values.transport === 'both' ? ['in-process', 'http'] : [values.transport]
 ) as Transport['kind'][];
 if (!Number.isInteger(instances) || instances < 1 || !Number.isInteger(repeat) || repeat < 1) {
   process.stderr.write('--instances and --repeat take whole numbers from 1\n');
+  process.exit(2);
+}
+if (!(ecsReadsPerSecond >= 1 && ecsReadsPerSecond <= 20)) {
+  process.stderr.write(
+    '--ecs-reads-per-second takes a number from 1 to 20, as the template parameter does\n',
+  );
   process.exit(2);
 }
 if (transports.some((kind) => kind !== 'in-process' && kind !== 'http')) {
@@ -84,7 +93,10 @@ async function scaleRun(transport: Transport, seed: number) {
   const shape = benchShape(instances);
   const options = { ...defaultOptions(shape), seed };
   const started = process.hrtime.bigint();
-  const result = await runScenario({ ...options, controller: loadController(transport) });
+  const result = await runScenario({
+    ...options,
+    controller: loadController(transport, { drain: { ecsReadsPerSecond } }),
+  });
   const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   const summary = summarize(result);
   const tasks = shape.services.reduce((sum, s) => sum + (s.daemon ? shape.instances : s.desiredCount), 0);
@@ -94,6 +106,7 @@ async function scaleRun(transport: Transport, seed: number) {
     wallSeconds: Math.round(wallSeconds * 10) / 10,
     simulatedSeconds: summary.simulatedSeconds,
     tokenBuckets: options.apiFaults.tokenBuckets,
+    ecsReadsPerSecond,
     // The functions' clients retry (SDK_MAX_ATTEMPTS), on the twin's clock, through the SDK's own middleware.
     sdkRetries: SDK_MAX_ATTEMPTS > 1 && Object.values(result.retries).some((client) => client.calls > 0),
     settled: result.settled,
@@ -125,7 +138,10 @@ async function irrelevantEventsRun(transport: Transport) {
     instanceMemory: 16384,
     services: [{ name: 'api', desiredCount: 200, minimumHealthyPercent: 50, maximumPercent: 200 }],
   });
-  const options = { ...defaultOptions(shape), controller: loadController(transport) };
+  const options = {
+    ...defaultOptions(shape),
+    controller: loadController(transport, { drain: { ecsReadsPerSecond } }),
+  };
   const world = buildWorld(options, 'notify');
   setActive(world);
   const { clock } = world;
@@ -173,7 +189,8 @@ async function main(): Promise<void> {
   if (first === undefined) throw new Error('no transport');
   try {
     say(
-      `instance refresh: ${instances} instances, node ${process.version}, ECS token buckets and SDK retries on`,
+      `instance refresh: ${instances} instances, node ${process.version}, ECS token buckets and SDK retries on, ` +
+        `EcsReadsPerSecond ${ecsReadsPerSecond}`,
     );
     const runs: { kind: Transport['kind']; result: Awaited<ReturnType<typeof scaleRun>> }[] = [];
     for (let round = 0; round < repeat; round++) {

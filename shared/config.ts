@@ -48,6 +48,7 @@ export const DRAIN_POLICY_DEFAULTS = {
   standaloneTasks: 'wait',
   standaloneGraceSeconds: 600,
   daemonGraceSeconds: 120,
+  ecsReadsPerSecond: 10,
 } as const satisfies Partial<ControllerConfig>;
 
 const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -65,6 +66,8 @@ export const ControllerEnvironment = z
     STANDALONE_TASKS: z.enum(STANDALONE_TASK_POLICIES).default(DRAIN_POLICY_DEFAULTS.standaloneTasks),
     STANDALONE_GRACE: seconds(DRAIN_POLICY_DEFAULTS.standaloneGraceSeconds),
     DAEMON_GRACE: seconds(DRAIN_POLICY_DEFAULTS.daemonGraceSeconds),
+    // The account's bucket refills at 20 per second; a share beyond it would only be throttled.
+    ECS_READS_PER_SECOND: z.coerce.number().min(1).max(20).default(DRAIN_POLICY_DEFAULTS.ecsReadsPerSecond),
     ALERT_TOPIC_ARN: z.string().optional(),
   })
   .superRefine((env, context) => {
@@ -98,6 +101,11 @@ export interface ControllerConfig {
   standaloneGraceSeconds: number;
   /** How long daemon tasks alone may hold a drain (ECS stops them once every other task stopped). */
   daemonGraceSeconds: number;
+  /**
+   * The controller's share of the account's ECS "cluster resource read" bucket (refilled at 20 per
+   * second for every tool in the account and Region), split among the containers that can run at once.
+   */
+  ecsReadsPerSecond: number;
   /** Where alerts go; none when absent. */
   alertTopicArn?: string;
 }
@@ -128,6 +136,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ControllerConf
     standaloneTasks: data.STANDALONE_TASKS,
     standaloneGraceSeconds: data.STANDALONE_GRACE,
     daemonGraceSeconds: data.DAEMON_GRACE,
+    ecsReadsPerSecond: data.ECS_READS_PER_SECOND,
     ...(data.ALERT_TOPIC_ARN !== undefined &&
       data.ALERT_TOPIC_ARN !== '' && { alertTopicArn: data.ALERT_TOPIC_ARN }),
   };

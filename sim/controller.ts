@@ -13,6 +13,7 @@ import { EcsAdapter } from '../shared/aws/ecs';
 import { autoScalingPacer, ecsReadPacer, SDK_MAX_ATTEMPTS, type Timing } from '../shared/aws/pacer';
 import { AlertPublisher } from '../shared/aws/sns';
 import { type ControllerConfig, DRAIN_POLICY_DEFAULTS } from '../shared/config';
+import type { DecisionPath } from '../shared/decisions/host';
 import type { DrainMeasure, DrainMetric } from '../shared/observability';
 import { InProcessHandler } from './api/in-process';
 import { type ApiTarget, startApiServer } from './api/server';
@@ -71,6 +72,7 @@ export type DrainSettings = Partial<
     | 'standaloneGraceSeconds'
     | 'daemonGraceSeconds'
     | 'alertTopicArn'
+    | 'ecsReadsPerSecond'
   >
 > & { reconciler?: boolean };
 
@@ -104,7 +106,7 @@ export function loadController(
   };
   return {
     deploy(account) {
-      const container = () => {
+      const container = (path: DecisionPath) => {
         const clientConfig = {
           region: 'us-east-1',
           credentials: { accessKeyId: 'simulated', secretAccessKey: 'simulated' },
@@ -124,7 +126,7 @@ export function loadController(
           config,
           ecs: new EcsAdapter(
             new ECSClient({ ...clientConfig, retryStrategy: account.retryStrategy('ecs', SDK_MAX_ATTEMPTS) }),
-            ecsReadPacer(account.timing),
+            ecsReadPacer(path, config.ecsReadsPerSecond, account.timing),
           ),
           autoScaling: new AutoScalingAdapter(
             new AutoScalingClient({
@@ -143,16 +145,16 @@ export function loadController(
       };
       return {
         startDrain: () => {
-          const handler = createStartDrainHandler(container());
+          const handler = createStartDrainHandler(container('start'));
           return (event) => handler(event as SQSEvent);
         },
         finishDrain: () => {
-          const handler = createFinishDrainHandler(container());
+          const handler = createFinishDrainHandler(container('event'));
           return (event) => handler(event as SQSEvent);
         },
         ...(reconciler && {
           reconcile: () => {
-            const handler = createReconcileHandler(container());
+            const handler = createReconcileHandler(container('reconciler'));
             return () => handler();
           },
         }),

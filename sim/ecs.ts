@@ -566,12 +566,8 @@ export class EcsModel {
     task.stoppingAt = this.clock.now;
     task.stopCode = stopCode;
     task.stoppedReason = reason;
-    if (task.lastStatus === 'PENDING') {
-      task.version++;
-      this.publishTask(task);
-    } else if (!task.host.agentConnected) {
-      this.changed(task);
-    }
+    // ECS emits a task state change at once (desired STOPPED, last status unchanged), before the agent acts.
+    this.changed(task);
     this.byAgent(task, () => this.agentStops(task));
   }
 

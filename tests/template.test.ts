@@ -1,3 +1,4 @@
+import { ECS_READ_SHARES } from '../shared/aws/pacer';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -212,6 +213,7 @@ describe('template.yaml', () => {
         standaloneTasks: 'wait',
         standaloneGraceSeconds: 600,
         daemonGraceSeconds: 120,
+        ecsReadsPerSecond: 10,
         alertTopicArn: ALERT_TOPIC,
       });
     });
@@ -301,7 +303,7 @@ describe('template.yaml', () => {
     expect(statements).toEqual([{ Effect: 'Allow', Action: 'sns:Publish', Resource: { Ref: 'HookTopic' } }]);
   });
 
-  describe('one rule for the STOPPED tasks of every served cluster', () => {
+  describe('one rule for the tasks told to stop and the STOPPED tasks of every served cluster', () => {
     const rule = resources.TaskStoppedRule;
 
     it('lists the ARN of every served cluster, for the simulation', () => {
@@ -315,7 +317,8 @@ describe('template.yaml', () => {
             'arn:aws:ecs:eu-west-1:123456789012:cluster/prod',
             'arn:aws:ecs:eu-west-1:123456789012:cluster/batch',
           ],
-          lastStatus: ['STOPPED'],
+          desiredStatus: ['STOPPED'],
+          lastStatus: ['RUNNING', 'STOPPED'],
         },
       });
       // sim/world.ts's single-cluster form still works.
@@ -339,7 +342,9 @@ describe('template.yaml', () => {
         region: ['eu-west-1'],
         detail: {
           clusterArn: [{ suffix: ':cluster/prod' }, { suffix: ':cluster/batch' }],
-          lastStatus: ['STOPPED'],
+          // ECS telling a task to stop (it still runs), and the task STOPPED: not the stages between.
+          desiredStatus: ['STOPPED'],
+          lastStatus: ['RUNNING', 'STOPPED'],
         },
       });
     });
@@ -384,6 +389,23 @@ describe('template.yaml', () => {
       .MaximumConcurrency;
     expect(concurrency).toBeGreaterThanOrEqual(2);
     expect(concurrency).toBeLessThanOrEqual(1000);
+  });
+
+  it('runs no more containers of each function than the ECS read budget was split among', () => {
+    // Each container paces itself to its part of EcsReadsPerSecond (ECS_READ_SHARES): more containers
+    // than counted there would read faster than the stack's share of the account's bucket.
+    const concurrency = (fn: string, event: string) =>
+      resources[fn].Properties.Events[event].Properties.ScalingConfig.MaximumConcurrency;
+    expect(concurrency('FinishDrainFunction', 'TaskEvents')).toBe(ECS_READ_SHARES.event.containers);
+    expect(concurrency('StartDrainFunction', 'LifecycleNotifications')).toBe(
+      ECS_READ_SHARES.start.containers,
+    );
+    // One reconciler run at a time: a run lasts seconds, the schedule ticks every minute or more.
+    expect(ECS_READ_SHARES.reconciler.containers).toBe(1);
+    expect(template.Parameters.EcsReadsPerSecond).toMatchObject({ Default: 10, MinValue: 1, MaxValue: 20 });
+    expect(template.Globals.Function.Environment.Variables.ECS_READS_PER_SECOND).toEqual({
+      Ref: 'EcsReadsPerSecond',
+    });
   });
 
   it('hides a batch from other consumers for at least six times the finish function timeout', () => {

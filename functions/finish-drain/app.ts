@@ -1,4 +1,5 @@
-import { decideOnTaskEvent, type StoppedTask } from '../../shared/decisions/task-event';
+import { decideOnTaskEvent, type TaskOnHost } from '../../shared/decisions/task-event';
+import type { AnnouncedStop } from '../../shared/drain/container-memory';
 import { type BatchHost, type FunctionDependencies, newHost } from '../../shared/drain/drive-hosts';
 import { reject, sqsBatchHandler } from '../../shared/drain/sqs-batch';
 import { parseJson } from '../../shared/events/json';
@@ -7,10 +8,12 @@ import { TaskStateChangeEvent } from '../../shared/events/task-state-change';
 export type FinishDrainDependencies = FunctionDependencies;
 
 /**
- * SQS (EventBridge rule -> queue -> this function): batches of "ECS Task State Change" events with
- * lastStatus STOPPED. Events are grouped by container instance and duplicates collapse, so a batch
- * costs one DescribeContainerInstances per hundred hosts however many tasks stopped; only draining
- * hosts go on to further reads. Completes a host's lifecycle action once no task on it runs.
+ * SQS (EventBridge rule -> queue -> this function): batches of "ECS Task State Change" events, two
+ * per task: ECS telling it to stop, and its STOPPED. STOPPED events are grouped by container
+ * instance and duplicates collapse, so a batch costs one DescribeContainerInstances per hundred
+ * hosts however many tasks stopped; only draining hosts go on to further reads. A told-to-stop
+ * event only tells the host's later checks that a STOPPED event is still to come. Completes a
+ * host's lifecycle action once no task on it runs.
  *
  * Returns the messages of hosts whose reads or actions failed (ReportBatchItemFailures), so one
  * failing host does not re-drive the others. A malformed message is logged once and dropped.
@@ -33,15 +36,34 @@ export function createFinishDrainHandler(dependencies: FinishDrainDependencies) 
     if (decision.kind === 'ignore') {
       return telemetry.logger.debug('task event skipped', { messageId, reason: decision.reason });
     }
-    deps.stoppedTasks.remember(decision.task.taskArn, decision.task.version);
-    addToHost(hosts, decision.task, messageId);
+    const { task } = decision;
+    if (task.stopped) {
+      deps.stoppedTasks.remember(task.taskArn, task.version);
+      deps.announcedStops.stopped(task.containerInstanceArn, task.taskArn);
+      addToHost(hosts, task, messageId, deps.announcedStops.of(task.containerInstanceArn));
+    } else {
+      // Told to stop: remembered, and known to a host this batch decides anyway; it decides nothing alone.
+      const { taskArn, version, emittedAt, stoppedByDrain } = task;
+      const stop = { taskArn, version, emittedAt, stoppedByDrain };
+      if (!deps.stoppedTasks.has(taskArn)) deps.announcedStops.announce(task.containerInstanceArn, stop);
+      const host = hosts.get(hostKey(task));
+      if (host !== undefined) addAnnounced(host, [stop]);
+    }
   });
 }
 
-/** Groups the event with the others about the same container instance; a repeated event adds nothing. */
-function addToHost(hosts: Map<string, BatchHost>, task: StoppedTask, messageId: string): void {
-  const key = `${task.clusterArn} ${task.containerInstanceArn}`;
-  let host = hosts.get(key);
+function hostKey(task: TaskOnHost): string {
+  return `${task.clusterArn} ${task.containerInstanceArn}`;
+}
+
+/** Groups a STOPPED event with the others about the same container instance; a repeated event adds nothing. */
+function addToHost(
+  hosts: Map<string, BatchHost>,
+  task: TaskOnHost,
+  messageId: string,
+  announced: AnnouncedStop[],
+): void {
+  let host = hosts.get(hostKey(task));
   if (host === undefined) {
     host = {
       ...newHost(
@@ -55,7 +77,7 @@ function addToHost(hosts: Map<string, BatchHost>, task: StoppedTask, messageId: 
       ),
       messageIds: new Set(),
     };
-    hosts.set(key, host);
+    hosts.set(hostKey(task), host);
   }
   host.messageIds.add(messageId);
   const { snapshot } = host;
@@ -64,4 +86,10 @@ function addToHost(hosts: Map<string, BatchHost>, task: StoppedTask, messageId: 
     const { taskArn, version, emittedAt, stoppedByDrain } = task;
     snapshot.stoppedByEvents.push({ taskArn, version, emittedAt, stoppedByDrain });
   }
+  addAnnounced(host, announced);
+}
+
+function addAnnounced(host: BatchHost, stops: AnnouncedStop[]): void {
+  const known = (host.snapshot.stoppingByEvents ??= []);
+  for (const stop of stops) if (!known.some((each) => each.taskArn === stop.taskArn)) known.push(stop);
 }

@@ -1,3 +1,4 @@
+import { ECS_READ_SHARES } from '../../shared/aws/pacer';
 import { servedGroup } from '../../shared/config';
 import type { HostCommand } from '../../shared/decisions/host';
 import {
@@ -35,6 +36,10 @@ export interface ReconcileReport {
 export function createReconcileHandler(dependencies: ReconcileDependencies) {
   const { config, telemetry } = dependencies;
   const deps = containerDeps(dependencies, 'reconciler');
+  // The reads its pace allows in half its timeout: a run that could not finish would decide nothing.
+  const readsPerRun = Math.floor(
+    ECS_READ_SHARES.reconciler.share * config.ecsReadsPerSecond * RUN_READ_SECONDS,
+  );
   /** When this container first saw our hook hold each instance: a drain it starts must have waited a run. */
   const heldSince = new Map<string, number>();
 
@@ -107,7 +112,11 @@ export function createReconcileHandler(dependencies: ReconcileDependencies) {
         }
       }
 
-      const results = await driveHosts(hosts, deps);
+      // Finding the drains took a ListContainerInstances page and a describe per hundred; the rest of
+      // the run's reads go to listing the tasks of hosts (one ListTasks each, oldest drains first).
+      const findingReads = 2 * Math.ceil(draining / 100) * config.clusters.length;
+      const hostListsLeft = { count: Math.max(1, readsPerRun - findingReads) };
+      const results = await driveHosts(hosts, { ...deps, hostListsLeft });
       const commands: Record<string, number> = {};
       let failed = 0;
       for (const { command, error } of results) {
@@ -123,6 +132,9 @@ export function createReconcileHandler(dependencies: ReconcileDependencies) {
     }
   };
 }
+
+/** The part of its 60 s timeout a reconciler run spends on paced ECS reads. */
+const RUN_READ_SECONDS = 30;
 
 function label(command: HostCommand): string {
   return command.kind === 'complete' && command.deadline !== undefined

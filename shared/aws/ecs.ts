@@ -11,7 +11,7 @@ import {
   UpdateContainerInstancesStateCommand,
 } from '@aws-sdk/client-ecs';
 import type { ContainerInstanceView, TaskView } from '../decisions/host';
-import { ecsReadPacer, type Pacer, type Priority } from './pacer';
+import type { Pacer, Priority } from './pacer';
 
 /** API limits per call (ECS API reference). */
 const DESCRIBE_CONTAINER_INSTANCES_MAX = 100;
@@ -58,7 +58,7 @@ export class EcsAdapter {
    */
   constructor(
     private readonly client: ECSClient,
-    private readonly readPacer: Pacer = ecsReadPacer(),
+    private readonly readPacer: Pacer,
   ) {}
 
   /** ARNs of the container instances registered for these EC2 instances (INACTIVE ones are not listed). */

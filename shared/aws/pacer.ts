@@ -1,3 +1,5 @@
+import type { DecisionPath } from '../decisions/host';
+
 /**
  * Paces calls to a shared API limit from one Lambda container: a token bucket, so that a burst of
  * calls is spread over time instead of draining the account's bucket, which every other tool in
@@ -66,11 +68,22 @@ export class Pacer {
 }
 
 /**
- * The controller's share of ECS's "cluster resource read" bucket (100, refilled at 20 per second,
- * for the whole account and Region): 10 per second for each Lambda container, in bursts of 10.
+ * How the controller's share of ECS's "cluster resource read" bucket (EcsReadsPerSecond, 10 by
+ * default: half the bucket's refill of 20 per second, which every tool in the account and Region
+ * shares) is split. A Lambda container cannot see the others, so each paces itself to a fixed part:
+ * the task events' two containers (their event source's MaximumConcurrency) get most, for hand-back
+ * is what waits on reads; the notifications' two containers and the reconciler share the rest.
+ * Parts times containers add up to one: the whole stack never reads faster than its share.
  */
-export function ecsReadPacer(timing: Timing = realTiming): Pacer {
-  return new Pacer(10, 10, timing);
+export const ECS_READ_SHARES: Readonly<Record<DecisionPath, { share: number; containers: number }>> = {
+  event: { share: 0.4, containers: 2 },
+  start: { share: 0.05, containers: 2 },
+  reconciler: { share: 0.1, containers: 1 },
+};
+
+/** One container's ECS read pacer: its part of the share, in bursts of one (the account's bucket absorbs the rest). */
+export function ecsReadPacer(path: DecisionPath, readsPerSecond: number, timing: Timing = realTiming): Pacer {
+  return new Pacer(ECS_READ_SHARES[path].share * readsPerSecond, 1, timing);
 }
 
 /** Auto Scaling publishes no limit for its single bucket; 10 per second per container, bursts of 20. */

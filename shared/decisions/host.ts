@@ -92,6 +92,13 @@ export interface HostSnapshot {
   tasksWantingToRunListed?: TaskView[];
   /** Stops reported by events; an API read may lag them. */
   stoppedByEvents: KnownStoppedTask[];
+  /**
+   * Tasks events report as told to stop and not stopped yet: each will send a STOPPED event, so the
+   * host need not be listed before then (the task events path only).
+   */
+  stoppingByEvents?: KnownStoppedTask[];
+  /** Those tasks as DescribeTasks shows them now; undefined until read. */
+  stoppingByEventsRead?: TaskView[];
   /** undefined: not read yet; null: the instance is in no Auto Scaling group. */
   lifecycle?: LifecycleView | null;
   /** When its container instances were read (epoch ms). */
@@ -102,6 +109,11 @@ export interface HostSnapshot {
   lastHeartbeatAt?: number;
   /** The reconciler: when it first saw our hook hold the instance (epoch ms), in this container. */
   heldSince?: number;
+  /**
+   * The reconciler's run has spent the task lists it may make (oldest drains go first): this host's
+   * tasks are not listed this run. It is still kept alive, and a later run looks at it.
+   */
+  listsDeferred?: boolean;
 }
 
 /** The lifecycle actions this controller owns, how it paces heartbeats, and what it does to drains that last. */
@@ -135,6 +147,8 @@ export type Observation =
   | 'fresh-stopping-tasks'
   /** The tasks that still want to run, their services, and which are daemon tasks. */
   | 'running-tasks'
+  /** Describe the tasks events report as told to stop: are they still stopping? */
+  | 'tasks-told-to-stop'
   | 'lifecycle';
 
 /** How far the drain of a host has come, for the log line and an operator. */
@@ -175,6 +189,14 @@ export function decideHost(host: HostSnapshot, policy: DrainPolicy): HostCommand
     return ours.waits
       ? complete('no container instance of the cluster on it: nothing to drain')
       : none(`no container instance left, and ${ours.reason}`);
+  }
+
+  // The reconciler acts only on drains our hook holds. A container instance it found DRAINING whose
+  // instance the groups do not show as held is mostly one just let go (ECS notices the termination
+  // a minute later): one Auto Scaling read per fifty settles it, before any ECS read.
+  if (policy.path === 'reconciler') {
+    if (!ours.known) return read('lifecycle');
+    if (!ours.waits) return none(`drain in progress, but ${ours.reason}`);
   }
 
   const active = live.filter((instance) => instance.status === 'ACTIVE');
@@ -231,7 +253,30 @@ export function decideHost(host: HostSnapshot, policy: DrainPolicy): HostCommand
     if (policy.path === 'reconciler' && (drain.age ?? Infinity) < RECONCILER_PATIENCE_MS) {
       return none('drain in progress: its task events will finish it', progress);
     }
-    return read('stopping-tasks');
+    if (host.listsDeferred === true) {
+      return withReason(
+        keepAlive(progress),
+        'drain in progress: listed by a later run (this one spent its reads)',
+      );
+    }
+    // A task an event reports as told to stop will send a STOPPED event, and that event will look at
+    // the host: no list until then. One DescribeTasks per hundred such tasks of the batch confirms
+    // they have not stopped yet (their events may arrive in any order); a read that lags is harmless.
+    const announced = policy.path === 'event' ? announcedStops(host) : [];
+    if (announced.length > 0) {
+      if (host.stoppingByEventsRead === undefined) return read('tasks-told-to-stop');
+      const stopping = tasksStillStopping(
+        host.stoppingByEventsRead.filter((task) => announced.includes(task.taskArn)),
+        host.stoppedByEvents,
+      );
+      if (stopping.length > 0) {
+        return withReason(
+          keepAlive({ ...progress, tasksStopping: stopping }),
+          'drain in progress: a task told to stop has not stopped yet, and its STOPPED event will look again',
+        );
+      }
+    }
+    return { kind: 'read', what: ['stopping-tasks', ...completionReads(host, ours)] };
   }
   progress.tasksStopping = live.flatMap((instance) =>
     tasksStillStopping(host.tasksToldToStop.get(instance.arn) ?? [], host.stoppedByEvents),
@@ -254,14 +299,17 @@ export function decideHost(host: HostSnapshot, policy: DrainPolicy): HostCommand
 
   // A remembered list misses a task placed after it was made, should the instance have been set
   // ACTIVE and drained again meanwhile by someone else: list once more before letting the host go.
-  if (live.some((instance) => host.rememberedLists?.has(instance.arn))) return read('fresh-stopping-tasks');
+  if (live.some((instance) => host.rememberedLists?.has(instance.arn))) {
+    if (host.listsDeferred === true) {
+      return withReason(
+        keepAlive(progress),
+        'drain looks done: listed by a later run (this one spent its reads)',
+      );
+    }
+    return { kind: 'read', what: ['fresh-stopping-tasks', ...completionReads(host, ours)] };
+  }
 
-  // Every container instance registered for the EC2 instance must be empty, not only those the
-  // events named. Looked up only now, so that the events before the last one do not pay for it;
-  // together with the lifecycle state, which only an empty host needs.
-  const missing: Observation[] = [];
-  if (!host.allContainerInstancesFound) missing.push('all-container-instances');
-  if (ours.known === false) missing.push('lifecycle');
+  const missing = completionReads(host, ours);
   if (missing.length > 0 || !ours.known) return { kind: 'read', what: missing };
   if (!ours.waits) return none(`host is empty but ${ours.reason}`);
   return {
@@ -275,6 +323,25 @@ export function decideHost(host: HostSnapshot, policy: DrainPolicy): HostCommand
         },
       }),
   };
+}
+
+/**
+ * What only a completion needs: every container instance registered for the EC2 instance must be
+ * empty, not only those the events named, and our hook must hold it. Read with the last list of
+ * tasks, in parallel, so that the hand-back waits for one round of reads, not three; the events
+ * before the last one of a drain do not list, so they do not pay for these either.
+ */
+function completionReads(host: HostSnapshot, ours: OurHook): Observation[] {
+  const reads: Observation[] = [];
+  if (!host.allContainerInstancesFound) reads.push('all-container-instances');
+  if (!ours.known) reads.push('lifecycle');
+  return reads;
+}
+
+/** Tasks that events report as told to stop, with no STOPPED event seen for them. */
+function announcedStops(host: HostSnapshot): string[] {
+  const stopped = new Set(host.stoppedByEvents.map((task) => task.taskArn));
+  return (host.stoppingByEvents ?? []).flatMap((task) => (stopped.has(task.taskArn) ? [] : [task.taskArn]));
 }
 
 /**
@@ -356,7 +423,7 @@ function onLongDrain(
     progress.tasksWantingToRun <= DAEMON_TASKS_PER_HOST_MAX;
   if (!pastDeadline && !standaloneDue && !looksStuck && !daemonsMayBeAlone) return undefined;
   const running = host.tasksWantingToRunListed;
-  if (running === undefined) return read('running-tasks');
+  if (running === undefined) return host.listsDeferred === true ? undefined : read('running-tasks');
 
   // The reconciler names what it lets go with: the alert says which services lost their tasks.
   if (pastDeadline && policy.deadlineAction === 'continue')
@@ -382,7 +449,7 @@ function onLongDrain(
   }
   if (others.length === 0 && daemons.length > 0) {
     // ECS stops daemon tasks once every other task has stopped: a grace after the last of those.
-    if (!everyListed(host)) return read('stopping-tasks');
+    if (!everyListed(host)) return host.listsDeferred === true ? undefined : read('stopping-tasks');
     const othersStoppedAt = lastStopOfOthers(host, drain);
     if (
       othersStoppedAt !== undefined &&
@@ -510,6 +577,10 @@ function withKey(alert: Alert | undefined): { alert?: Alert } {
   return alert === undefined ? {} : { alert };
 }
 
+function withReason(command: HostCommand, reason: string): HostCommand {
+  return command.kind === 'none' ? { ...command, reason } : command;
+}
+
 function withAlert(command: HostCommand, alert: Alert | undefined): HostCommand {
   if (alert === undefined) return command;
   if (command.kind === 'heartbeat' || command.kind === 'none') return { ...command, alert };
@@ -522,6 +593,7 @@ export const READ_LAG_ALLOWANCE_MS = 60_000;
 function drainSaidRecently(host: HostSnapshot): boolean {
   const { observedAt } = host;
   if (observedAt === undefined) return false;
+  // Only a STOPPED event can be the last of a drain; a task told to stop will send one.
   return host.stoppedByEvents.some(
     (event) =>
       event.stoppedByDrain === true &&

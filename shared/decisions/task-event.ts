@@ -1,8 +1,13 @@
 import { clusterMatches, type ControllerConfig } from '../config';
 import type { TaskStateChangeEvent } from '../events/task-state-change';
 
-/** A task that stopped on one of our container instances: its host may now be empty. */
-export interface StoppedTask {
+/**
+ * A task on one of our container instances that stopped (its host may now be empty), or that ECS
+ * has told to stop and that has not stopped yet (its STOPPED event is still to come).
+ */
+export interface TaskOnHost {
+  /** true: lastStatus STOPPED; false: desired STOPPED, still stopping. */
+  stopped: boolean;
   clusterArn: string;
   containerInstanceArn: string;
   taskArn: string;
@@ -13,10 +18,13 @@ export interface StoppedTask {
   stoppedByDrain: boolean;
 }
 
-export type TaskEventDecision =
-  { kind: 'check-host'; task: StoppedTask } | { kind: 'ignore'; reason: string };
+export type TaskEventDecision = { kind: 'check-host'; task: TaskOnHost } | { kind: 'ignore'; reason: string };
 
-/** Decides whether a task state change can finish a drain. Pure: no AWS call. */
+/**
+ * Decides whether a task state change concerns a drain: a task that stopped may finish one; a task
+ * told to stop says that a STOPPED event will follow, so its host need not be listed before then.
+ * Pure: no AWS call.
+ */
 export function decideOnTaskEvent(event: TaskStateChangeEvent, config: ControllerConfig): TaskEventDecision {
   const { detail } = event;
   if (!config.clusters.some((cluster) => clusterMatches(detail.clusterArn, cluster))) {
@@ -25,8 +33,9 @@ export function decideOnTaskEvent(event: TaskStateChangeEvent, config: Controlle
       reason: `task of a cluster this stack does not serve (it serves ${config.clusters.join(', ')})`,
     };
   }
-  if (detail.lastStatus !== 'STOPPED') {
-    return { kind: 'ignore', reason: `task is ${detail.lastStatus}, not STOPPED` };
+  const stopped = detail.lastStatus === 'STOPPED';
+  if (!stopped && detail.desiredStatus !== 'STOPPED') {
+    return { kind: 'ignore', reason: `task is ${detail.lastStatus} and not told to stop` };
   }
   if (detail.containerInstanceArn === undefined || detail.launchType === 'FARGATE') {
     return { kind: 'ignore', reason: 'task ran on no EC2 container instance (Fargate)' };
@@ -34,12 +43,14 @@ export function decideOnTaskEvent(event: TaskStateChangeEvent, config: Controlle
   return {
     kind: 'check-host',
     task: {
+      stopped,
       clusterArn: detail.clusterArn,
       containerInstanceArn: detail.containerInstanceArn,
       taskArn: detail.taskArn,
       version: detail.version,
       emittedAt: Date.parse(event.time),
-      // "Service web: container instance is in DRAINING state" (the text third-party tools match on).
+      // "Service web: container instance is in DRAINING state" (the text third-party tools match on);
+      // ECS sets the reason when it tells the task to stop.
       stoppedByDrain: detail.stoppedReason?.includes('DRAINING') ?? false,
     },
   };

@@ -101,3 +101,42 @@ export class StoppingTasks {
     this.lists.delete(containerInstanceArn);
   }
 }
+
+/** A task an event reported as told to stop, as that event told it. */
+export interface AnnouncedStop {
+  taskArn: string;
+  version: number | undefined;
+  emittedAt: number;
+  stoppedByDrain: boolean;
+}
+
+/**
+ * Per container instance, the tasks events reported as told to stop whose STOPPED event this
+ * container has not seen: each will send one. Such an event decides nothing by itself (its host is
+ * not read); it spares the host a ListTasks when a STOPPED event of another task asks whether the
+ * host is empty. Stale entries cost one DescribeTasks, never a wrong completion.
+ */
+export class AnnouncedStops {
+  private readonly byInstance: BoundedMap<Map<string, AnnouncedStop>>;
+
+  constructor(capacity = 10_000) {
+    this.byInstance = new BoundedMap(capacity);
+  }
+
+  announce(containerInstanceArn: string, stop: AnnouncedStop): void {
+    const tasks = this.byInstance.get(containerInstanceArn) ?? new Map<string, AnnouncedStop>();
+    const known = tasks.get(stop.taskArn);
+    if (known === undefined || (stop.version ?? -1) > (known.version ?? -1)) tasks.set(stop.taskArn, stop);
+    this.byInstance.set(containerInstanceArn, tasks);
+  }
+
+  stopped(containerInstanceArn: string, taskArn: string): void {
+    const tasks = this.byInstance.get(containerInstanceArn);
+    tasks?.delete(taskArn);
+    if (tasks?.size === 0) this.byInstance.delete(containerInstanceArn);
+  }
+
+  of(containerInstanceArn: string): AnnouncedStop[] {
+    return [...(this.byInstance.get(containerInstanceArn)?.values() ?? [])];
+  }
+}

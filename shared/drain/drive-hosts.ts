@@ -16,7 +16,7 @@ import type { Telemetry } from '../observability';
 import { act, alertOnce, bestEffort, drained } from './act';
 import { realTiming, type Timing } from '../aws/pacer';
 import type { ControllerConfig } from '../config';
-import { HeartbeatPacer, StoppedTasks, StoppingTasks } from './container-memory';
+import { AnnouncedStops, HeartbeatPacer, StoppedTasks, StoppingTasks } from './container-memory';
 
 /** Everything a path needs to observe and act on hosts: adapters over its own clients, and its memory. */
 export interface DrainDeps extends Telemetry {
@@ -26,10 +26,16 @@ export interface DrainDeps extends Telemetry {
   heartbeats: HeartbeatPacer;
   stoppedTasks: StoppedTasks;
   stoppingTasks: StoppingTasks;
+  announcedStops: AnnouncedStops;
   timing: Timing;
   alerts: AlertPublisher;
   /** Daemon services per cluster, as DescribeServices told this container (a service keeps its strategy). */
   daemonServices: Map<string, Map<string, boolean>>;
+  /**
+   * The reconciler: how many more hosts this run may list the tasks of (one ListTasks or more each),
+   * so that a run ends well within its timeout at its read pace. Unbounded when absent.
+   */
+  hostListsLeft?: { count: number };
 }
 
 /** What a function's handler is built from: configuration, adapters over its own clients, telemetry. */
@@ -59,6 +65,7 @@ export function containerDeps(
     heartbeats: new HeartbeatPacer(),
     stoppedTasks: new StoppedTasks(),
     stoppingTasks: new StoppingTasks(),
+    announcedStops: new AnnouncedStops(),
   };
 }
 
@@ -237,6 +244,11 @@ function mergeSameInstance(hosts: Host[], merged: Map<Host, Host>): Host[] {
       if (!into.stoppedByEvents.some((known) => known.taskArn === task.taskArn))
         into.stoppedByEvents.push(task);
     }
+    if (snapshot.stoppingByEvents !== undefined) {
+      into.stoppingByEvents = [...(into.stoppingByEvents ?? []), ...snapshot.stoppingByEvents];
+      // Read again for both, should either have been read already.
+      delete into.stoppingByEventsRead;
+    }
     for (const [arn, tasks] of snapshot.tasksToldToStop) {
       if (!into.tasksToldToStop.has(arn)) into.tasksToldToStop.set(arn, tasks);
     }
@@ -326,11 +338,14 @@ async function observe(
   deps: DrainDeps,
   failed: Map<Host, unknown>,
 ): Promise<void> {
+  if (LISTS.has(what) && deps.hostListsLeft !== undefined)
+    hosts = withinListBudget(hosts, deps.hostListsLeft);
   for (const [cluster, group] of byCluster(hosts)) {
     if (what === 'container-instances') await describeNamedInstances(cluster, group, deps);
     else if (what === 'all-container-instances') await findAllInstances(cluster, group, deps);
     else if (what === 'stopping-tasks') await listStoppingTasks(cluster, group, deps, failed);
     else if (what === 'running-tasks') await listRunningTasks(cluster, group, deps, failed);
+    else if (what === 'tasks-told-to-stop') await describeAnnouncedStops(cluster, group, deps);
     else if (what === 'fresh-stopping-tasks') {
       for (const { snapshot } of group) {
         for (const arn of snapshot.rememberedLists) snapshot.tasksToldToStop.delete(arn);
@@ -339,6 +354,22 @@ async function observe(
       await listStoppingTasks(cluster, group, deps, failed, { fresh: true });
     } else await readLifecycle(group, deps);
   }
+}
+
+const LISTS: ReadonlySet<Observation> = new Set(['stopping-tasks', 'fresh-stopping-tasks', 'running-tasks']);
+
+/**
+ * The hosts whose tasks may still be listed this run, oldest drains first; the others are marked
+ * deferred, and decided without the list (kept alive, looked at by a later run).
+ */
+function withinListBudget(hosts: Host[], left: { count: number }): Host[] {
+  const startOf = (host: Host) =>
+    Math.min(...(host.snapshot.containerInstances ?? []).map((i) => i.drainStartedAt ?? Infinity));
+  const oldestFirst = [...hosts].sort((a, b) => startOf(a) - startOf(b));
+  const allowed = oldestFirst.slice(0, Math.max(0, left.count));
+  left.count -= allowed.length;
+  for (const host of oldestFirst.slice(allowed.length)) host.snapshot.listsDeferred = true;
+  return allowed;
 }
 
 /** One DescribeContainerInstances per hundred distinct container instances of the batch. */
@@ -421,9 +452,8 @@ async function listStoppingTasks(
       return;
     }
     try {
-      // The last look before a completion is urgent; a first look only prepares later decisions.
-      const priority = fresh ? 'urgent' : 'background';
-      const taskArns = await deps.ecs.listTasksToldToStop(cluster, containerInstanceArn, priority);
+      // Urgent: with the stops events announce, a list is mostly the last read before a hand-back.
+      const taskArns = await deps.ecs.listTasksToldToStop(cluster, containerInstanceArn);
       lists.push({ host, containerInstanceArn, taskArns });
     } catch (error) {
       failed.set(host, error);
@@ -453,6 +483,30 @@ async function listStoppingTasks(
     deps.stoppingTasks.set(
       containerInstanceArn,
       tasks.filter((task) => task.lastStatus !== 'STOPPED').map((task) => task.taskArn),
+    );
+  }
+}
+
+/**
+ * The tasks events report as told to stop, as ECS shows them now: one DescribeTasks per hundred
+ * tasks of the whole batch. Tasks this container saw stop are not described again.
+ */
+async function describeAnnouncedStops(cluster: string, hosts: Host[], deps: DrainDeps): Promise<void> {
+  const announced = (host: Host) => (host.snapshot.stoppingByEvents ?? []).map((task) => task.taskArn);
+  const unknown = hosts.flatMap(announced).filter((arn) => !deps.stoppedTasks.has(arn));
+  const described = new Map(
+    (await deps.ecs.describeTasks(cluster, unknown)).map((task) => [task.taskArn, task]),
+  );
+  for (const host of hosts) {
+    host.snapshot.stoppingByEventsRead = announced(host).map(
+      (taskArn): TaskView =>
+        described.get(taskArn) ?? {
+          taskArn,
+          containerInstanceArn: '',
+          // Seen to stop by this container, or no longer described: it has stopped.
+          lastStatus: 'STOPPED',
+          version: deps.stoppedTasks.version(taskArn),
+        },
     );
   }
 }

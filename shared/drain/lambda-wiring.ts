@@ -3,7 +3,7 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { AutoScalingAdapter } from '../aws/auto-scaling';
 import { EcsAdapter } from '../aws/ecs';
-import { SDK_MAX_ATTEMPTS } from '../aws/pacer';
+import { ecsReadPacer, SDK_MAX_ATTEMPTS } from '../aws/pacer';
 import { AlertPublisher } from '../aws/sns';
 import { loadConfig } from '../config';
 import type { DecisionPath } from '../decisions/host';
@@ -29,7 +29,10 @@ export function lambdaDependencies(path: DecisionPath): FunctionDependencies {
   }
   return {
     config,
-    ecs: new EcsAdapter(new ECSClient({ maxAttempts: SDK_MAX_ATTEMPTS })),
+    ecs: new EcsAdapter(
+      new ECSClient({ maxAttempts: SDK_MAX_ATTEMPTS }),
+      ecsReadPacer(path, config.ecsReadsPerSecond),
+    ),
     autoScaling: new AutoScalingAdapter(new AutoScalingClient({ maxAttempts: SDK_MAX_ATTEMPTS })),
     alerts: new AlertPublisher(new SNSClient({ maxAttempts: SDK_MAX_ATTEMPTS }), config.alertTopicArn),
     telemetry: telemetry(logger, metrics, path),

@@ -165,6 +165,7 @@ function badRecords(badCase: BadInputCase): unknown[] | undefined {
 const ALERT_TOPIC_ARN = 'arn:aws:sns:us-east-1:123456789012:ecs-drain-AlertTopic-AbCdEf012345';
 
 const config: ControllerConfig = {
+  ecsReadsPerSecond: 10,
   clusters: ['prod', 'batch'],
   groups: [
     { autoScalingGroupName: 'prod-ecs-asg', cluster: 'prod' },
@@ -285,7 +286,7 @@ function newHandler(fn: FunctionName): (event: unknown) => Promise<SQSBatchRespo
   const timing = instantTiming();
   const dependencies: FunctionDependencies = {
     config,
-    ecs: new EcsAdapter(new ECSClient({ region: 'us-east-1' }), ecsReadPacer(timing)),
+    ecs: new EcsAdapter(new ECSClient({ region: 'us-east-1' }), ecsReadPacer('event', 10, timing)),
     autoScaling: new AutoScalingAdapter(
       new AutoScalingClient({ region: 'us-east-1' }),
       autoScalingPacer(timing),

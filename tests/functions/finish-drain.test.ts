@@ -964,8 +964,70 @@ describe('finish-drain memory of the tasks still stopping', () => {
   );
 });
 
+describe('finish-drain and the tasks ECS announces it told to stop', () => {
+  const slow = taskArn('slow-to-stop');
+  const givenSlowTask = (lastStatus = 'STOPPING') =>
+    givenHosts(fakeHost(0, { tasksToldToStop: [task(TASK_ARN, 'STOPPED', 6), task(slow, lastStatus)] }));
+  /** ECS telling the slow task to stop: desired STOPPED, still RUNNING. */
+  const toldToStop = () =>
+    taskStoppedEvent({ taskArn: slow, lastStatus: 'RUNNING', desiredStatus: 'STOPPED', version: 3 });
+  const describedTasks = () => ecs.commandCalls(DescribeTasksCommand).map((call) => call.args[0].input.tasks);
+
+  it('costs no AWS call by itself, and is never retried', async () => {
+    givenSlowTask();
+
+    const response = await invoke(toldToStop());
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(ecs.calls()).toHaveLength(0);
+    expect(autoScaling.calls()).toHaveLength(0);
+  });
+
+  it.each([
+    ['in an earlier batch', true],
+    ['in the same batch', false],
+  ])(
+    'spares the host a ListTasks when another task of it stops (announcement %s): one DescribeTasks of the announced task',
+    async (_case, earlier) => {
+      givenSlowTask();
+
+      if (earlier) {
+        await invoke(toldToStop());
+        await invoke(sampleEvent());
+      } else await invoke(toldToStop(), sampleEvent());
+
+      expect(ecs).not.toHaveReceivedCommand(ListTasksCommand);
+      expect(describedTasks()).toEqual([[slow]]);
+      expect(autoScaling).not.toHaveReceivedCommand(CompleteLifecycleActionCommand);
+    },
+  );
+
+  it("lists the host and completes once the announced task's own STOPPED event arrives", async () => {
+    givenSlowTask();
+    await invoke(toldToStop());
+    givenSlowTask('STOPPED');
+
+    await invoke(taskStoppedEvent({ taskArn: slow, version: 6 }));
+
+    expect(ecs).toHaveReceivedCommandTimes(ListTasksCommand, 1);
+    expect(autoScaling).toHaveReceivedCommandTimes(CompleteLifecycleActionCommand, 1);
+  });
+
+  it('is not held back by a stale announcement: ECS shows the task STOPPED, so the host is listed and completed', async () => {
+    // The STOPPED event of the slow task went to another container; this one only saw it told to stop.
+    givenSlowTask('STOPPED');
+    await invoke(toldToStop());
+
+    await invoke(sampleEvent());
+
+    expect(describedTasks()[0]).toEqual([slow]);
+    expect(ecs).toHaveReceivedCommandTimes(ListTasksCommand, 1);
+    expect(autoScaling).toHaveReceivedCommandTimes(CompleteLifecycleActionCommand, 1);
+  });
+});
+
 describe('finish-drain pacing', () => {
-  it('lists tasks at background priority, and makes every other ECS read urgently', async () => {
+  it('makes every ECS read urgently: a list of tasks is mostly the last read before a hand-back', async () => {
     const hosts = [1, 2, 3].map((n) =>
       fakeHost(n, { tasksToldToStop: [task(taskArn(`slow-${n}`), 'STOPPING')] }),
     );
@@ -979,8 +1041,7 @@ describe('finish-drain pacing', () => {
     expect(listTasks).toBe(3);
     expect(otherReads).toBeGreaterThan(0);
     const { priorities } = container.ecsReads;
-    expect(priorities.filter((priority) => priority === 'background')).toHaveLength(listTasks);
-    expect(priorities.filter((priority) => priority === 'urgent')).toHaveLength(otherReads);
+    expect(priorities.filter((priority) => priority === 'urgent')).toHaveLength(listTasks + otherReads);
   });
 
   it("goes on with a host one read away from completion while another host's ListTasks is slow", async () => {

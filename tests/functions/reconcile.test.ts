@@ -150,3 +150,81 @@ it('finds each drain once, from both sides: the held instance and its DRAINING c
   expect(report).toMatchObject({ held: 1, draining: 1, failed: 0 });
   expect(Object.values(report.commands).reduce((sum, n) => sum + n, 0)).toBe(1);
 });
+
+describe('a run with more drains to look at than its reads allow', () => {
+  /** Ten held instances, DRAINING and running nothing, drained 12 to 21 minutes ago: heartbeats due. */
+  async function reconcileMany(ecsReadsPerSecond: number) {
+    const ids = Array.from({ length: 10 }, (_, n) => `i-${n}`);
+    const arn = (id: string) => `${CI.slice(0, CI.lastIndexOf('/'))}/${id}`;
+    const view = (id: string, n: number) => ({
+      arn: arn(id),
+      ec2InstanceId: id,
+      status: 'DRAINING',
+      agentConnected: true,
+      runningTasksCount: 0,
+      pendingTasksCount: 0,
+      drainStartedAt: NOW - (12 + n) * 60_000,
+      heartbeatAt: NOW - 20 * 60_000,
+    });
+    const listed: string[] = [];
+    const heartbeats: string[] = [];
+    const held = { autoScalingGroupName: 'asg', lifecycleState: 'Terminating:Wait' };
+    const ecs = {
+      listContainerInstancesIn: async () => ids.map(arn),
+      describeContainerInstances: async () => ({ found: ids.map(view), missing: [] }),
+      listContainerInstancesOf: async () => ids.map(arn),
+      // Each still has a task stopping: a listing finds it, and the drain goes on.
+      listTasksToldToStop: async (_cluster: string, ci: string) => {
+        listed.push(ci.slice(ci.lastIndexOf('/') + 1));
+        return [`task/${ci}`];
+      },
+      describeTasks: async (_cluster: string, arns: string[]) =>
+        arns.map((taskArn) => ({ taskArn, containerInstanceArn: '', lastStatus: 'STOPPING', version: 2 })),
+      markHeartbeat: async () => undefined,
+    };
+    const autoScaling = {
+      waitingInstances: async () => ids.map((instanceId) => ({ instanceId, ...held })),
+      describeInstances: async () => new Map(ids.map((id) => [id, held])),
+      recordHeartbeat: async (action: { instanceId: string }) => {
+        heartbeats.push(action.instanceId);
+        return 'done';
+      },
+    };
+    const handle = createReconcileHandler({
+      config: { ...config, ecsReadsPerSecond },
+      ecs: ecs as unknown as EcsAdapter,
+      autoScaling: autoScaling as unknown as AutoScalingAdapter,
+      alerts: { enabled: false } as unknown as AlertPublisher,
+      telemetry: {
+        logger: new Logger({ logLevel: 'SILENT' }),
+        count: () => undefined,
+        measure: () => undefined,
+        publish: () => undefined,
+      },
+      timing: { now: () => NOW, sleep: async () => undefined },
+    });
+    const report = await handle();
+    return { report, listed, heartbeats };
+  }
+
+  it('lists the oldest drains first, within the reads its pace allows in half its timeout', async () => {
+    // EcsReadsPerSecond 2: the reconciler's tenth is 0.2 per second, 6 reads in 30 s; finding the
+    // drains took 2 (a ListContainerInstances page and a describe): 4 hosts listed.
+    const { listed, report } = await reconcileMany(2);
+
+    expect(listed).toEqual(['i-9', 'i-8', 'i-7', 'i-6']);
+    expect(report.failed).toBe(0);
+  });
+
+  it('keeps every drain alive all the same, listed or not', async () => {
+    const { heartbeats } = await reconcileMany(2);
+
+    expect([...heartbeats].sort()).toEqual(Array.from({ length: 10 }, (_, n) => `i-${n}`));
+  });
+
+  it('lists every drain when its reads allow', async () => {
+    const { listed } = await reconcileMany(20);
+
+    expect(listed).toHaveLength(10);
+  });
+});

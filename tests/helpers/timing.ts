@@ -1,3 +1,5 @@
+import { DRAIN_POLICY_DEFAULTS } from '../../shared/config';
+import type { DecisionPath } from '../../shared/decisions/host';
 import { autoScalingPacer, ecsReadPacer, Pacer, type Priority, type Timing } from '../../shared/aws/pacer';
 
 export const PACER_EPOCH = Date.parse('2026-01-10T12:00:00Z');
@@ -58,8 +60,11 @@ export class RecordingPacer extends Pacer {
 }
 
 /** The pacers of the functions' own wiring (same rates and bursts), on a clock that never waits. */
-export function instantPacers(timing: Timing = new InstantTiming()) {
-  return { ecsReads: ecsReadPacer(timing), autoScaling: autoScalingPacer(timing) };
+export function instantPacers(timing: Timing = new InstantTiming(), path: DecisionPath = 'event') {
+  return {
+    ecsReads: ecsReadPacer(path, DRAIN_POLICY_DEFAULTS.ecsReadsPerSecond, timing),
+    autoScaling: autoScalingPacer(timing),
+  };
 }
 
 /**

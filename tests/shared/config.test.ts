@@ -23,7 +23,14 @@ describe('loadConfig', () => {
       standaloneTasks: 'wait',
       standaloneGraceSeconds: 600,
       daemonGraceSeconds: 120,
+      ecsReadsPerSecond: 10,
     });
+  });
+
+  it('reads the share of the ECS read bucket, which cannot exceed the bucket refill of 20 per second', () => {
+    expect(loadConfig({ ...complete, ECS_READS_PER_SECOND: '15' }).ecsReadsPerSecond).toBe(15);
+    expect(() => loadConfig({ ...complete, ECS_READS_PER_SECOND: '40' })).toThrow(/ECS_READS_PER_SECOND/);
+    expect(() => loadConfig({ ...complete, ECS_READS_PER_SECOND: '0' })).toThrow(/ECS_READS_PER_SECOND/);
   });
 
   it('reads the drain policy and the alert topic', () => {

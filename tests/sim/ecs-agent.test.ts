@@ -228,6 +228,7 @@ describe('a disconnected ECS agent', () => {
     expect(eventsOf([task]).map((event) => [event.lastStatus, event.at])).toEqual([
       ['PENDING', expect.any(Number)],
       ['RUNNING', expect.any(Number)],
+      ['RUNNING', 300], // told to stop
       ['DEACTIVATING', 300],
       ['STOPPING', 1000],
       ['STOPPED', 1020],

@@ -1,4 +1,11 @@
-import { autoScalingPacer, ecsReadPacer, Pacer, type Priority } from '../../../shared/aws/pacer';
+import {
+  autoScalingPacer,
+  ECS_READ_SHARES,
+  ecsReadPacer,
+  Pacer,
+  type Priority,
+  type Timing,
+} from '../../../shared/aws/pacer';
 import { InstantTiming, ManualTiming, PACER_EPOCH, settle } from '../../helpers/timing';
 
 /** Asks the pacer for a call under `name`, and notes when (ms after the epoch) each call was let through. */
@@ -83,9 +90,28 @@ describe('Pacer', () => {
 });
 
 describe('the pacers of the functions', () => {
-  // 30 calls at once: the burst goes through, the rest at 10 per second.
+  // 30 calls at once: the burst goes through, the rest at the pacer's rate.
   it.each([
-    ['ecsReadPacer: 10 per second, in bursts of 10', ecsReadPacer, 2000],
+    [
+      'ECS reads of a task events container: 4 per second of 10, one at a time',
+      (t: Timing) => ecsReadPacer('event', 10, t),
+      7250,
+    ],
+    [
+      'ECS reads of a notifications container: 0.5 per second of 10',
+      (t: Timing) => ecsReadPacer('start', 10, t),
+      58000,
+    ],
+    [
+      'ECS reads of the reconciler: 1 per second of 10',
+      (t: Timing) => ecsReadPacer('reconciler', 10, t),
+      29000,
+    ],
+    [
+      'ECS reads of a task events container with EcsReadsPerSecond 20: 8 per second',
+      (t: Timing) => ecsReadPacer('event', 20, t),
+      3625,
+    ],
     ['autoScalingPacer: 10 per second, in bursts of 20', autoScalingPacer, 1000],
   ])('%s', async (_case, build, expectedMilliseconds) => {
     const timing = new InstantTiming();
@@ -93,6 +119,14 @@ describe('the pacers of the functions', () => {
 
     await Promise.all(Array.from({ length: 30 }, () => pacer.take()));
 
-    expect(timing.now() - PACER_EPOCH).toBe(expectedMilliseconds);
+    expect(timing.now() - PACER_EPOCH).toBeCloseTo(expectedMilliseconds, 0);
+  });
+
+  it('never lets the whole stack read faster than its share, with every container busy', () => {
+    const total = Object.values(ECS_READ_SHARES).reduce(
+      (sum, { share, containers }) => sum + share * containers,
+      0,
+    );
+    expect(total).toBeCloseTo(1, 9);
   });
 });

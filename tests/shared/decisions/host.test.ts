@@ -133,14 +133,17 @@ describe('decideHost', () => {
       expect(decide(snapshot)).toEqual({ kind: 'read', what });
     });
 
-    it('lists stopping tasks before looking up siblings, so that events about busy hosts do not pay for it', () => {
+    it('lists stopping tasks together with the siblings and the lifecycle: a hand-back waits for one round of reads', () => {
       const snapshot = host({
         tasksToldToStop: new Map(),
         allContainerInstancesFound: false,
         lifecycle: undefined,
       });
 
-      expect(decide(snapshot)).toEqual({ kind: 'read', what: ['stopping-tasks'] });
+      expect(decide(snapshot)).toEqual({
+        kind: 'read',
+        what: ['stopping-tasks', 'all-container-instances', 'lifecycle'],
+      });
     });
 
     it('asks for the siblings and the lifecycle state of an empty-looking host in one read, not one after the other', () => {
@@ -165,6 +168,74 @@ describe('decideHost', () => {
       });
 
       expect(decide(snapshot).kind).toBe('heartbeat');
+    });
+  });
+
+  describe('tasks events report as told to stop', () => {
+    const told = (taskArn: string, version = 3) => ({ taskArn, version, emittedAt: T0 - 2000 });
+    // A host whose last task wanting to run was just told to stop: nothing listed yet.
+    const announced = (changes: Partial<HostSnapshot> = {}) =>
+      host({ tasksToldToStop: new Map(), stoppingByEvents: [told('arn:task/daemon')], ...changes });
+
+    it('first describes them, a hundred per call over the batch, instead of listing the host', () => {
+      expect(decide(announced())).toEqual({ kind: 'read', what: ['tasks-told-to-stop'] });
+    });
+
+    it('lists nothing while one has not stopped: its STOPPED event will look at the host again', () => {
+      const command = decide(
+        announced({
+          stoppingByEventsRead: [taskView('arn:task/daemon', 'STOPPING')],
+          containerInstances: [instance({ drainStartedAt: T0 - 10_000 })],
+        }),
+      );
+
+      expect(command).toMatchObject({ kind: 'none', reason: expect.stringContaining('STOPPED event') });
+      expect(command.kind === 'none' && command.progress?.tasksStopping).toHaveLength(1);
+    });
+
+    it('still keeps a long drain alive while it waits for that event', () => {
+      const command = decide(
+        announced({
+          stoppingByEventsRead: [taskView('arn:task/daemon', 'RUNNING')],
+          containerInstances: [instance({ drainStartedAt: T0 - 1_000_000 })],
+        }),
+      );
+
+      expect(command.kind).toBe('heartbeat');
+    });
+
+    it.each<[string, Partial<HostSnapshot>]>([
+      [
+        'ECS shows it STOPPED (its STOPPED event went elsewhere, or comes later)',
+        { stoppingByEventsRead: [taskView('arn:task/daemon', 'STOPPED')] },
+      ],
+      [
+        'its STOPPED event is in the same batch',
+        {
+          stoppedByEvents: [{ taskArn: 'arn:task/daemon', version: 5 }],
+          stoppingByEventsRead: undefined,
+        },
+      ],
+    ])('lists the host once the announced task has stopped: %s', (_case, changes) => {
+      expect(decide(announced(changes))).toEqual({
+        kind: 'read',
+        what: ['stopping-tasks'],
+      });
+    });
+
+    it('never completes on an announcement alone: a task never announced may still be stopping', () => {
+      const command = decide(announced({ stoppingByEventsRead: [taskView('arn:task/daemon', 'STOPPED')] }));
+
+      expect(command.kind).toBe('read');
+    });
+
+    it('is not how the reconciler decides: it has no events', () => {
+      const command = decideHost(
+        announced({ containerInstances: [instance({ drainStartedAt: T0 - 200_000 })], observedAt: T0 }),
+        { ...policy, path: 'reconciler' },
+      );
+
+      expect(command).toEqual({ kind: 'read', what: ['stopping-tasks'] });
     });
   });
 

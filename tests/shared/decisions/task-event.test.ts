@@ -19,6 +19,7 @@ describe('decideOnTaskEvent', () => {
     expect(decide(loadEvent('task-stopped.json'))).toEqual({
       kind: 'check-host',
       task: {
+        stopped: true,
         clusterArn: CLUSTER_ARN,
         containerInstanceArn: CONTAINER_INSTANCE_ARN,
         taskArn: TASK_ARN,
@@ -50,8 +51,21 @@ describe('decideOnTaskEvent', () => {
     });
   });
 
-  it('ignores tasks that have not reached STOPPED', () => {
-    expect(decide(taskStoppedEvent({ lastStatus: 'DEACTIVATING' }))).toMatchObject({ kind: 'ignore' });
+  it.each(['RUNNING', 'DEACTIVATING'])(
+    'takes a task told to stop (desired STOPPED, last status %s) as the announcement of a STOPPED event',
+    (lastStatus) => {
+      expect(decide(taskStoppedEvent({ lastStatus, desiredStatus: 'STOPPED' }))).toMatchObject({
+        kind: 'check-host',
+        task: { stopped: false, taskArn: TASK_ARN },
+      });
+    },
+  );
+
+  it('ignores tasks that were not told to stop', () => {
+    expect(decide(taskStoppedEvent({ lastStatus: 'RUNNING', desiredStatus: 'RUNNING' }))).toMatchObject({
+      kind: 'ignore',
+      reason: 'task is RUNNING and not told to stop',
+    });
   });
 });
 
