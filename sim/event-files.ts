@@ -26,8 +26,11 @@ export function writeEventsTo(
       },
       finishDrain: () => async (event) => {
         const [record] = (event as { Records: { body: string }[] }).Records;
-        const taskArn = String(JSON.parse(record?.body ?? '{}').detail?.taskArn ?? `batch-${++sequence}`);
-        write(`task-stopped-${taskArn.slice(taskArn.lastIndexOf('/') + 1)}.json`, event);
+        const detail = JSON.parse(record?.body ?? '{}').detail ?? {};
+        const taskArn = String(detail.taskArn ?? `batch-${++sequence}`);
+        // Two events per task: ECS telling it to stop, then its STOPPED; each gets its own file.
+        const kind = detail.lastStatus === 'STOPPED' ? 'stopped' : 'told-to-stop';
+        write(`task-${kind}-${taskArn.slice(taskArn.lastIndexOf('/') + 1)}.json`, event);
         return { batchItemFailures: [] };
       },
     }),

@@ -42,6 +42,14 @@ describe('events written by sim:serve', () => {
     await world.clock.run(1200);
     const stopped = readdirSync(dir).filter((name) => name.startsWith('task-stopped-'));
     expect(stopped.length).toBeGreaterThan(0);
+    // ECS telling a task to stop is an event of its own, in a file that its STOPPED event does not overwrite.
+    const detailOf = (name: string) => JSON.parse(read(name).Records[0].body).detail;
+    expect(stopped.map((name) => detailOf(name).lastStatus)).toEqual(stopped.map(() => 'STOPPED'));
+    const told = readdirSync(dir).filter((name) => name.startsWith('task-told-to-stop-'));
+    expect(told.map((name) => [detailOf(name).desiredStatus, detailOf(name).lastStatus])).toContainEqual([
+      'STOPPED',
+      'RUNNING',
+    ]);
     for (const name of stopped) await controller.finishDrain(read(name));
     await world.clock.run(1300);
 
