@@ -463,22 +463,13 @@ async function listStoppingTasks(
 
   const knownStopped = (host: Host, taskArn: string) =>
     deps.stoppedTasks.has(taskArn) || host.snapshot.stoppedByEvents.some((task) => task.taskArn === taskArn);
-  const unknown = lists.flatMap(({ host, taskArns }) => taskArns.filter((arn) => !knownStopped(host, arn)));
-  const described = new Map(
-    (await deps.ecs.describeTasks(cluster, unknown)).map((task) => [task.taskArn, task]),
+  const read = await readTasks(
+    cluster,
+    lists.flatMap(({ host, taskArns }) => taskArns.filter((arn) => !knownStopped(host, arn))),
+    deps,
   );
-
   for (const { host, containerInstanceArn, taskArns } of lists) {
-    const tasks = taskArns.map(
-      (taskArn): TaskView =>
-        described.get(taskArn) ?? {
-          taskArn,
-          containerInstanceArn,
-          // Known from an event or from memory; a task ECS no longer describes has long stopped.
-          lastStatus: 'STOPPED',
-          version: deps.stoppedTasks.version(taskArn),
-        },
-    );
+    const tasks = taskArns.map((taskArn) => read(taskArn, containerInstanceArn));
     host.snapshot.tasksToldToStop.set(containerInstanceArn, tasks);
     deps.stoppingTasks.set(
       containerInstanceArn,
@@ -493,22 +484,36 @@ async function listStoppingTasks(
  */
 async function describeAnnouncedStops(cluster: string, hosts: Host[], deps: DrainDeps): Promise<void> {
   const announced = (host: Host) => (host.snapshot.stoppingByEvents ?? []).map((task) => task.taskArn);
-  const unknown = hosts.flatMap(announced).filter((arn) => !deps.stoppedTasks.has(arn));
+  const read = await readTasks(
+    cluster,
+    hosts.flatMap(announced).filter((arn) => !deps.stoppedTasks.has(arn)),
+    deps,
+  );
+  for (const host of hosts) {
+    host.snapshot.stoppingByEventsRead = announced(host).map((taskArn) => read(taskArn, ''));
+  }
+}
+
+/**
+ * Describes `unknown` (a hundred per call) and returns how to view any task: as described, or else
+ * STOPPED, for a task known stopped (from an event or this container's memory) or that ECS no
+ * longer describes (long stopped).
+ */
+async function readTasks(
+  cluster: string,
+  unknown: string[],
+  deps: DrainDeps,
+): Promise<(taskArn: string, containerInstanceArn: string) => TaskView> {
   const described = new Map(
     (await deps.ecs.describeTasks(cluster, unknown)).map((task) => [task.taskArn, task]),
   );
-  for (const host of hosts) {
-    host.snapshot.stoppingByEventsRead = announced(host).map(
-      (taskArn): TaskView =>
-        described.get(taskArn) ?? {
-          taskArn,
-          containerInstanceArn: '',
-          // Seen to stop by this container, or no longer described: it has stopped.
-          lastStatus: 'STOPPED',
-          version: deps.stoppedTasks.version(taskArn),
-        },
-    );
-  }
+  return (taskArn, containerInstanceArn) =>
+    described.get(taskArn) ?? {
+      taskArn,
+      containerInstanceArn,
+      lastStatus: 'STOPPED',
+      version: deps.stoppedTasks.version(taskArn),
+    };
 }
 
 /**
