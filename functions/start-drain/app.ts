@@ -16,7 +16,7 @@ export type StartDrainDependencies = FunctionDependencies;
  */
 export function createStartDrainHandler(dependencies: StartDrainDependencies) {
   const { config, telemetry } = dependencies;
-  return sqsBatchHandler(dependencies, 'start', ({ messageId, body }, hosts) => {
+  return sqsBatchHandler(dependencies, 'start', ({ messageId, body }, hosts, deps) => {
     const decision = decideOnNotification(unwrapSns(body), config);
     if (decision.kind === 'ignore') {
       telemetry.logger.info('message skipped', { messageId, reason: decision.reason });
@@ -28,7 +28,7 @@ export function createStartDrainHandler(dependencies: StartDrainDependencies) {
         messageId,
         ...decision.request,
       });
-      addToHost(hosts, decision.request, messageId);
+      addToHost(hosts, decision.request, messageId, deps.timing.now());
     }
   });
 }
@@ -47,9 +47,14 @@ function unwrapSns(body: string): string {
 }
 
 /** The notification tells us the action waits on our hook, and its timer started when it was sent. */
-function addToHost(hosts: Map<string, BatchHost>, request: DrainRequest, messageId: string): void {
+function addToHost(
+  hosts: Map<string, BatchHost>,
+  request: DrainRequest,
+  messageId: string,
+  now: number,
+): void {
   const key = `${request.cluster} ${request.instanceId}`;
-  const sentAt = request.sentAt ?? Date.now();
+  const sentAt = request.sentAt ?? now;
   const known = hosts.get(key);
   if (known !== undefined) {
     known.messageIds.add(messageId);
