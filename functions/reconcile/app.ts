@@ -8,6 +8,7 @@ import {
   type Host,
   newHost,
 } from '../../shared/drain/drive-hosts';
+import { ListingTurns } from '../../shared/drain/container-memory';
 
 export type ReconcileDependencies = FunctionDependencies;
 
@@ -35,7 +36,7 @@ export interface ReconcileReport {
  */
 export function createReconcileHandler(dependencies: ReconcileDependencies) {
   const { config, telemetry } = dependencies;
-  const deps = containerDeps(dependencies, 'reconciler');
+  const deps = { ...containerDeps(dependencies, 'reconciler'), listingTurns: new ListingTurns() };
   // The reads its pace allows in half its timeout: a run that could not finish would decide nothing.
   const readsPerRun = Math.floor(
     ECS_READ_SHARES.reconciler.share * config.ecsReadsPerSecond * RUN_READ_SECONDS,
@@ -113,10 +114,10 @@ export function createReconcileHandler(dependencies: ReconcileDependencies) {
       }
 
       // Finding the drains took a ListContainerInstances page and a describe per hundred; the rest of
-      // the run's reads go to listing the tasks of hosts (one ListTasks each, oldest drains first).
+      // the run's reads go to listing the tasks of hosts (one ListTasks each, in turn).
       const findingReads = 2 * Math.ceil(draining / 100) * config.clusters.length;
-      const hostListsLeft = { count: Math.max(1, readsPerRun - findingReads) };
-      const results = await driveHosts(hosts, { ...deps, hostListsLeft });
+      deps.listingTurns.startRun(Math.max(1, readsPerRun - findingReads));
+      const results = await driveHosts(hosts, deps);
       const commands: Record<string, number> = {};
       let failed = 0;
       for (const { command, error } of results) {

@@ -110,8 +110,9 @@ export interface HostSnapshot {
   /** The reconciler: when it first saw our hook hold the instance (epoch ms), in this container. */
   heldSince?: number;
   /**
-   * The reconciler's run has spent the task lists it may make (oldest drains go first): this host's
-   * tasks are not listed this run. It is still kept alive, and a later run looks at it.
+   * Not this host's turn to have its tasks listed by the reconciler's run (a run lists only so many,
+   * in turn): it is still kept alive, its deadline with `continue` still applies, and a later run
+   * lists it.
    */
   listsDeferred?: boolean;
 }
@@ -254,6 +255,9 @@ export function decideHost(host: HostSnapshot, policy: DrainPolicy): HostCommand
       return none('drain in progress: its task events will finish it', progress);
     }
     if (host.listsDeferred === true) {
+      // At the deadline, `continue` needs no list: the event path lets such a host go the same way.
+      if (ours.waits && drain.pastDeadline(policy) && policy.deadlineAction === 'continue')
+        return deadlineComplete(policy, drain, progress);
       return withReason(
         keepAlive(progress),
         'drain in progress: listed by a later run (this one spent its reads)',
@@ -423,7 +427,13 @@ function onLongDrain(
     progress.tasksWantingToRun <= DAEMON_TASKS_PER_HOST_MAX;
   if (!pastDeadline && !standaloneDue && !looksStuck && !daemonsMayBeAlone) return undefined;
   const running = host.tasksWantingToRunListed;
-  if (running === undefined) return host.listsDeferred === true ? undefined : read('running-tasks');
+  if (running === undefined) {
+    if (host.listsDeferred !== true) return read('running-tasks');
+    // Not this run's turn: only `continue` acts at the deadline without knowing what still runs.
+    return pastDeadline && policy.deadlineAction === 'continue'
+      ? deadlineComplete(policy, drain, progress)
+      : undefined;
+  }
 
   // The reconciler names what it lets go with: the alert says which services lost their tasks.
   if (pastDeadline && policy.deadlineAction === 'continue')

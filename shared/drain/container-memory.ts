@@ -140,3 +140,32 @@ export class AnnouncedStops {
     return [...(this.byInstance.get(containerInstanceArn)?.values() ?? [])];
   }
 }
+
+/**
+ * The reconciler's turns at listing the tasks of hosts: a run may make only so many lists, so the
+ * hosts this container listed longest ago (or never) go first, the oldest drains among equals.
+ * However many older drains never finish, every drain gets its turn within a few runs.
+ */
+export class ListingTurns {
+  private readonly listedAt: BoundedMap<number>;
+  private left = 0;
+
+  constructor(capacity = 10_000) {
+    this.listedAt = new BoundedMap(capacity);
+  }
+
+  /** A new run, which may list `count` hosts. */
+  startRun(count: number): void {
+    this.left = count;
+  }
+
+  /** Of these hosts (each with its key and drain start), those whose turn it is, now marked listed. */
+  take<T extends { key: string; drainStartedAt: number }>(hosts: T[], now: number): T[] {
+    const order = (host: T) => this.listedAt.get(host.key) ?? -Infinity;
+    const ranked = [...hosts].sort((a, b) => order(a) - order(b) || a.drainStartedAt - b.drainStartedAt);
+    const chosen = ranked.slice(0, Math.max(0, this.left));
+    this.left -= chosen.length;
+    for (const host of chosen) this.listedAt.set(host.key, now);
+    return chosen;
+  }
+}

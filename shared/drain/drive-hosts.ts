@@ -16,7 +16,13 @@ import type { Telemetry } from '../observability';
 import { act, alertOnce, bestEffort, drained } from './act';
 import { realTiming, type Timing } from '../aws/pacer';
 import type { ControllerConfig } from '../config';
-import { AnnouncedStops, HeartbeatPacer, StoppedTasks, StoppingTasks } from './container-memory';
+import {
+  AnnouncedStops,
+  HeartbeatPacer,
+  type ListingTurns,
+  StoppedTasks,
+  StoppingTasks,
+} from './container-memory';
 
 /** Everything a path needs to observe and act on hosts: adapters over its own clients, and its memory. */
 export interface DrainDeps extends Telemetry {
@@ -32,10 +38,10 @@ export interface DrainDeps extends Telemetry {
   /** Daemon services per cluster, as DescribeServices told this container (a service keeps its strategy). */
   daemonServices: Map<string, Map<string, boolean>>;
   /**
-   * The reconciler: how many more hosts this run may list the tasks of (one ListTasks or more each),
-   * so that a run ends well within its timeout at its read pace. Unbounded when absent.
+   * The reconciler: whose turn it is to have its tasks listed this run (a run lists only so many
+   * hosts, to end well within its timeout at its read pace). Unbounded when absent.
    */
-  hostListsLeft?: { count: number };
+  listingTurns?: ListingTurns;
 }
 
 /** What a function's handler is built from: configuration, adapters over its own clients, telemetry. */
@@ -151,8 +157,9 @@ async function drive(
   const drains: Drain[] = [];
   const secondLooks: Host[] = [];
   const actions: { host: Host; command: Exclude<HostCommand, { kind: 'read' | 'drain' }> }[] = [];
-  for (const host of pending) {
-    const command = decideHost(host.snapshot, deps.policy);
+  const decided = pending.map((host) => ({ host, command: decideHost(host.snapshot, deps.policy) }));
+  takeTurns(decided, deps);
+  for (const { host, command } of decided) {
     if (command.kind === 'read') {
       const key = command.what.join('+');
       const group = reads.get(key) ?? { what: command.what, hosts: [] };
@@ -338,8 +345,6 @@ async function observe(
   deps: DrainDeps,
   failed: Map<Host, unknown>,
 ): Promise<void> {
-  if (LISTS.has(what) && deps.hostListsLeft !== undefined)
-    hosts = withinListBudget(hosts, deps.hostListsLeft);
   for (const [cluster, group] of byCluster(hosts)) {
     if (what === 'container-instances') await describeNamedInstances(cluster, group, deps);
     else if (what === 'all-container-instances') await findAllInstances(cluster, group, deps);
@@ -359,17 +364,50 @@ async function observe(
 const LISTS: ReadonlySet<Observation> = new Set(['stopping-tasks', 'fresh-stopping-tasks', 'running-tasks']);
 
 /**
- * The hosts whose tasks may still be listed this run, oldest drains first; the others are marked
- * deferred, and decided without the list (kept alive, looked at by a later run).
+ * With turns to take (the reconciler), the hosts of this round that would list tasks and whose turn
+ * it is not are marked deferred and decided again, without the list. A host whose lists this
+ * container remembers makes no ListTasks, and takes no turn.
  */
-function withinListBudget(hosts: Host[], left: { count: number }): Host[] {
-  const startOf = (host: Host) =>
-    Math.min(...(host.snapshot.containerInstances ?? []).map((i) => i.drainStartedAt ?? Infinity));
-  const oldestFirst = [...hosts].sort((a, b) => startOf(a) - startOf(b));
-  const allowed = oldestFirst.slice(0, Math.max(0, left.count));
-  left.count -= allowed.length;
-  for (const host of oldestFirst.slice(allowed.length)) host.snapshot.listsDeferred = true;
-  return allowed;
+function takeTurns(decided: { host: Host; command: HostCommand }[], deps: DrainDeps): void {
+  const turns = deps.listingTurns;
+  if (turns === undefined) return;
+  const listing = decided.filter(
+    ({ host, command }) =>
+      command.kind === 'read' &&
+      command.what.some((what) => LISTS.has(what)) &&
+      !listsFromMemory(host, command, deps),
+  );
+  if (listing.length === 0) return;
+  const candidates = listing.map((entry) => ({
+    entry,
+    key: `${entry.host.snapshot.cluster} ${entry.host.snapshot.ec2InstanceId}`,
+    drainStartedAt: Math.min(
+      ...(entry.host.snapshot.containerInstances ?? []).map((i) => i.drainStartedAt ?? Infinity),
+    ),
+  }));
+  const taken = turns.take(candidates, deps.timing.now());
+  const chosen = new Set(taken);
+  // Listed in turn: the hosts longest waiting first (a stable sort keeps the others in place).
+  const rank = new Map(taken.map((candidate, index) => [candidate.entry, index]));
+  decided.sort((a, b) => (rank.get(a) ?? Infinity) - (rank.get(b) ?? Infinity));
+  for (const candidate of candidates) {
+    if (chosen.has(candidate)) continue;
+    const { host } = candidate.entry;
+    host.snapshot.listsDeferred = true;
+    candidate.entry.command = decideHost(host.snapshot, deps.policy);
+  }
+}
+
+/** The host would list only instances whose list of stopping tasks this container remembers. */
+function listsFromMemory(
+  host: Host,
+  command: Extract<HostCommand, { kind: 'read' }>,
+  deps: DrainDeps,
+): boolean {
+  if (command.what.some((what) => what !== 'stopping-tasks' && LISTS.has(what))) return false;
+  return (host.snapshot.containerInstances ?? [])
+    .filter((instance) => instance.status !== 'INACTIVE' && !host.snapshot.tasksToldToStop.has(instance.arn))
+    .every((instance) => deps.stoppingTasks.get(instance.arn) !== undefined);
 }
 
 /** One DescribeContainerInstances per hundred distinct container instances of the batch. */

@@ -152,58 +152,104 @@ it('finds each drain once, from both sides: the held instance and its DRAINING c
 });
 
 describe('a run with more drains to look at than its reads allow', () => {
-  /** Ten held instances, DRAINING and running nothing, drained 12 to 21 minutes ago: heartbeats due. */
-  async function reconcileMany(ecsReadsPerSecond: number) {
-    const ids = Array.from({ length: 10 }, (_, n) => `i-${n}`);
+  interface Drain {
+    id: string;
+    ageMinutes: number;
+    /** Its last task has stopped (its STOPPED event was lost); otherwise one task is still stopping. */
+    empty?: boolean;
+    /** A task still wants to run on it, which the reconciler lists again every run once the drain looks stuck. */
+    wanting?: boolean;
+  }
+
+  /** A reconciler container over held, DRAINING instances that run nothing; each `run` is a minute later. */
+  function reconciler(drains: Drain[], policy: Partial<ControllerConfig>) {
+    let now = NOW;
     const arn = (id: string) => `${CI.slice(0, CI.lastIndexOf('/'))}/${id}`;
-    const view = (id: string, n: number) => ({
+    const idOf = (ci: string) => ci.slice(ci.lastIndexOf('/') + 1);
+    const view = ({ id, ageMinutes, wanting }: Drain) => ({
       arn: arn(id),
       ec2InstanceId: id,
       status: 'DRAINING',
       agentConnected: true,
-      runningTasksCount: 0,
+      runningTasksCount: wanting === true ? 1 : 0,
       pendingTasksCount: 0,
-      drainStartedAt: NOW - (12 + n) * 60_000,
+      drainStartedAt: NOW - ageMinutes * 60_000,
       heartbeatAt: NOW - 20 * 60_000,
     });
     const listed: string[] = [];
+    const described: string[] = [];
     const heartbeats: string[] = [];
+    const completed: string[] = [];
     const held = { autoScalingGroupName: 'asg', lifecycleState: 'Terminating:Wait' };
+    const waiting = () => drains.filter((drain) => !completed.includes(drain.id));
     const ecs = {
-      listContainerInstancesIn: async () => ids.map(arn),
-      describeContainerInstances: async () => ({ found: ids.map(view), missing: [] }),
-      listContainerInstancesOf: async () => ids.map(arn),
-      // Each still has a task stopping: a listing finds it, and the drain goes on.
+      listContainerInstancesIn: async () => waiting().map((drain) => arn(drain.id)),
+      describeContainerInstances: async () => ({ found: waiting().map(view), missing: [] }),
+      listContainerInstancesOf: async (_cluster: string, ids: string[]) => ids.map(arn),
       listTasksToldToStop: async (_cluster: string, ci: string) => {
-        listed.push(ci.slice(ci.lastIndexOf('/') + 1));
-        return [`task/${ci}`];
+        listed.push(idOf(ci));
+        return [`task/${idOf(ci)}`];
       },
-      describeTasks: async (_cluster: string, arns: string[]) =>
-        arns.map((taskArn) => ({ taskArn, containerInstanceArn: '', lastStatus: 'STOPPING', version: 2 })),
+      listTasksWantingToRun: async (_cluster: string, ci: string) => {
+        listed.push(idOf(ci));
+        return [`task/${idOf(ci)}-web`];
+      },
+      daemonServices: async () => new Set<string>(),
+      describeTasks: async (_cluster: string, arns: string[]) => {
+        described.push(...arns);
+        return arns.map((taskArn) => {
+          const empty = drains.find((drain) => taskArn === `task/${drain.id}`)?.empty === true;
+          return {
+            taskArn,
+            containerInstanceArn: '',
+            group: 'service:web',
+            lastStatus: taskArn.endsWith('-web') ? 'RUNNING' : empty ? 'STOPPED' : 'STOPPING',
+            version: 2,
+            ...(empty && { stoppedAt: NOW - 30 * 60_000 }),
+          };
+        });
+      },
       markHeartbeat: async () => undefined,
+      markAlertsSent: async () => undefined,
     };
     const autoScaling = {
-      waitingInstances: async () => ids.map((instanceId) => ({ instanceId, ...held })),
-      describeInstances: async () => new Map(ids.map((id) => [id, held])),
+      waitingInstances: async () => waiting().map(({ id }) => ({ instanceId: id, ...held })),
+      describeInstances: async (ids: string[]) => new Map(ids.map((id) => [id, held])),
       recordHeartbeat: async (action: { instanceId: string }) => {
         heartbeats.push(action.instanceId);
         return 'done';
       },
+      completeLifecycleAction: async (action: { instanceId: string }) => {
+        completed.push(action.instanceId);
+        return 'done';
+      },
     };
     const handle = createReconcileHandler({
-      config: { ...config, ecsReadsPerSecond },
+      config: { ...config, ...policy },
       ecs: ecs as unknown as EcsAdapter,
       autoScaling: autoScaling as unknown as AutoScalingAdapter,
-      alerts: { enabled: false } as unknown as AlertPublisher,
+      alerts: { enabled: false, publish: async () => undefined } as unknown as AlertPublisher,
       telemetry: {
         logger: new Logger({ logLevel: 'SILENT' }),
         count: () => undefined,
         measure: () => undefined,
         publish: () => undefined,
       },
-      timing: { now: () => NOW, sleep: async () => undefined },
+      timing: { now: () => now, sleep: async () => undefined },
     });
-    const report = await handle();
+    const run = async () => {
+      const report = await handle();
+      now += 60_000;
+      return report;
+    };
+    return { run, listed, described, heartbeats, completed };
+  }
+
+  /** Ten held instances, DRAINING and running nothing, drained 12 to 21 minutes ago: heartbeats due. */
+  async function reconcileMany(ecsReadsPerSecond: number) {
+    const drains = Array.from({ length: 10 }, (_, n) => ({ id: `i-${n}`, ageMinutes: 12 + n }));
+    const { run, listed, heartbeats } = reconciler(drains, { ecsReadsPerSecond });
+    const report = await run();
     return { report, listed, heartbeats };
   }
 
@@ -226,5 +272,45 @@ describe('a run with more drains to look at than its reads allow', () => {
     const { listed } = await reconcileMany(20);
 
     expect(listed).toHaveLength(10);
+  });
+
+  it('gives every drain its turn: a drain whose last event was lost is finished behind older ones that never end', async () => {
+    // EcsReadsPerSecond 2: four lists a run. Four older drains look stuck (a task still wants to run),
+    // so each run would list them again: by age alone they would take every turn, every run.
+    const stuck = Array.from({ length: 4 }, (_, n) => ({ id: `i-old-${n}`, ageMinutes: 40, wanting: true }));
+    const { run, completed } = reconciler([...stuck, { id: 'i-young', ageMinutes: 5, empty: true }], {
+      ecsReadsPerSecond: 2,
+    });
+
+    for (let minute = 0; minute < 3; minute++) await run();
+
+    expect(completed).toEqual(['i-young']);
+  });
+
+  it('takes no turn for a host whose lists it remembers (no ListTasks): it is still checked every run', async () => {
+    const first = Array.from({ length: 4 }, (_, n) => ({ id: `i-a${n}`, ageMinutes: 30 }));
+    const then = Array.from({ length: 4 }, (_, n) => ({ id: `i-b${n}`, ageMinutes: 20 }));
+    const { run, listed, described } = reconciler([...first, ...then], { ecsReadsPerSecond: 2 });
+    await run();
+    described.length = 0;
+
+    await run();
+
+    // The second run lists the four it could not list before, and checks the first four from memory.
+    expect(listed.slice(4).sort()).toEqual(then.map((drain) => drain.id));
+    expect(described).toEqual(expect.arrayContaining(first.map((drain) => `task/${drain.id}`)));
+  });
+
+  it('lets a drain that is not its turn go at its deadline with DeadlineAction continue, as the event path does', async () => {
+    // Four older drains take this run's four turns; all five are past the 60-minute deadline.
+    const older = Array.from({ length: 4 }, (_, n) => ({ id: `i-old-${n}`, ageMinutes: 70 }));
+    const { run, completed, listed } = reconciler([...older, { id: 'i-late', ageMinutes: 61 }], {
+      ecsReadsPerSecond: 2,
+    });
+
+    await run();
+
+    expect(listed).not.toContain('i-late');
+    expect(completed).toContain('i-late');
   });
 });
