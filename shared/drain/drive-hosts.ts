@@ -529,6 +529,12 @@ async function describeAnnouncedStops(cluster: string, hosts: Host[], deps: Drai
   );
   for (const host of hosts) {
     host.snapshot.stoppingByEventsRead = announced(host).map((taskArn) => read(taskArn, ''));
+    // A task read as stopped (its STOPPED event went to another container) is announced no more.
+    for (const task of host.snapshot.stoppingByEventsRead) {
+      if (task.lastStatus !== 'STOPPED') continue;
+      deps.stoppedTasks.remember(task.taskArn, task.version);
+      for (const arn of host.snapshot.containerInstanceArns) deps.announcedStops.stopped(arn, task.taskArn);
+    }
   }
 }
 

@@ -1013,6 +1013,26 @@ describe('finish-drain and the tasks ECS announces it told to stop', () => {
     expect(autoScaling).toHaveReceivedCommandTimes(CompleteLifecycleActionCommand, 1);
   });
 
+  it('forgets an announcement once ECS shows its task STOPPED: it is not described again', async () => {
+    // The STOPPED event of the slow task went to another container; this one only saw it told to stop.
+    givenHosts(
+      fakeHost(0, {
+        tasksToldToStop: [
+          task(TASK_ARN, 'STOPPED', 6),
+          task(slow, 'STOPPED'),
+          task(taskArn('other'), 'STOPPING'),
+        ],
+      }),
+    );
+    await invoke(toldToStop());
+    await invoke(sampleEvent());
+    ecs.resetHistory();
+
+    await invoke(sampleEvent());
+
+    expect(describedTasks().flat()).not.toContain(slow);
+  });
+
   it('is not held back by a stale announcement: ECS shows the task STOPPED, so the host is listed and completed', async () => {
     // The STOPPED event of the slow task went to another container; this one only saw it told to stop.
     givenSlowTask('STOPPED');
