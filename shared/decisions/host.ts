@@ -265,7 +265,8 @@ export function decideHost(host: HostSnapshot, policy: DrainPolicy): HostCommand
     }
     // A task an event reports as told to stop will send a STOPPED event, and that event will look at
     // the host: no list until then. One DescribeTasks per hundred such tasks of the batch confirms
-    // they have not stopped yet (their events may arrive in any order); a read that lags is harmless.
+    // they have not stopped yet (their events may arrive in any order). A read that lags can only
+    // postpone the list: at worst until the reconciler looks (RECONCILER_PATIENCE_MS and a run).
     const announced = policy.path === 'event' ? announcedStops(host) : [];
     if (announced.length > 0) {
       if (host.stoppingByEventsRead === undefined) return read('tasks-told-to-stop');
