@@ -40,6 +40,7 @@ import {
   expectDroppedNaming,
   noActiveLifecycleAction,
   task,
+  ecsWritesOf,
 } from '../helpers/aws';
 import {
   CLUSTER_ARN,
@@ -210,15 +211,7 @@ function givenEmptyHostWaitingOnOurHook(lifecycleState = 'Terminating:Wait') {
 }
 
 /** ECS writes in the order they were made, each with the container instances it named. */
-const ecsWrites = () =>
-  ecs.calls().flatMap((call) => {
-    const command = call.args[0];
-    if (command instanceof PutAttributesCommand)
-      return [['PutAttributes', command.input.attributes?.map((attribute) => attribute.targetId)]];
-    if (command instanceof UpdateContainerInstancesStateCommand)
-      return [['UpdateContainerInstancesState', command.input.containerInstances]];
-    return [];
-  });
+const ecsWrites = () => ecsWritesOf(ecs);
 
 const describedBatches = () =>
   ecs.commandCalls(DescribeContainerInstancesCommand).map((call) => call.args[0].input.containerInstances);

@@ -29,6 +29,7 @@ import {
   expectDroppedNaming,
   noActiveLifecycleAction,
   task,
+  ecsWritesOf,
 } from '../helpers/aws';
 import {
   CONTAINER_INSTANCE_ARN,
@@ -154,15 +155,7 @@ const completedTokens = () =>
     .map((call) => call.args[0].input.LifecycleActionToken ?? '')
     .sort();
 /** ECS writes in the order they were made, each with the container instances it named. */
-const ecsWrites = () =>
-  ecs.calls().flatMap((call) => {
-    const command = call.args[0];
-    if (command instanceof PutAttributesCommand)
-      return [['PutAttributes', command.input.attributes?.map((attribute) => attribute.targetId)]];
-    if (command instanceof UpdateContainerInstancesStateCommand)
-      return [['UpdateContainerInstancesState', command.input.containerInstances]];
-    return [];
-  });
+const ecsWrites = () => ecsWritesOf(ecs);
 
 const drainedArns = () =>
   ecs

@@ -1,6 +1,10 @@
 import { AutoScalingServiceException } from '@aws-sdk/client-auto-scaling';
 import type { ContainerInstance, Task } from '@aws-sdk/client-ecs';
-import { ECSServiceException } from '@aws-sdk/client-ecs';
+import {
+  ECSServiceException,
+  PutAttributesCommand,
+  UpdateContainerInstancesStateCommand,
+} from '@aws-sdk/client-ecs';
 import { CONTAINER_INSTANCE_ARN, INSTANCE_ID } from './events';
 
 export function containerInstance(changes: Partial<ContainerInstance> = {}): ContainerInstance {
@@ -89,4 +93,16 @@ export function expectDroppedNaming(
  */
 export function drainStartedAttribute(at: number) {
   return { name: 'ecs-drain.started-at', value: new Date(at).toISOString() };
+}
+
+/** The ECS writes a mocked client received, in order, each with the container instances it named. */
+export function ecsWritesOf(ecs: { calls(): { args: unknown[] }[] }): [string, string[] | undefined][] {
+  return ecs.calls().flatMap((call): [string, string[] | undefined][] => {
+    const command = call.args[0];
+    if (command instanceof PutAttributesCommand)
+      return [['PutAttributes', command.input.attributes?.map((attribute) => attribute.targetId ?? '')]];
+    if (command instanceof UpdateContainerInstancesStateCommand)
+      return [['UpdateContainerInstancesState', command.input.containerInstances]];
+    return [];
+  });
 }
