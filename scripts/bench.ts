@@ -164,12 +164,14 @@ async function irrelevantEventsRun(transport: Transport) {
   }
   await clock.run(from + minutes * 60 + 120);
   setActive(undefined);
-  const events = world.taskEventSource?.stats.recordsDelivered ?? 0;
+  // Per STOPPED event, as issue 6 asks; the told-to-stop events ride in the same batches for free.
+  const events = world.recorder.taskEventsQueued.stopped;
   const reads = world.recorder.ecsReadTimes.filter((t) => t >= from).length;
   return {
     instances: shape.instances,
     simulatedSeconds: minutes * 60,
     taskStoppedEvents: events,
+    recordsDelivered: world.taskEventSource?.stats.recordsDelivered ?? 0,
     batches: world.taskEventSource?.stats.batches ?? 0,
     ecsReads: reads,
     ecsReadsPerEvent: events === 0 ? null : Math.round((reads / events) * 1000) / 1000,
@@ -218,8 +220,9 @@ async function main(): Promise<void> {
 
     const irrelevant = await irrelevantEventsRun(transportOf(first));
     say(
-      `busy batch cluster, nothing draining: ${irrelevant.taskStoppedEvents} task STOPPED events in ${irrelevant.batches} batches, ` +
-        `${irrelevant.ecsReads} ECS reads: ${irrelevant.ecsReadsPerEvent} per event`,
+      `busy batch cluster, nothing draining: ${irrelevant.taskStoppedEvents} task STOPPED events ` +
+        `(${irrelevant.recordsDelivered} records with the told-to-stop ones) in ${irrelevant.batches} batches, ` +
+        `${irrelevant.ecsReads} ECS reads: ${irrelevant.ecsReadsPerEvent} per STOPPED event`,
     );
     const scale = runs.find((run) => run.kind === first)?.result;
     if (values.json) {

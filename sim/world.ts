@@ -62,6 +62,8 @@ export class Recorder {
   readonly ecsReadTimes: number[] = [];
   /** Seconds from a task event's emission until it was in the queue. */
   readonly deliveryDelays: number[] = [];
+  /** Task events put in the queue: tasks STOPPED, and tasks told to stop. */
+  readonly taskEventsQueued = { stopped: 0, toldToStop: 0 };
   /** Metrics the functions emitted, by name (counts summed). */
   readonly metrics = new Map<string, number>();
   /** Runs of the reconciler, and what each found. */
@@ -300,6 +302,7 @@ export class World {
     const emittedAt = this.clock.now;
     this.deliver(this.options.deliveryFaults, () => {
       this.recorder.deliveryDelays.push(this.clock.now - emittedAt);
+      this.recorder.taskEventsQueued[task.lastStatus === 'STOPPED' ? 'stopped' : 'toldToStop']++;
       queue.sendMessage(JSON.stringify(event));
     });
   }
