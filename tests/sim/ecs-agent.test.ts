@@ -1,53 +1,18 @@
-import { ECS_OPERATIONS, type EcsOperation } from '../../sim/api/ecs-api';
-import { Clock, Random } from '../../sim/clock';
 import {
   type ContainerInstance,
   DEFAULT_EC2_NOTICE_SECONDS,
   type EcsOptions,
-  EcsModel,
   type ServiceSpec,
   type Task,
 } from '../../sim/ecs';
+import { simulatedCluster } from '../helpers/ecs-model';
 
 // A terminated EC2 instance: the agent disconnects at once, ECS notices later (ec2NoticeSeconds),
 // then stops the tasks (TerminationNotice) and deregisters the container instance. An agent that
 // is disconnected holds back everything only it can report.
 
-interface TaskEvent {
-  arn: string;
-  at: number;
-  lastStatus: string;
-  desiredStatus: string;
-  stopCode?: string;
-  stoppedReason?: string;
-}
-
 function cluster(hosts: number, options: EcsOptions = {}) {
-  const clock = new Clock();
-  const events: TaskEvent[] = [];
-  const ecs = new EcsModel(
-    'test',
-    clock,
-    new Random(11),
-    {
-      taskChanged: (task: Task) =>
-        events.push({
-          arn: task.arn,
-          at: clock.now,
-          lastStatus: task.lastStatus,
-          desiredStatus: task.desiredStatus,
-          stopCode: task.stopCode,
-          stoppedReason: task.stoppedReason,
-        }),
-      serviceHealthChanged: () => undefined,
-    },
-    options,
-  );
-  const instances = Array.from({ length: hosts }, (_, n) =>
-    ecs.registerContainerInstance(`i-${String(n).padStart(17, '0')}`, 4096, 16384, 'ami-1'),
-  );
-  const call = (operation: EcsOperation, input: Record<string, unknown>) =>
-    ECS_OPERATIONS[operation](ecs, { cluster: 'test', ...input }) as Record<string, unknown>;
+  const { clock, ecs, events, instances, call } = simulatedCluster(hosts, 11, options);
   const listInstances = () =>
     (call('ListContainerInstances', {}) as { containerInstanceArns: string[] }).containerInstanceArns;
   const describeInstance = (instance: ContainerInstance) =>
@@ -56,7 +21,18 @@ function cluster(hosts: number, options: EcsOptions = {}) {
         containerInstances: { status: string; agentConnected: boolean; runningTasksCount: number }[];
       }
     ).containerInstances[0];
-  const eventsOf = (tasks: Task[]) => events.filter((event) => tasks.some((task) => task.arn === event.arn));
+  // What these tests compare: the event as the agent's work shows it, without its version.
+  const eventsOf = (tasks: Task[]) =>
+    events
+      .filter((event) => tasks.some((task) => task.arn === event.arn))
+      .map(({ arn, at, lastStatus, desiredStatus, stopCode, stoppedReason }) => ({
+        arn,
+        at,
+        lastStatus,
+        desiredStatus,
+        stopCode,
+        stoppedReason,
+      }));
   return { clock, ecs, events, instances, listInstances, describeInstance, eventsOf };
 }
 

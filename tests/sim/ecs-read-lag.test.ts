@@ -4,24 +4,15 @@ import {
   ECSClient,
   UpdateContainerInstancesStateCommand,
 } from '@aws-sdk/client-ecs';
-import { ECS_OPERATIONS, type EcsOperation } from '../../sim/api/ecs-api';
 import { InProcessHandler } from '../../sim/api/in-process';
-import { Clock, Random } from '../../sim/clock';
-import { type ContainerInstance, EcsModel, type ServiceSpec, type Task } from '../../sim/ecs';
+import type { ContainerInstance, ServiceSpec, Task } from '../../sim/ecs';
 import { buildWorld, defaultOptions, demoShape } from '../../sim/scenario';
 import { STACK } from '../../sim/world';
+import { simulatedCluster } from '../helpers/ecs-model';
 
 // ECS reads are eventually consistent: DescribeTasks, ListTasks, DescribeContainerInstances and
 // ListContainerInstances answer from the state of readLagSeconds ago, while the task events leave
 // at the moment of the change, and writes act on (and return) the current state.
-
-interface TaskEvent {
-  arn: string;
-  at: number;
-  lastStatus: string;
-  desiredStatus: string;
-  version: number;
-}
 
 interface ApiTask {
   taskArn: string;
@@ -42,31 +33,7 @@ interface ApiInstance {
 const LAG = 20;
 
 function cluster(hosts: number, readLagSeconds: number) {
-  const clock = new Clock();
-  const events: TaskEvent[] = [];
-  const ecs = new EcsModel(
-    'test',
-    clock,
-    new Random(7),
-    {
-      taskChanged: (task: Task) =>
-        events.push({
-          arn: task.arn,
-          at: clock.now,
-          lastStatus: task.lastStatus,
-          desiredStatus: task.desiredStatus,
-          version: task.version,
-        }),
-      serviceHealthChanged: () => undefined,
-    },
-    { readLagSeconds },
-  );
-  const instances = Array.from({ length: hosts }, (_, n) =>
-    ecs.registerContainerInstance(`i-${String(n).padStart(17, '0')}`, 4096, 16384, 'ami-1'),
-  );
-  /** One call of the ECS API as the local endpoint answers it. */
-  const call = (operation: EcsOperation, input: Record<string, unknown>) =>
-    ECS_OPERATIONS[operation](ecs, { cluster: 'test', ...input }) as Record<string, unknown>;
+  const { clock, ecs, events, instances, call } = simulatedCluster(hosts, 7, { readLagSeconds });
   const describeTask = (task: Task) => {
     const output = call('DescribeTasks', { tasks: [task.arn] }) as { tasks: ApiTask[] };
     return output.tasks[0];

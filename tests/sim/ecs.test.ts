@@ -1,32 +1,9 @@
-import { Clock, Random } from '../../sim/clock';
-import { type EcsOptions, EcsModel, type ServiceSpec, type Task } from '../../sim/ecs';
+import type { EcsOptions, ServiceSpec } from '../../sim/ecs';
+import { simulatedCluster } from '../helpers/ecs-model';
 
 /** A cluster of `hosts` instances with room for plenty of tasks, and every task event recorded. */
 function cluster(hosts = 3, options: EcsOptions = {}) {
-  const clock = new Clock();
-  const events: { arn: string; lastStatus: string; desiredStatus: string; version: number }[] = [];
-  const healthy: { at: number; service: string; count: number }[] = [];
-  const ecs = new EcsModel(
-    'test',
-    clock,
-    new Random(42),
-    {
-      taskChanged: (task: Task) =>
-        events.push({
-          arn: task.arn,
-          lastStatus: task.lastStatus,
-          desiredStatus: task.desiredStatus,
-          version: task.version,
-        }),
-      serviceHealthChanged: (service) =>
-        healthy.push({ at: clock.now, service: service.spec.name, count: service.healthyCount }),
-    },
-    options,
-  );
-  const instances = Array.from({ length: hosts }, (_, n) =>
-    ecs.registerContainerInstance(`i-${String(n).padStart(17, '0')}`, 4096, 16384, 'ami-1'),
-  );
-  return { clock, ecs, events, healthy, instances };
+  return simulatedCluster(hosts, 42, options);
 }
 
 function service(changes: Partial<ServiceSpec>): ServiceSpec {
