@@ -1,16 +1,9 @@
-import {
-  AutoScalingClient,
-  CompleteLifecycleActionCommand,
-  SetDesiredCapacityCommand,
-} from '@aws-sdk/client-auto-scaling';
-import {
-  DescribeClustersCommand,
-  ECSClient,
-  UpdateContainerInstancesStateCommand,
-} from '@aws-sdk/client-ecs';
+import { CompleteLifecycleActionCommand, SetDesiredCapacityCommand } from '@aws-sdk/client-auto-scaling';
+import { DescribeClustersCommand, UpdateContainerInstancesStateCommand } from '@aws-sdk/client-ecs';
 import { type ApiFaults, NO_API_FAULTS, type RunningServer, startApiServer } from '../../sim/api/server';
 import { buildWorld, defaultOptions, demoShape } from '../../sim/scenario';
 import { STACK, type World } from '../../sim/world';
+import { endpointClients } from '../helpers/endpoint';
 
 // Lost responses: the service carries the call out, the caller gets an error anyway (HTTP 500 or a
 // 504 gateway timeout), so a retry meets a state that has already changed.
@@ -21,13 +14,7 @@ let server: RunningServer;
 const LOSE_EVERY_ANSWER: ApiFaults = { tokenBuckets: false, throttle: 0, serverError: 0, lostResponse: 1 };
 
 function clients(maxAttempts: number) {
-  const config = {
-    endpoint: server.url,
-    region: 'us-east-1',
-    maxAttempts,
-    credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
-  };
-  return { ecs: new ECSClient(config), autoScaling: new AutoScalingClient(config) };
+  return endpointClients(server.url, maxAttempts);
 }
 
 async function errorOf(call: Promise<unknown>): Promise<{ name: string; status?: number }> {

@@ -7,6 +7,7 @@ import {
 import { type RunningServer, startApiServer } from '../../sim/api/server';
 import { buildWorld, defaultOptions, demoShape } from '../../sim/scenario';
 import { STACK, type World } from '../../sim/world';
+import { endpointClients } from '../helpers/endpoint';
 
 // The look-ups a controller makes in bulk: every DRAINING instance page by page, up to 50 EC2 ids
 // in one ListContainerInstances filter, up to 50 ids in one DescribeAutoScalingInstances.
@@ -31,14 +32,7 @@ beforeAll(async () => {
   // Reads lag writes (readLagSeconds): let them catch up.
   await world.clock.run(610);
   server = await startApiServer(() => world.api);
-  const config = {
-    endpoint: server.url,
-    region: 'us-east-1',
-    maxAttempts: 1,
-    credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
-  };
-  ecs = new ECSClient(config);
-  autoScaling = new AutoScalingClient(config);
+  ({ ecs, autoScaling } = endpointClients(server.url));
 });
 afterAll(async () => {
   ecs.destroy();

@@ -15,6 +15,7 @@ import {
 import { type RunningServer, startApiServer } from '../../sim/api/server';
 import { buildWorld, defaultOptions, demoShape } from '../../sim/scenario';
 import { STACK, type World } from '../../sim/world';
+import { endpointClients } from '../helpers/endpoint';
 
 // Real SDK clients, with their real serializers and error parsing, against the local endpoint.
 let world: World;
@@ -26,14 +27,7 @@ beforeAll(async () => {
   world = buildWorld(defaultOptions(demoShape(6)), 'silent');
   await world.clock.run(600);
   server = await startApiServer(() => world.api);
-  const config = {
-    endpoint: server.url,
-    region: 'us-east-1',
-    maxAttempts: 1,
-    credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
-  };
-  ecs = new ECSClient(config);
-  autoScaling = new AutoScalingClient(config);
+  ({ ecs, autoScaling } = endpointClients(server.url));
 });
 afterAll(async () => {
   ecs.destroy();

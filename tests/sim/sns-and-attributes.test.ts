@@ -4,18 +4,14 @@ import { type RunningServer, startApiServer } from '../../sim/api/server';
 import { CUSTOM_ATTRIBUTES_MAX } from '../../sim/ecs';
 import { buildWorld, defaultOptions, demoShape } from '../../sim/scenario';
 import { STACK, type World } from '../../sim/world';
+import { endpointConfig } from '../helpers/endpoint';
 
 // The twin's SNS Publish and ECS custom attributes fail as AWS's do, so that the controller is
 // tested against an alert topic that can be down and a container instance that is full.
 
 let world: World;
 let server: RunningServer;
-const config = () => ({
-  endpoint: server.url,
-  region: 'us-east-1',
-  maxAttempts: 1,
-  credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
-});
+const config = () => endpointConfig(server.url);
 
 beforeEach(async () => {
   world = buildWorld(defaultOptions(demoShape(3)), 'silent');
