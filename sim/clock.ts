@@ -132,6 +132,14 @@ export class Clock {
     return count;
   }
 
+  /**
+   * Something settled a promise an activity may wait on (through `waitFor`) from a plain scheduled
+   * action: let the waiting activity run before time moves on.
+   */
+  touch(): void {
+    this.dirty = true;
+  }
+
   /** True when every activity is finished or blocked on the clock, so time may move on. */
   idle(): boolean {
     return this.runningCount === 0 && !this.dirty;

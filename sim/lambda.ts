@@ -10,7 +10,8 @@ import { type Clock, currentActivity, type Random, type Timer } from './clock';
  * - An invocation takes the most recently used idle container, or starts a new one while fewer than
  *   `concurrency` are busy. Containers run at once and interleave at their awaits (see Clock).
  * - An invocation that runs past `timeoutSeconds` fails with a timeout and its container is
- *   discarded: `dead` is set, the clock abandons it, and its sleeps never resolve, so its in-flight
+ *   discarded (as is one that crashes, a fault a run can ask for: the runtime exits half-way, say out
+ *   of memory, after some of its calls took effect): `dead` is set, the clock abandons it, and its sleeps never resolve, so its in-flight
  *   work has no further effect. Between invocations a container is `frozen`: the wake-ups of work it
  *   left running are held until its next invocation, as Lambda freezes an idle environment.
  * - Asynchronous invocation (SNS, EventBridge) goes through an internal queue: events wait there while
@@ -45,8 +46,15 @@ export interface LambdaOptions {
    * not document the figure; observed reuse spans minutes. Default 600.
    */
   maxIdleSeconds?: number;
-  /** For request ids; without it ids count up. */
+  /** For request ids and faults; without it ids count up. */
   random?: Random;
+  /**
+   * A fault: the share of invocations whose runtime exits half-way (Runtime.ExitError), at a moment
+   * drawn within `crashWithinSeconds` of handler time (an invocation that ends sooner is spared).
+   * Calls made before the crash took effect; nothing after it does. Needs `random`. Default 0.
+   */
+  crashShare?: number;
+  crashWithinSeconds?: number;
 }
 
 export interface LambdaStats {
@@ -59,6 +67,8 @@ export interface LambdaStats {
   /** Events lost on the way to the function before Lambda's queue took them. */
   dropped: number;
   timeouts: number;
+  /** Invocations whose runtime exited half-way (the crash fault). */
+  crashes: number;
   coldStarts: number;
   /** Synchronous invokes refused at the concurrency limit. */
   throttled: number;
@@ -78,7 +88,7 @@ export interface FailedEvent {
 
 export type InvokeResult =
   | { ok: true; result: unknown }
-  | { ok: false; error: Error; reason: 'throttled' | 'timeout' | 'function-error' | 'init-error' };
+  | { ok: false; error: Error; reason: 'throttled' | 'timeout' | 'crash' | 'function-error' | 'init-error' };
 
 const RETRY_DELAYS = [60, 120];
 const DEFAULT_MAX_EVENT_AGE = 21600;
@@ -124,6 +134,7 @@ export class LambdaFunction {
     failed: [],
     dropped: 0,
     timeouts: 0,
+    crashes: 0,
     coldStarts: 0,
     throttled: 0,
     queued: 0,
@@ -246,21 +257,26 @@ export class LambdaFunction {
     clock.resume(container);
     let finished = false;
     let timer: Timer | undefined;
+    let crash: Timer | undefined;
     let deadline = Infinity;
     let phase: 'init' | 'handler' = 'init';
     const finish = (outcome: InvokeResult): void => {
       if (finished) return;
       finished = true;
       timer?.cancel();
+      crash?.cancel();
       this.busy--;
       if (outcome.ok) this.release(container);
       else {
         this.stats.errors++;
         if (outcome.reason === 'timeout') this.stats.timeouts++;
-        // A timeout or a failed cold start ends the container; a handler error leaves it warm.
+        if (outcome.reason === 'crash') this.stats.crashes++;
+        // A timeout, a crash or a failed cold start ends the container; a handler error leaves it warm.
         if (outcome.reason === 'function-error') this.release(container);
         else this.discard(container);
       }
+      // The invoker (an event source) waits on this outcome: it sees it at this simulated second.
+      clock.touch();
       done(outcome);
       this.dispatch();
     };
@@ -284,6 +300,19 @@ export class LambdaFunction {
             reason: 'timeout',
           }),
         );
+        const crashAt = this.crashAfter();
+        if (crashAt !== undefined) {
+          crash = clock.after(crashAt, () =>
+            finish({
+              ok: false,
+              error: named(
+                'Runtime.ExitError',
+                'RequestId: simulated Error: Runtime exited with error: signal: killed',
+              ),
+              reason: 'crash',
+            }),
+          );
+        }
         return await container.handler(event, context);
       }, container)
       .then(
@@ -295,6 +324,13 @@ export class LambdaFunction {
             reason: phase === 'init' ? 'init-error' : 'function-error',
           }),
       );
+  }
+
+  /** Seconds of handler time after which this invocation crashes, if the crash fault picks it. */
+  private crashAfter(): number | undefined {
+    const { crashShare = 0, crashWithinSeconds = 1, random } = this.options;
+    if (crashShare <= 0 || random === undefined || !random.chance(crashShare)) return undefined;
+    return random.between(0, crashWithinSeconds);
   }
 
   private release(container: LambdaContainer): void {

@@ -138,6 +138,25 @@ describe('Clock with async actions', () => {
     expect(log).toEqual(['inner result at 3']);
   });
 
+  it('lets an activity waiting on a promise a plain action settles see it at that second, once touched', async () => {
+    const clock = new Clock({ stallTimeoutMs: 200 });
+    const log: string[] = [];
+    let settle: (value: string) => void = () => undefined;
+    clock.at(0, async () => {
+      const value = await clock.waitFor(new Promise<string>((resolve) => (settle = resolve)));
+      log.push(`${value} at ${clock.now}`);
+    });
+    clock.at(2, () => {
+      clock.touch();
+      settle('answer');
+    });
+    clock.at(7, () => undefined);
+
+    await clock.run(10);
+
+    expect(log).toEqual(['answer at 2']);
+  });
+
   it('lets code inside an action find the context object its creator attached, across awaits', async () => {
     const clock = new Clock();
     const seen: string[] = [];

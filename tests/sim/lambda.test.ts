@@ -153,6 +153,71 @@ describe('LambdaFunction', () => {
     expect(containers[0]).toMatchObject({ dead: true });
   });
 
+  it('crashes a share of invocations half-way: what ran before the crash stays done, nothing after it happens', async () => {
+    const clock = new Clock();
+    const effects: string[] = [];
+    const containers: ReturnType<typeof currentContainer>[] = [];
+    const fn = new LambdaFunction(clock, {
+      name: 'f',
+      factory: () => async (event) => {
+        containers.push(currentContainer());
+        effects.push(`${String(event)}: first call`);
+        await clock.sleep(10);
+        effects.push(`${String(event)}: second call`);
+      },
+      timeoutSeconds: 60,
+      concurrency: 10,
+      coldStartSeconds: 0,
+      random: new Random(3),
+      crashShare: 1,
+      crashWithinSeconds: 5,
+    });
+    const outcomes: InvokeResult[] = [];
+    clock.at(0, () => {
+      void fn.invoke('a').then((outcome) => outcomes.push(outcome));
+    });
+
+    await clock.run(100);
+
+    expect(outcomes).toEqual([
+      { ok: false, reason: 'crash', error: expect.objectContaining({ name: 'Runtime.ExitError' }) },
+    ]);
+    expect(effects).toEqual(['a: first call']);
+    expect(containers[0]).toMatchObject({ dead: true });
+    expect(fn.stats).toMatchObject({ invocations: 1, errors: 1, crashes: 1, timeouts: 0 });
+  });
+
+  it('spares every invocation when the crash share is 0, and draws nothing from the run randomness', async () => {
+    const clock = new Clock();
+    const random = new Random(3);
+    const untouched = new Random(3);
+    const fn = new LambdaFunction(clock, {
+      name: 'f',
+      factory: () => async () => clock.sleep(1),
+      timeoutSeconds: 60,
+      concurrency: 10,
+      coldStartSeconds: 0,
+      random,
+      crashShare: 0,
+    });
+    const outcomes: InvokeResult[] = [];
+    clock.at(0, () => {
+      for (const event of ['a', 'b', 'c']) void fn.invoke(event).then((outcome) => outcomes.push(outcome));
+    });
+
+    await clock.run(100);
+
+    expect(outcomes.map((outcome) => outcome.ok)).toEqual([true, true, true]);
+    expect(fn.stats.crashes).toBe(0);
+    // Request ids draw from it; the crash fault does not when it is off.
+    expect(random.uuid()).toBe(
+      (() => {
+        for (let n = 0; n < 3; n++) untouched.uuid();
+        return untouched.uuid();
+      })(),
+    );
+  });
+
   it('retries a failed asynchronous event after 60 and then 120 s, then sends it to the failure destination', async () => {
     const clock = new Clock();
     const attempts: number[] = [];
@@ -258,19 +323,22 @@ describe('delivery to a target', () => {
     const random = new Random(1);
     const arrivals: { id: number; at: number }[] = [];
     let lost = 0;
+    let twice = 0;
     for (let id = 0; id < count; id++) {
-      const handed = deliver(clock, random, { ...NO_DELIVERY_FAULTS, ...faults }, [0.2, 1.5], () =>
+      const copies = deliver(clock, random, { ...NO_DELIVERY_FAULTS, ...faults }, [0.2, 1.5], () =>
         arrivals.push({ id, at: clock.now }),
       );
-      if (!handed) lost++;
+      if (copies === 0) lost++;
+      if (copies === 2) twice++;
     }
-    return clock.run(1000).then(() => ({ arrivals, lost }));
+    return clock.run(1000).then(() => ({ arrivals, lost, twice }));
   }
 
   it('hands every event over once, after the latency, when no fault is asked for', async () => {
-    const { arrivals, lost } = await delivered({});
+    const { arrivals, lost, twice } = await delivered({});
 
     expect(lost).toBe(0);
+    expect(twice).toBe(0);
     expect(arrivals).toHaveLength(200);
     expect(Math.min(...arrivals.map((a) => a.at))).toBeGreaterThanOrEqual(0.2);
     expect(Math.max(...arrivals.map((a) => a.at))).toBeLessThanOrEqual(1.5);
@@ -278,10 +346,11 @@ describe('delivery to a target', () => {
 
   it('loses, duplicates and reorders events in the shares asked for', async () => {
     const lossy = await delivered({ drop: 1 });
-    expect(lossy).toEqual({ arrivals: [], lost: 200 });
+    expect(lossy).toEqual({ arrivals: [], lost: 200, twice: 0 });
 
     const twice = await delivered({ duplicate: 1 });
     expect(twice.arrivals).toHaveLength(400);
+    expect(twice.twice).toBe(200);
 
     const late = await delivered({ delay: 1, maxDelaySeconds: 100 });
     expect(Math.max(...late.arrivals.map((a) => a.at))).toBeGreaterThan(10);
