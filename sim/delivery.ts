@@ -23,8 +23,8 @@ export const NO_DELIVERY_FAULTS: DeliveryFaults = { duplicate: 0, delay: 0, maxD
 export type AsyncHandler = (event: unknown) => Promise<unknown>;
 
 /**
- * Hands one event over after a latency drawn from `latency`, with the faults asked for: lost (the
- * answer is false), delivered twice, or delayed enough to overtake later events.
+ * Hands one event over after a latency drawn from `latency`, with the faults asked for: lost,
+ * delivered twice, or delayed enough to overtake later events. Answers how many copies were sent (0: lost).
  */
 export function deliver(
   clock: Clock,
@@ -32,15 +32,15 @@ export function deliver(
   faults: DeliveryFaults,
   latency: [number, number],
   arrive: () => void,
-): boolean {
-  if (random.chance(faults.drop)) return false;
+): 0 | 1 | 2 {
+  if (random.chance(faults.drop)) return 0;
   const copies = random.chance(faults.duplicate) ? 2 : 1;
   for (let copy = 0; copy < copies; copy++) {
     let delay = random.between(...latency);
     if (random.chance(faults.delay)) delay += random.between(0, faults.maxDelaySeconds);
     clock.after(delay, arrive);
   }
-  return true;
+  return copies;
 }
 
 /** An EventBridge event pattern as template.yaml writes it: field -> allowed values, nested for objects. */

@@ -707,6 +707,11 @@ export class EcsModel {
     }
   }
 
+  /** Whether an ACTIVE instance has room for one more task of the service right now. */
+  hasRoomFor(service: Service): boolean {
+    return this.place(service.spec.cpu, service.spec.memory, service) !== undefined;
+  }
+
   /** Spread by service over ACTIVE instances with room; a static host port allows one task per instance. */
   private place(cpu: number, memory: number, service: Service | undefined): ContainerInstance | undefined {
     let best: ContainerInstance | undefined;

@@ -11,6 +11,8 @@ export interface ServiceSummary {
   floor: number;
   lowestHealthy: number;
   secondsBelowFloor: number;
+  /** Of those, the seconds when ECS had room to place one of its tasks: the drain's doing, not capacity's. */
+  secondsBelowFloorWithRoom: number;
   secondsAtZero: number;
 }
 
@@ -50,8 +52,8 @@ export function summarize(result: RunResult): RunSummary {
   const { recorder, actionAt, endedAt, shape } = result;
   const services = shape.services.map((spec): ServiceSummary => {
     const floor = spec.daemon ? 0 : Math.ceil((spec.desiredCount * spec.minimumHealthyPercent) / 100);
-    const series = recorder.healthy.get(spec.name) ?? { t: [], count: [] };
-    const stats = stepStats(series.t, series.count, actionAt, endedAt, floor);
+    const series = recorder.healthy.get(spec.name) ?? { t: [], count: [], room: [] };
+    const stats = stepStats(series.t, series.count, actionAt, endedAt, floor, series.room);
     return { name: spec.name, daemon: spec.daemon, desiredCount: spec.desiredCount, floor, ...stats };
   });
   const terminations = recorder.actions;
@@ -88,34 +90,55 @@ export function summarize(result: RunResult): RunSummary {
   };
 }
 
-/** Lowest value, time below the floor and time at zero of a step function over [from, to]. */
+/**
+ * Lowest value, time below the floor (in all, and while `room` said a task could be placed) and
+ * time at zero of a step function over [from, to]. Without `room`, there always was.
+ */
 export function stepStats(
   t: number[],
   values: number[],
   from: number,
   to: number,
   floor: number,
-): { lowestHealthy: number; secondsBelowFloor: number; secondsAtZero: number } {
+  room: boolean[] = [],
+): {
+  lowestHealthy: number;
+  secondsBelowFloor: number;
+  secondsBelowFloorWithRoom: number;
+  secondsAtZero: number;
+} {
   let current = 0;
+  let roomNow = true;
   let index = 0;
-  while (index < t.length && (t[index] as number) <= from) current = values[index++] as number;
+  for (; index < t.length && (t[index] as number) <= from; index++) {
+    current = values[index] as number;
+    roomNow = room[index] ?? true;
+  }
   let lowest = current;
   let below = 0;
+  let belowWithRoom = 0;
   let zero = 0;
   let since = from;
   const account = (until: number) => {
     const span = Math.max(0, until - since);
     if (current < floor) below += span;
+    if (current < floor && roomNow) belowWithRoom += span;
     if (current === 0) zero += span;
   };
   for (; index < t.length && (t[index] as number) <= to; index++) {
     account(t[index] as number);
     since = t[index] as number;
     current = values[index] as number;
+    roomNow = room[index] ?? true;
     lowest = Math.min(lowest, current);
   }
   account(to);
-  return { lowestHealthy: lowest, secondsBelowFloor: round(below), secondsAtZero: round(zero) };
+  return {
+    lowestHealthy: lowest,
+    secondsBelowFloor: round(below),
+    secondsBelowFloorWithRoom: round(belowWithRoom),
+    secondsAtZero: round(zero),
+  };
 }
 
 /** Settings that make a drain impossible or slow, found before anything runs. */

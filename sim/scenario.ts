@@ -5,7 +5,7 @@ import type { Controller } from './controller';
 import { type DeliveryFaults, type LambdaStats, NO_DELIVERY_FAULTS } from './delivery';
 import type { EcsOptions } from './ecs';
 import type { EventSourceStats } from './sqs';
-import { type Recorder, STACK, World } from './world';
+import { type LambdaFaults, type Recorder, STACK, World } from './world';
 
 /** A cluster to rehearse on: the shape `--config file.json` describes. */
 export const ServiceShape = z.object({
@@ -110,7 +110,11 @@ export interface ScenarioOptions {
   /** Instances interrupted by the spot scenario. */
   interruptions: number;
   deliveryFaults: DeliveryFaults;
+  /** Faults on the lifecycle notifications alone (SNS); the task events' faults when absent. */
+  notificationFaults?: DeliveryFaults;
   apiFaults: ApiFaults;
+  /** The functions' runtimes crashing half-way. */
+  lambdaFaults?: LambdaFaults;
   /** How ECS's reads lag, and how long it takes to notice a terminated EC2 instance. */
   ecs: EcsOptions;
   /** Simulated seconds an API call takes. */
@@ -169,6 +173,10 @@ export interface RunResult {
   throttledCalls: number;
   /** Calls that took effect but whose answer was lost. */
   lostResponses: number;
+  /** Events and notifications SNS or EventBridge lost on the way (a fault the run asked for). */
+  droppedEvents: number;
+  /** Events and notifications delivered twice. */
+  duplicatedEvents: number;
   /** The SDK's retries, per client. */
   retries: Record<string, RetryStats>;
   /** Alerts the functions published to the stack's alert topic. */
@@ -200,7 +208,9 @@ export function buildWorld(options: ScenarioOptions, hook: 'notify' | 'silent' |
     },
     controller: options.controller,
     deliveryFaults: options.deliveryFaults,
+    ...(options.notificationFaults && { notificationFaults: options.notificationFaults }),
     apiFaults: options.apiFaults,
+    ...(options.lambdaFaults && { lambdaFaults: options.lambdaFaults }),
     ecs: options.ecs,
     apiLatency: options.apiLatency,
   });
@@ -266,6 +276,8 @@ export async function runScenario(options: ScenarioOptions): Promise<RunResult> 
     apiCalls: Object.fromEntries(world.api.calls),
     throttledCalls: world.api.throttled.count,
     lostResponses: world.api.lostResponses?.count ?? 0,
+    droppedEvents: world.droppedEvents,
+    duplicatedEvents: world.duplicatedEvents,
     retries: world.retries.report(),
     published: world.api.published ?? [],
   };

@@ -46,7 +46,11 @@ export interface EndedAction {
 
 /** Everything a run observed, for the report and the tests. */
 export class Recorder {
-  readonly healthy = new Map<string, { t: number[]; count: number[] }>();
+  /**
+   * Healthy tasks per service over time, and whether ECS had room to place one more of its tasks
+   * at each change (a service below its floor with room is the controller's fault, not capacity's).
+   */
+  readonly healthy = new Map<string, { t: number[]; count: number[]; room: boolean[] }>();
   readonly lanes = new Map<string, InstanceLane>();
   readonly actions: EndedAction[] = [];
   /** Non-daemon tasks that had not stopped when their EC2 instance went away. */
@@ -70,17 +74,20 @@ export class Recorder {
   readonly reconcileRuns: { at: number; report: unknown }[] = [];
   lifecycleCompletionsByController = 0;
 
-  serviceHealth(name: string, at: number, count: number): void {
+  serviceHealth(name: string, at: number, count: number, room = true): void {
     let series = this.healthy.get(name);
     if (series === undefined) {
-      series = { t: [], count: [] };
+      series = { t: [], count: [], room: [] };
       this.healthy.set(name, series);
     }
     const last = series.t.length - 1;
-    if (last >= 0 && series.t[last] === at) series.count[last] = count;
-    else {
+    if (last >= 0 && series.t[last] === at) {
+      series.count[last] = count;
+      series.room[last] = room;
+    } else {
       series.t.push(at);
       series.count.push(count);
+      series.room.push(room);
     }
   }
 }
@@ -96,6 +103,14 @@ export interface WorldOptions {
   ecs?: EcsOptions;
   /** Simulated seconds each API call takes, drawn between the two. */
   apiLatency?: [number, number];
+  /** Invocations of the functions whose runtime exits half-way (see LambdaOptions.crashShare). */
+  lambdaFaults?: LambdaFaults;
+}
+
+export interface LambdaFaults {
+  crashShare: number;
+  /** Crashes come within this many seconds of handler time. Default 1: most invocations take less. */
+  crashWithinSeconds?: number;
 }
 
 /** Seconds from an event until EventBridge or SNS hands it on (to the queue, or to Lambda). */
@@ -137,6 +152,8 @@ export class World {
   onInstanceChanged?: (instance: AsgInstance) => void;
   /** Events SNS or EventBridge lost on the way to a queue (a fault the run asked for). */
   droppedEvents = 0;
+  /** Events and notifications delivered twice (a fault the run asked for). */
+  duplicatedEvents = 0;
   private readonly rule: EventPattern;
 
   constructor(private readonly options: WorldOptions) {
@@ -156,7 +173,12 @@ export class World {
       {
         taskChanged: (task) => this.publishTaskEvent(task),
         serviceHealthChanged: (service: Service) =>
-          recorder.serviceHealth(service.spec.name, clock.now, service.healthyCount),
+          recorder.serviceHealth(
+            service.spec.name,
+            clock.now,
+            service.healthyCount,
+            service.healthyCount >= service.floor || this.ecs.hasRoomFor(service),
+          ),
       },
       options.ecs,
     );
@@ -203,6 +225,7 @@ export class World {
           concurrency: 1000,
           coldStartSeconds: COLD_START_SECONDS,
           random: channels,
+          ...options.lambdaFaults,
         });
         const queue = new SqsQueue(queueName, clock, channels, {
           visibilityTimeoutSeconds: pipeline.visibilityTimeoutSeconds,
@@ -269,6 +292,7 @@ export class World {
       concurrency: 1000,
       coldStartSeconds: COLD_START_SECONDS,
       random: this.channels,
+      ...this.options.lambdaFaults,
     });
     const tick = () => {
       fn.enqueue({ 'detail-type': 'Scheduled Event', source: 'aws.events', time: isoTime(this.clock.now) });
@@ -309,7 +333,9 @@ export class World {
 
   /** Latency, loss, duplicates and reordering on the way from an event source to its target. */
   private deliver(faults: DeliveryFaults, arrive: () => void): void {
-    if (!deliver(this.clock, this.channels, faults, DELIVERY_LATENCY, arrive)) this.droppedEvents++;
+    const copies = deliver(this.clock, this.channels, faults, DELIVERY_LATENCY, arrive);
+    if (copies === 0) this.droppedEvents++;
+    if (copies === 2) this.duplicatedEvents++;
   }
 
   /** Auto Scaling publishes to the hook's SNS topic; its raw-delivery subscription puts it in the queue. */

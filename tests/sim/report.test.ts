@@ -10,7 +10,17 @@ describe('stepStats', () => {
     expect(stepStats(t, values, 0, 40, 2)).toEqual({
       lowestHealthy: 0,
       secondsBelowFloor: 15,
+      secondsBelowFloorWithRoom: 15,
       secondsAtZero: 5,
+    });
+  });
+
+  it('counts apart the time below the floor when a task of the service could have been placed', () => {
+    // No room from t=10 to t=20 (the cluster was full), room again from t=20.
+    const room = [true, false, true, true];
+    expect(stepStats(t, values, 0, 40, 2, room)).toMatchObject({
+      secondsBelowFloor: 15,
+      secondsBelowFloorWithRoom: 5,
     });
   });
 
@@ -18,11 +28,13 @@ describe('stepStats', () => {
     expect(stepStats(t, values, 22, 40, 2)).toEqual({
       lowestHealthy: 0,
       secondsBelowFloor: 3,
+      secondsBelowFloorWithRoom: 3,
       secondsAtZero: 3,
     });
     expect(stepStats(t, values, 30, 40, 2)).toEqual({
       lowestHealthy: 3,
       secondsBelowFloor: 0,
+      secondsBelowFloorWithRoom: 0,
       secondsAtZero: 0,
     });
   });
