@@ -126,7 +126,8 @@ describe('template.yaml', () => {
   it('offers the drain policy with the defaults and values the code knows', () => {
     const parameters = template.Parameters;
     expect(parameters.LifecycleHookName.Default).toBe('ecs-drain');
-    expect(parameters.HeartbeatTimeout).toMatchObject({ MinValue: 30, MaxValue: 7200 });
+    // Auto Scaling allows 30; below 300 a drain can lose its action between two of its task events.
+    expect(parameters.HeartbeatTimeout).toMatchObject({ MinValue: 300, MaxValue: 7200 });
     expect(parameters.DrainDeadline).toMatchObject({
       Type: 'Number',
       Default: 3600,

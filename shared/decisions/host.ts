@@ -217,7 +217,7 @@ export function decideHost(host: HostSnapshot, policy: DrainPolicy): HostCommand
           alert: {
             key: 'lost-notification',
             summary:
-              'drain started by the reconciler: the lifecycle notification was lost or failed every retry',
+              'drain started by the reconciler: the lifecycle notification was lost or late, or its handling failed (a crash, a timeout)',
           },
         }),
     };
