@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DEADLINE_ACTIONS, type DeadlineAction, DRAIN_POLICY_DEFAULTS } from '../shared/config';
 import { loadController, openTransport } from './controller';
 import {
   ClusterShape,
@@ -31,6 +32,8 @@ Options:
   --warmup SECONDS        instance refresh InstanceWarmup (default 60)
   --scale-in-by N         instances the scale-in scenario removes (default a third)
   --heartbeat-timeout S   the hook's HeartbeatTimeout (default 1800)
+  --drain-deadline S      the stack's DrainDeadline (default 3600)
+  --deadline-action A     the stack's DeadlineAction: continue (default), stop-tasks or keep-waiting
   --faults                duplicate, delay and reorder events; throttle API calls at random, fail
                           some, and lose some answers after the call took effect (ECS's token
                           buckets and the SDK's retries are always on)
@@ -54,6 +57,8 @@ async function main(): Promise<void> {
       warmup: { type: 'string' },
       'scale-in-by': { type: 'string' },
       'heartbeat-timeout': { type: 'string' },
+      'drain-deadline': { type: 'string' },
+      'deadline-action': { type: 'string' },
       faults: { type: 'boolean', default: false },
       'controller-only': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
@@ -95,11 +100,22 @@ async function main(): Promise<void> {
     }),
   };
 
+  const deadlineAction = values['deadline-action'] ?? DRAIN_POLICY_DEFAULTS.deadlineAction;
+  if (!isDeadlineAction(deadlineAction))
+    throw new UsageError(`--deadline-action must be one of ${DEADLINE_ACTIONS.join(', ')}`);
+  const drain = {
+    deadlineAction,
+    ...(values['drain-deadline'] && {
+      drainDeadlineSeconds: integer(values['drain-deadline'], '--drain-deadline'),
+    }),
+  };
+
   const { transport, close } = await openTransport(values['over-http'] ? 'http' : 'in-process');
   try {
     const controller = loadController(transport, {
       heartbeatTimeout: options.heartbeatTimeout,
       logLevel: values.verbose ? 'INFO' : 'SILENT',
+      drain,
     });
     const say = (line: string) => process.stderr.write(`${line}\n`);
     say(
@@ -164,6 +180,10 @@ function integer(text: string, name: string): number {
   if (!Number.isInteger(value) || value < 0)
     throw new UsageError(`${name} must be a whole number, not ${text}`);
   return value;
+}
+
+function isDeadlineAction(text: string): text is DeadlineAction {
+  return (DEADLINE_ACTIONS as readonly string[]).includes(text);
 }
 
 class UsageError extends Error {}

@@ -36,8 +36,9 @@ export function callRate(
 
 /**
  * Hand-back latency: from the moment the last task on a draining instance reached STOPPED to the
- * moment the controller completed its lifecycle action, for every action it completed after a drain.
- * The floor is the event delivery itself (EventBridge to the queue), reported beside it.
+ * moment the controller completed its lifecycle action, for every action it completed after a drain
+ * that emptied the host (not one a deadline let go with tasks on it). The floor is the event
+ * delivery itself (EventBridge to the queue), reported beside it.
  */
 export function handBack(result: RunResult): {
   medianSeconds: number | null;
@@ -45,8 +46,11 @@ export function handBack(result: RunResult): {
   deliveryMedianSeconds: number | null;
   drains: number;
 } {
+  const letGoWithTasks = new Set(result.recorder.releasedWithTasks.map((release) => release.instanceId));
   const latencies = result.recorder.actions.flatMap((action) =>
-    action.endedBy === 'completed' && action.lastTaskStoppedAt !== undefined
+    action.endedBy === 'completed' &&
+    action.lastTaskStoppedAt !== undefined &&
+    !letGoWithTasks.has(action.instanceId)
       ? [action.endedAt - action.lastTaskStoppedAt]
       : [],
   );

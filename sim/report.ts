@@ -86,7 +86,7 @@ export function summarize(result: RunResult): RunSummary {
     invocationErrors: Object.values(result.lambdas).reduce((sum, stats) => sum + stats.errors, 0),
     apiCalls: result.apiCalls,
     throttledCalls: result.throttledCalls,
-    findings: [...diagnoseShape(shape), ...explainTimeouts(result)],
+    findings: [...diagnoseShape(shape), ...explainTimeouts(result), ...explainDeadlines(result)],
   };
 }
 
@@ -172,6 +172,14 @@ function explainTimeouts(result: RunResult): string[] {
       const what = left.length === 0 ? 'nothing left on it' : `still on it: ${left.join(', ')}`;
       return `${action.instanceId}: lifecycle action ended by ${action.endedBy} after ${round(action.endedAt - action.startedAt)} s (${what})`;
     });
+}
+
+/** What each deadline did, as the controller's alert told the operator. */
+function explainDeadlines(result: RunResult): string[] {
+  return (result.published ?? []).flatMap((message) => {
+    const alert = JSON.parse(message.message) as { key?: string; instanceId?: string; summary?: string };
+    return alert.key === 'deadline' ? [`${alert.instanceId ?? 'an instance'}: ${alert.summary ?? ''}`] : [];
+  });
 }
 
 function countBy(items: string[]): string[] {

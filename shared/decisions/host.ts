@@ -518,7 +518,8 @@ function deadlineAlert(policy: DrainPolicy, progress: DrainProgress, running?: T
 export function whyNoProgress(running: TaskView[] | undefined, progress: DrainProgress): string {
   const reasons: string[] = [];
   const byGroup = new Map<string, number>();
-  for (const task of running ?? []) {
+  // Daemon tasks are never replaced elsewhere: ECS stops them once the others have gone.
+  for (const task of (running ?? []).filter((task) => task.daemon !== true)) {
     const group = task.group ?? 'unknown';
     byGroup.set(group, (byGroup.get(group) ?? 0) + 1);
   }

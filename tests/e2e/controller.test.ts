@@ -204,6 +204,10 @@ describe('drains that cannot finish', () => {
     expect(alerts.map((alert) => alert.key).sort()).toEqual(['cannot-progress', 'deadline']);
     expect(result.recorder.metrics.get('DrainCannotProgress')).toBe(1);
     expect(alerts.find((alert) => alert.key === 'deadline')?.summary).toMatch(/ledger: 1/);
+    // The rehearsal's findings say what the deadline did.
+    expect(summary.findings.join('\n')).toMatch(
+      /: drain deadline of 900 s reached: the instance was let go with the tasks below\. Holding it: .*ledger: 1/,
+    );
   });
 
   it('a standalone task keeps its instance in drain until the deadline (policy wait), which lets it go', async () => {

@@ -43,4 +43,27 @@ describe('npm start', () => {
 
     expect(() => run(['--config', config])).toThrow(/services\.0\.maximumPercent/);
   });
+
+  it('rehearses the drain deadline the stack would have, and its findings say what the deadline did', () => {
+    const config = join(out, 'stuck.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        instances: 3,
+        services: [{ name: 'ledger', desiredCount: 3, minimumHealthyPercent: 100, maximumPercent: 100 }],
+      }),
+    );
+    const args = ['--config', config, '--scenario', 'scale-in', '--controller-only', '--out', out];
+
+    const summary = JSON.parse(
+      run([...args, '--json', '--drain-deadline', '900', '--deadline-action', 'stop-tasks']),
+    );
+
+    expect(summary.runs[0].findings.join('\n')).toMatch(
+      /drain deadline of 900 s reached: the tasks below were stopped; the instance goes once they have stopped/,
+    );
+    expect(() => run([...args, '--deadline-action', 'terminate'])).toThrow(
+      /--deadline-action must be one of continue, stop-tasks, keep-waiting/,
+    );
+  });
 });

@@ -1,4 +1,7 @@
+import { handBack } from '../../sim/metrics';
 import { diagnoseShape, stepStats } from '../../sim/report';
+import type { RunResult } from '../../sim/scenario';
+import { Recorder } from '../../sim/world';
 import { ClusterShape } from '../../sim/scenario';
 
 describe('stepStats', () => {
@@ -57,5 +60,29 @@ describe('diagnoseShape', () => {
     expect(findings).toHaveLength(2);
     expect(findings[0]).toMatch(/^service stuck /);
     expect(findings[1]).toMatch(/^standalone task forever /);
+  });
+});
+
+describe('handBack', () => {
+  it('measures drains that emptied their host, not those a deadline let go with tasks on them', () => {
+    const recorder = new Recorder();
+    const action = (instanceId: string, lastTaskStoppedAt: number, endedAt: number) => ({
+      instanceId,
+      startedAt: 0,
+      endedAt,
+      endedBy: 'completed',
+      leftOnInstance: [],
+      lastTaskStoppedAt,
+    });
+    recorder.actions.push(action('i-1', 100, 102), action('i-2', 200, 203), action('i-3', 50, 3600));
+    recorder.releasedWithTasks.push({ instanceId: 'i-3', at: 3600, groups: ['family:nightly'] });
+    recorder.deliveryDelays.push(0.8);
+
+    expect(handBack({ recorder } as Pick<RunResult, 'recorder'> as RunResult)).toEqual({
+      medianSeconds: 2.5,
+      p99Seconds: 3,
+      deliveryMedianSeconds: 0.8,
+      drains: 2,
+    });
   });
 });

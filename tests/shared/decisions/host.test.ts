@@ -10,6 +10,7 @@ import {
   tasksStillStopping,
   type TaskView,
   tasksWantingToRun,
+  whyNoProgress,
 } from '../../../shared/decisions/host';
 import { INSTANCE_ID, testConfig } from '../../helpers/events';
 
@@ -810,5 +811,27 @@ describe('decideHost: deadlines, task policies and the reconciler', () => {
       kind: 'none',
       reason: expect.stringContaining('not served for this cluster'),
     });
+  });
+});
+
+describe('whyNoProgress', () => {
+  const task = (group: string, daemon = false): TaskView => ({
+    taskArn: `arn:task/${group}`,
+    containerInstanceArn: CI,
+    lastStatus: 'RUNNING',
+    version: 1,
+    group,
+    daemon,
+  });
+  const progress = { tasksWantingToRun: 3, tasksStopping: [], agentDisconnected: [] };
+
+  it('names the services not replaced, and never a daemon task, which ECS stops after the others', () => {
+    const why = whyNoProgress(
+      [task('service:payments'), task('service:datadog-agent', true), task('family:nightly')],
+      progress,
+    );
+    expect(why).toMatch(/payments: 1/);
+    expect(why).toMatch(/1 standalone task/);
+    expect(why).not.toMatch(/datadog-agent/);
   });
 });
