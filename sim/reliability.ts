@@ -64,6 +64,8 @@ export interface CellResult {
     lostResponses: number;
     throttledCalls: number;
     crashes: number;
+    scheduledRunsSkipped: number;
+    scheduledRunsDuplicated: number;
   };
   /** Every seed's run settled (the refresh finished and every service is back at its count). */
   settled: boolean;
@@ -124,6 +126,17 @@ export const CELLS: Cell[] = [
     name: 'handler-crashes-10',
     fault: '10 % of invocations crash half-way',
     scenario: { lambdaFaults: { crashShare: 0.1 } },
+    canDrain: true,
+  },
+  {
+    name: 'schedule-unreliable',
+    fault: 'reconciler runs late, twice or never; 30 % of events and notifications lost',
+    // The reconciler is what covers lost events: here it is itself late (up to 45 s), run twice
+    // (a fifth of runs) or skipped (a fifth).
+    scenario: {
+      deliveryFaults: { ...NO_DELIVERY_FAULTS, drop: 0.3 },
+      scheduleFaults: { jitterSeconds: 45, duplicate: 0.2, skip: 0.2 },
+    },
     canDrain: true,
   },
   {
@@ -224,6 +237,8 @@ export function measure(cell: Cell, seeds: number[], runs: RunResult[]): Omit<Ce
     lostResponses: 0,
     throttledCalls: 0,
     crashes: 0,
+    scheduledRunsSkipped: 0,
+    scheduledRunsDuplicated: 0,
   };
   let deadlinesReached = 0;
   let settled = true;
@@ -259,6 +274,8 @@ export function measure(cell: Cell, seeds: number[], runs: RunResult[]): Omit<Ce
     deadlinesReached += recorder.metrics.get('DeadlineReached') ?? 0;
     faultsInjected.eventsDropped += run.droppedEvents;
     faultsInjected.eventsDuplicated += run.duplicatedEvents;
+    faultsInjected.scheduledRunsSkipped += run.scheduledRuns.skipped;
+    faultsInjected.scheduledRunsDuplicated += run.scheduledRuns.duplicated;
     faultsInjected.lostResponses += run.lostResponses;
     faultsInjected.throttledCalls += run.throttledCalls;
     faultsInjected.crashes += Object.values(run.lambdas).reduce((sum, stats) => sum + stats.crashes, 0);

@@ -5,7 +5,7 @@ import type { Controller } from './controller';
 import { type DeliveryFaults, type LambdaStats, NO_DELIVERY_FAULTS } from './delivery';
 import type { EcsOptions } from './ecs';
 import type { EventSourceStats } from './sqs';
-import { type LambdaFaults, type Recorder, STACK, World } from './world';
+import { type LambdaFaults, type Recorder, type ScheduleFaults, STACK, World } from './world';
 
 /** A cluster to rehearse on: the shape `--config file.json` describes. */
 export const ServiceShape = z.object({
@@ -115,6 +115,8 @@ export interface ScenarioOptions {
   apiFaults: ApiFaults;
   /** The functions' runtimes crashing half-way. */
   lambdaFaults?: LambdaFaults;
+  /** The reconciler's schedule running late, twice or not at all. */
+  scheduleFaults?: ScheduleFaults;
   /** How ECS's reads lag, and how long it takes to notice a terminated EC2 instance. */
   ecs: EcsOptions;
   /** Simulated seconds an API call takes. */
@@ -177,6 +179,8 @@ export interface RunResult {
   droppedEvents: number;
   /** Events and notifications delivered twice. */
   duplicatedEvents: number;
+  /** Reconciler runs the schedule skipped or invoked twice. */
+  scheduledRuns: { skipped: number; duplicated: number };
   /** The SDK's retries, per client. */
   retries: Record<string, RetryStats>;
   /** Alerts the functions published to the stack's alert topic. */
@@ -211,6 +215,7 @@ export function buildWorld(options: ScenarioOptions, hook: 'notify' | 'silent' |
     ...(options.notificationFaults && { notificationFaults: options.notificationFaults }),
     apiFaults: options.apiFaults,
     ...(options.lambdaFaults && { lambdaFaults: options.lambdaFaults }),
+    ...(options.scheduleFaults && { scheduleFaults: options.scheduleFaults }),
     ecs: options.ecs,
     apiLatency: options.apiLatency,
   });
@@ -278,6 +283,7 @@ export async function runScenario(options: ScenarioOptions): Promise<RunResult> 
     lostResponses: world.api.lostResponses?.count ?? 0,
     droppedEvents: world.droppedEvents,
     duplicatedEvents: world.duplicatedEvents,
+    scheduledRuns: { skipped: world.skippedScheduledRuns, duplicated: world.duplicatedScheduledRuns },
     retries: world.retries.report(),
     published: world.api.published ?? [],
   };

@@ -105,6 +105,21 @@ export interface WorldOptions {
   apiLatency?: [number, number];
   /** Invocations of the functions whose runtime exits half-way (see LambdaOptions.crashShare). */
   lambdaFaults?: LambdaFaults;
+  /** How the reconciler's schedule misbehaves; on time, once per period when absent. */
+  scheduleFaults?: ScheduleFaults;
+}
+
+/**
+ * EventBridge schedules promise neither the second nor exactly one invocation: a run can come late,
+ * twice (two runs overlap), or not at all.
+ */
+export interface ScheduleFaults {
+  /** Each run comes up to this many seconds late. */
+  jitterSeconds: number;
+  /** Share of runs invoked twice. */
+  duplicate: number;
+  /** Share of runs that never happen. */
+  skip: number;
 }
 
 export interface LambdaFaults {
@@ -154,6 +169,9 @@ export class World {
   droppedEvents = 0;
   /** Events and notifications delivered twice (a fault the run asked for). */
   duplicatedEvents = 0;
+  /** Reconciler runs the schedule skipped, and runs it invoked twice (ScheduleFaults). */
+  skippedScheduledRuns = 0;
+  duplicatedScheduledRuns = 0;
   private readonly rule: EventPattern;
 
   constructor(private readonly options: WorldOptions) {
@@ -294,9 +312,23 @@ export class World {
       random: this.channels,
       ...this.options.lambdaFaults,
     });
+    const faults = this.options.scheduleFaults;
     const tick = () => {
-      fn.enqueue({ 'detail-type': 'Scheduled Event', source: 'aws.events', time: isoTime(this.clock.now) });
+      const event = { 'detail-type': 'Scheduled Event', source: 'aws.events', time: isoTime(this.clock.now) };
       this.clock.after(schedule.periodSeconds, tick);
+      if (faults === undefined) {
+        fn.enqueue(event);
+        return;
+      }
+      if (this.channels.chance(faults.skip)) {
+        this.skippedScheduledRuns++;
+        return;
+      }
+      const copies = this.channels.chance(faults.duplicate) ? 2 : 1;
+      if (copies === 2) this.duplicatedScheduledRuns++;
+      for (let copy = 0; copy < copies; copy++) {
+        this.clock.after(this.channels.between(0, faults.jitterSeconds), () => fn.enqueue(event));
+      }
     };
     this.clock.after(schedule.periodSeconds, tick);
     return fn;

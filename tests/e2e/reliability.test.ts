@@ -36,12 +36,16 @@ describe('the fault matrix (every cell, one seed, the six-instance demo)', () =>
     expect(cell('api-faults-10').faultsInjected.throttledCalls).toBeGreaterThan(0);
     expect(cell('responses-lost-10').faultsInjected.lostResponses).toBeGreaterThan(0);
     expect(cell('handler-crashes-10').faultsInjected.crashes).toBeGreaterThan(0);
+    expect(cell('schedule-unreliable').faultsInjected.scheduledRunsSkipped).toBeGreaterThan(0);
+    expect(cell('schedule-unreliable').faultsInjected.scheduledRunsDuplicated).toBeGreaterThan(0);
     expect(cell('no-fault').faultsInjected).toEqual({
       eventsDropped: 0,
       eventsDuplicated: 0,
       lostResponses: 0,
       throttledCalls: 0,
       crashes: 0,
+      scheduledRunsSkipped: 0,
+      scheduledRunsDuplicated: 0,
     });
   });
 

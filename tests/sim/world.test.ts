@@ -1,4 +1,6 @@
 import { answer } from '../../sim/api/server';
+import type { Controller } from '../../sim/controller';
+import type { ScheduleFaults } from '../../sim/world';
 import { buildWorld, defaultOptions, demoShape } from '../../sim/scenario';
 import { queuePipeline } from '../../sim/template';
 
@@ -100,5 +102,50 @@ describe('the queues in front of the functions', () => {
       expect(pipeline.maxReceiveCount).toBe(5);
     }
     expect(queuePipeline('task-events').eventSource.BatchSize).toBe(10000);
+  });
+});
+
+describe("the reconciler's schedule", () => {
+  /** A world whose only function of interest records when the reconciler runs. */
+  async function runsOver(minutes: number, scheduleFaults?: ScheduleFaults) {
+    const runs: number[] = [];
+    const noop = () => async () => undefined;
+    const controller: Controller = {
+      deploy: () => ({
+        startDrain: noop,
+        finishDrain: noop,
+        reconcile: () => async () => {
+          runs.push(world.clock.now);
+        },
+      }),
+    };
+    const world = buildWorld(
+      { ...defaultOptions(demoShape(1)), controller, ...(scheduleFaults && { scheduleFaults }) },
+      'none',
+    );
+    await world.clock.run(minutes * 60 + 30);
+    return { runs, world };
+  }
+
+  it('runs once a period, on time, when nothing goes wrong', async () => {
+    const { runs } = await runsOver(5);
+    expect(runs).toHaveLength(5);
+    // A cold start (0.4 s) before the first run, none after.
+    expect(runs.map((at) => Math.floor(at))).toEqual([60, 120, 180, 240, 300]);
+  });
+
+  it('can run late, twice, or not at all, as EventBridge schedules may', async () => {
+    const late = await runsOver(20, { jitterSeconds: 30, duplicate: 0, skip: 0 });
+    const lateness = late.runs.map((at, n) => at - 60 * (n + 1));
+    expect(Math.max(...lateness)).toBeGreaterThan(5);
+    expect(Math.max(...lateness)).toBeLessThanOrEqual(31);
+
+    const twice = await runsOver(5, { jitterSeconds: 0, duplicate: 1, skip: 0 });
+    expect(twice.runs).toHaveLength(10);
+    expect(twice.world.duplicatedScheduledRuns).toBe(5);
+
+    const never = await runsOver(5, { jitterSeconds: 0, duplicate: 0, skip: 1 });
+    expect(never.runs).toEqual([]);
+    expect(never.world.skippedScheduledRuns).toBe(5);
   });
 });
