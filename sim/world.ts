@@ -225,8 +225,8 @@ export class World {
       if (functions.reconcile !== undefined) this.reconcile = this.scheduleReconciler(functions.reconcile);
     }
     this.api = {
-      ecs: this.ecs,
-      group: this.group,
+      clusters: new Map([[this.ecs.clusterName, this.ecs]]),
+      groups: new Map([[this.group.spec.name, this.group]]),
       clock,
       random: channels,
       faults: options.apiFaults,
