@@ -203,6 +203,10 @@ export class World {
     });
     this.retries = new RetryCounter(clock, channels);
     this.account = {
+      stack: {
+        clusters: [...clusters.keys()],
+        groups: options.groups.map((group) => ({ autoScalingGroupName: group.name, cluster: group.cluster })),
+      },
       retryStrategy: (client, maxAttempts) => this.retries.strategy(client, maxAttempts),
       recordMetric: (name, value = 1) =>
         recorder.metrics.set(name, (recorder.metrics.get(name) ?? 0) + value),
