@@ -41,8 +41,19 @@ export async function openTransport(
   return { transport: { kind, endpoint: server.url }, close: () => server.close() };
 }
 
-/** What a world offers the functions it runs: its API, and the SDK retry strategy on its clock. */
+/**
+ * The stack's ClusterNames and AutoScalingGroups parameters (template.yaml): the clusters it serves,
+ * and each served group with the cluster its instances join.
+ */
+export type ServedFleet = Pick<ControllerConfig, 'clusters' | 'groups'>;
+
+/**
+ * What a world offers the functions it runs: its API, the SDK retry strategy on its clock, and the
+ * parameters the stack is deployed with there.
+ */
 export interface SimulatedAccount {
+  /** Every cluster and group of the account, as the stack is deployed to serve them. */
+  stack: ServedFleet;
   /** A fresh retry strategy for each client, as the SDK creates one per client. */
   retryStrategy(client: 'ecs' | 'autoscaling' | 'sns', maxAttempts: number): RetryStrategyV2;
   /** Counts the metrics the functions emit, for the run's report. */
@@ -85,6 +96,9 @@ export interface Controller {
  * The real, unmodified handlers, configured as the SAM template configures them, with their SDK
  * clients pointed at the simulation. Nothing is read from the environment, so nothing can leave
  * the machine: the endpoint is always the simulation's.
+ *
+ * The stack serves the clusters and groups of the account it is deployed into (`account.stack`), or
+ * only the clusters `clusterNames` names and the account's groups that feed them.
  */
 export function loadController(
   transport: Transport,
@@ -92,20 +106,27 @@ export function loadController(
     heartbeatTimeout = 1800,
     logLevel = 'SILENT',
     drain = {},
-  }: { heartbeatTimeout?: number; logLevel?: LogLevel; drain?: DrainSettings } = {},
+    clusterNames,
+  }: { heartbeatTimeout?: number; logLevel?: LogLevel; drain?: DrainSettings; clusterNames?: string[] } = {},
 ): Controller {
   const { reconciler = true, ...policy } = drain;
-  const config: ControllerConfig = {
-    clusters: [STACK.clusterName],
-    groups: [{ autoScalingGroupName: STACK.groupName, cluster: STACK.clusterName }],
-    lifecycleHookName: STACK.hookName,
-    heartbeatTimeoutSeconds: heartbeatTimeout,
-    ...DRAIN_POLICY_DEFAULTS,
-    alertTopicArn: STACK.alertTopicArn,
-    ...policy,
-  };
   return {
     deploy(account) {
+      const served: ServedFleet =
+        clusterNames === undefined
+          ? account.stack
+          : {
+              clusters: clusterNames,
+              groups: account.stack.groups.filter((group) => clusterNames.includes(group.cluster)),
+            };
+      const config: ControllerConfig = {
+        ...served,
+        lifecycleHookName: STACK.hookName,
+        heartbeatTimeoutSeconds: heartbeatTimeout,
+        ...DRAIN_POLICY_DEFAULTS,
+        alertTopicArn: STACK.alertTopicArn,
+        ...policy,
+      };
       const container = (path: DecisionPath) => {
         const clientConfig = {
           region: 'us-east-1',

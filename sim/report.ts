@@ -1,9 +1,10 @@
 import { callRate, handBack, median } from './metrics';
-import type { ClusterShape, RunResult } from './scenario';
+import { type ClusterShape, fleetServices, type RunResult } from './scenario';
 
 /** What a platform engineer wants to know after a rehearsal, computed from a run. Pure. */
 
 export interface ServiceSummary {
+  /** The service's name; `cluster/service` in a run of several clusters. */
   name: string;
   daemon: boolean;
   desiredCount: number;
@@ -49,12 +50,13 @@ export interface RunSummary {
 }
 
 export function summarize(result: RunResult): RunSummary {
-  const { recorder, actionAt, endedAt, shape } = result;
-  const services = shape.services.map((spec): ServiceSummary => {
+  const { recorder, actionAt, endedAt, fleet } = result;
+  // Every cluster's services; every group's actions are in recorder.actions.
+  const services = fleetServices(fleet).map(({ key, spec }): ServiceSummary => {
     const floor = spec.daemon ? 0 : Math.ceil((spec.desiredCount * spec.minimumHealthyPercent) / 100);
-    const series = recorder.healthy.get(spec.name) ?? { t: [], count: [], room: [] };
+    const series = recorder.healthy.get(key) ?? { t: [], count: [], room: [] };
     const stats = stepStats(series.t, series.count, actionAt, endedAt, floor, series.room);
-    return { name: spec.name, daemon: spec.daemon, desiredCount: spec.desiredCount, floor, ...stats };
+    return { name: key, daemon: spec.daemon, desiredCount: spec.desiredCount, floor, ...stats };
   });
   const terminations = recorder.actions;
   const durations = terminations.map((a) => a.endedAt - a.startedAt).sort((a, b) => a - b);
@@ -86,7 +88,15 @@ export function summarize(result: RunResult): RunSummary {
     invocationErrors: Object.values(result.lambdas).reduce((sum, stats) => sum + stats.errors, 0),
     apiCalls: result.apiCalls,
     throttledCalls: result.throttledCalls,
-    findings: [...diagnoseShape(shape), ...explainTimeouts(result), ...explainDeadlines(result)],
+    findings: [
+      ...fleet.clusters.flatMap(({ name, shape }) =>
+        diagnoseShape(shape).map((finding) =>
+          fleet.clusters.length === 1 ? finding : `cluster ${name}: ${finding}`,
+        ),
+      ),
+      ...explainTimeouts(result),
+      ...explainDeadlines(result),
+    ],
   };
 }
 
@@ -170,7 +180,8 @@ function explainTimeouts(result: RunResult): string[] {
     .map((action) => {
       const left = countBy(action.leftOnInstance);
       const what = left.length === 0 ? 'nothing left on it' : `still on it: ${left.join(', ')}`;
-      return `${action.instanceId}: lifecycle action ended by ${action.endedBy} after ${round(action.endedAt - action.startedAt)} s (${what})`;
+      const where = result.fleet.groups.length === 1 ? '' : ` (${action.group})`;
+      return `${action.instanceId}${where}: lifecycle action ended by ${action.endedBy} after ${round(action.endedAt - action.startedAt)} s (${what})`;
     });
 }
 

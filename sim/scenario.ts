@@ -5,7 +5,15 @@ import type { Controller } from './controller';
 import { type DeliveryFaults, type LambdaStats, NO_DELIVERY_FAULTS } from './delivery';
 import type { EcsOptions } from './ecs';
 import type { EventSourceStats } from './sqs';
-import { type LambdaFaults, type Recorder, type ScheduleFaults, STACK, World } from './world';
+import {
+  type LambdaFaults,
+  type Recorder,
+  type ScheduleFaults,
+  serviceKey,
+  STACK,
+  World,
+  type WorldGroup,
+} from './world';
 
 /** A cluster to rehearse on: the shape `--config file.json` describes. */
 export const ServiceShape = z.object({
@@ -94,20 +102,144 @@ export function demoShape(instances = 6): ClusterShape {
   });
 }
 
+/** Names as template.yaml's parameters allow them: a cluster's, and a group's (no colon, no comma). */
+const ClusterName = z.string().regex(/^[A-Za-z0-9_-]{1,255}$/);
+const GroupName = z.string().regex(/^[^:,]{1,255}$/);
+
+/** A cluster of a fleet: its name and its shape (`shape.instances`: the instances of all its groups). */
+export const FleetCluster = z.object({ name: ClusterName, shape: ClusterShape });
+
+/** An Auto Scaling group of a fleet; its instances join `cluster`, with that cluster's instance type. */
+export const FleetGroup = z.object({
+  name: GroupName,
+  cluster: ClusterName,
+  /** Instances it runs; absent: what its cluster's `shape.instances` leaves after its other groups. */
+  instances: z.number().int().min(0).optional(),
+});
+
+/**
+ * Several clusters and Auto Scaling groups in one account, served by one stack. Every group feeds one
+ * cluster; every cluster has at least one group, and its groups' instances add up to `shape.instances`.
+ * Parsed, every group has its number of instances.
+ */
+export const Fleet = z
+  .object({ clusters: z.array(FleetCluster).min(1), groups: z.array(FleetGroup).min(1) })
+  .superRefine((fleet, context) => {
+    const problem = (message: string) => context.addIssue({ code: 'custom', message });
+    const clusterNames = fleet.clusters.map((cluster) => cluster.name);
+    const groupNames = fleet.groups.map((group) => group.name);
+    if (new Set(clusterNames).size !== clusterNames.length) problem('a cluster is named twice');
+    if (new Set(groupNames).size !== groupNames.length) problem('a group is named twice');
+    for (const group of fleet.groups) {
+      if (!clusterNames.includes(group.cluster))
+        problem(`group ${group.name} feeds cluster ${group.cluster}, which is not in the fleet`);
+    }
+    for (const { name, shape } of fleet.clusters) {
+      const groups = fleet.groups.filter((group) => group.cluster === name);
+      const counted = groups.reduce((sum, group) => sum + (group.instances ?? 0), 0);
+      const uncounted = groups.filter((group) => group.instances === undefined).length;
+      if (groups.length === 0) problem(`cluster ${name} has no group`);
+      else if (uncounted > 1) problem(`cluster ${name}: more than one group without instances`);
+      else if (uncounted === 0 ? counted !== shape.instances : counted > shape.instances)
+        problem(`cluster ${name}: its groups' instances do not add up to its shape's ${shape.instances}`);
+    }
+  })
+  .transform((fleet) => ({
+    clusters: fleet.clusters,
+    groups: fleet.groups.map((group) => {
+      const { shape } = fleet.clusters.find((cluster) => cluster.name === group.cluster) as FleetCluster;
+      const others = fleet.groups.filter((other) => other.cluster === group.cluster && other !== group);
+      const rest = shape.instances - others.reduce((sum, other) => sum + (other.instances ?? 0), 0);
+      return { ...group, instances: group.instances ?? rest };
+    }),
+  }));
+export type FleetCluster = z.infer<typeof FleetCluster>;
+export type Fleet = z.output<typeof Fleet>;
+export type FleetInput = z.input<typeof Fleet>;
+
+/** The fleet of a run without one: cluster `prod` of `shape`, and its one group. */
+export function singleClusterFleet(shape: ClusterShape): Fleet {
+  return {
+    clusters: [{ name: STACK.clusterName, shape }],
+    groups: [{ name: STACK.groupName, cluster: STACK.clusterName, instances: shape.instances }],
+  };
+}
+
+/**
+ * Two clusters, three groups, one stack: `prod` (the demo services) on an on-demand group of 4 and a
+ * Spot group of 2, and `batch` on a group of 3. Both clusters run a `worker` service and the
+ * `log-router` daemon, so a report that mixed them up would show it.
+ */
+export function twoClustersThreeGroups(): Fleet {
+  return Fleet.parse({
+    clusters: [
+      { name: STACK.clusterName, shape: demoShape(6) },
+      {
+        name: 'batch',
+        shape: {
+          instances: 3,
+          services: [
+            {
+              name: 'worker',
+              desiredCount: 4,
+              minimumHealthyPercent: 50,
+              maximumPercent: 200,
+              cpu: 512,
+              memory: 1024,
+              startupSeconds: 20,
+              stopSeconds: 60,
+            },
+            {
+              name: 'scheduler',
+              desiredCount: 1,
+              minimumHealthyPercent: 100,
+              maximumPercent: 200,
+              startupSeconds: 30,
+              stopSeconds: 30,
+            },
+            { name: 'log-router', daemon: true, cpu: 64, memory: 128, startupSeconds: 5, stopSeconds: 5 },
+          ],
+        },
+      },
+    ],
+    groups: [
+      { name: STACK.groupName, cluster: STACK.clusterName, instances: 4 },
+      { name: 'prod-spot-asg', cluster: STACK.clusterName, instances: 2 },
+      { name: 'batch-asg', cluster: 'batch' },
+    ],
+  });
+}
+
+/** Every service of the fleet with its cluster and the Recorder's name for it (see serviceKey). */
+export function fleetServices(
+  fleet: Fleet,
+): { key: string; cluster: string; spec: ClusterShape['services'][number] }[] {
+  const clusterNames = fleet.clusters.map((cluster) => cluster.name);
+  return fleet.clusters.flatMap(({ name, shape }) =>
+    shape.services.map((spec) => ({ key: serviceKey(clusterNames, name, spec.name), cluster: name, spec })),
+  );
+}
+
 export type ScenarioName = 'instance-refresh' | 'scale-in' | 'spot';
 export const SCENARIOS: ScenarioName[] = ['instance-refresh', 'scale-in', 'spot'];
 
 export interface ScenarioOptions {
   scenario: ScenarioName;
   seed: number;
+  /** The cluster of a run without `fleet`. */
   shape: ClusterShape;
+  /**
+   * Several clusters and groups in one account, served by one stack; absent: one cluster `prod` of
+   * `shape` and its group `prod-ecs-asg`. The scenario acts on every group.
+   */
+  fleet?: Fleet;
   /** The real handlers; absent: the baseline, an Auto Scaling group without any termination hook. */
   controller?: Controller;
   heartbeatTimeout: number;
   refresh: { minHealthyPercentage: number; maxHealthyPercentage?: number; instanceWarmup: number };
-  /** Instances removed by the scale-in scenario. */
+  /** Instances removed from each group by the scale-in scenario. */
   scaleInBy: number;
-  /** Instances interrupted by the spot scenario. */
+  /** Instances of each group interrupted by the spot scenario. */
   interruptions: number;
   deliveryFaults: DeliveryFaults;
   /** Faults on the lifecycle notifications alone (SNS); the task events' faults when absent. */
@@ -157,7 +289,10 @@ export interface RunResult {
   scenario: ScenarioName;
   withController: boolean;
   seed: number;
+  /** The first cluster's shape (the only one without a fleet). */
   shape: ClusterShape;
+  /** Every cluster and group of the run. */
+  fleet: Fleet;
   /** When the scale-in, refresh or interruption began, in simulated seconds. */
   actionAt: number;
   endedAt: number;
@@ -193,23 +328,34 @@ const CHECK_SECONDS = 30;
 const NEW_AMI = 'ami-0new0000000000002';
 const OLD_AMI = 'ami-0old0000000000001';
 
-/** The simulated account with the cluster's instances, services and tasks, and the hook when a controller runs. */
+/** The fleet a run plays: `options.fleet`, or the one cluster of `options.shape`. */
+export function fleetOf(options: Pick<ScenarioOptions, 'fleet' | 'shape'>): Fleet {
+  return options.fleet ?? singleClusterFleet(options.shape);
+}
+
+/** The simulated account with the fleet's instances, services and tasks, and the hooks when a controller runs. */
 export function buildWorld(options: ScenarioOptions, hook: 'notify' | 'silent' | 'none'): World {
-  const { shape } = options;
+  const fleet = fleetOf(options);
+  const shapes = new Map(fleet.clusters.map(({ name, shape }) => [name, shape]));
   const world = new World({
     seed: options.seed,
-    group: {
-      name: STACK.groupName,
-      desiredCapacity: shape.instances,
-      minSize: 0,
-      maxSize: shape.instances * 2 + 1,
-      instanceCpu: shape.instanceCpu,
-      instanceMemory: shape.instanceMemory,
-      amiId: OLD_AMI,
-      bootSeconds: shape.bootSeconds,
-      healthySeconds: shape.healthySeconds,
-      shutdownSeconds: shape.shutdownSeconds,
-    },
+    clusters: fleet.clusters.map((cluster) => cluster.name),
+    groups: fleet.groups.map((group): WorldGroup => {
+      const shape = shapes.get(group.cluster) as ClusterShape;
+      return {
+        name: group.name,
+        cluster: group.cluster,
+        desiredCapacity: group.instances,
+        minSize: 0,
+        maxSize: group.instances * 2 + 1,
+        instanceCpu: shape.instanceCpu,
+        instanceMemory: shape.instanceMemory,
+        amiId: OLD_AMI,
+        bootSeconds: shape.bootSeconds,
+        healthySeconds: shape.healthySeconds,
+        shutdownSeconds: shape.shutdownSeconds,
+      };
+    }),
     controller: options.controller,
     deliveryFaults: options.deliveryFaults,
     ...(options.notificationFaults && { notificationFaults: options.notificationFaults }),
@@ -219,29 +365,35 @@ export function buildWorld(options: ScenarioOptions, hook: 'notify' | 'silent' |
     ecs: options.ecs,
     apiLatency: options.apiLatency,
   });
-  world.group.startWithRunningInstances();
-  for (const service of shape.services) world.ecs.createService(service);
-  for (const standalone of shape.standaloneTasks) world.ecs.runStandaloneTasks(standalone);
+  for (const group of world.groups.values()) group.startWithRunningInstances();
+  for (const [name, ecs] of world.clusters) {
+    const shape = shapes.get(name) as ClusterShape;
+    for (const service of shape.services) ecs.createService(service);
+    for (const standalone of shape.standaloneTasks) ecs.runStandaloneTasks(standalone);
+  }
   if (hook !== 'none') {
-    world.group.putLifecycleHook({
-      name: STACK.hookName,
-      transition: 'autoscaling:EC2_INSTANCE_TERMINATING',
-      heartbeatTimeout: options.heartbeatTimeout,
-      defaultResult: 'CONTINUE',
-      notify: hook === 'notify',
-      metadata: JSON.stringify({ cluster: STACK.clusterName }),
-    });
+    // The stack puts its hook on every group it serves; the start function drains in the cluster named here.
+    for (const group of fleet.groups) {
+      world.groups.get(group.name)?.putLifecycleHook({
+        name: STACK.hookName,
+        transition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+        heartbeatTimeout: options.heartbeatTimeout,
+        defaultResult: 'CONTINUE',
+        notify: hook === 'notify',
+        metadata: JSON.stringify({ cluster: group.cluster }),
+      });
+    }
   }
   return world;
 }
 
 export async function runScenario(options: ScenarioOptions): Promise<RunResult> {
-  const { shape } = options;
+  const fleet = fleetOf(options);
   const world = buildWorld(options, options.controller ? 'notify' : 'none');
   setActive(world);
   if (options.disconnectAgentOnDrain) {
-    world.onInstanceChanged = (instance) => {
-      if (instance.state === 'Terminating:Wait') world.ecs.disconnectAgent(instance.id);
+    world.onInstanceChanged = (instance, group) => {
+      if (instance.state === 'Terminating:Wait') world.clusterOf(group).disconnectAgent(instance.id);
     };
   }
   const { clock } = world;
@@ -249,8 +401,12 @@ export async function runScenario(options: ScenarioOptions): Promise<RunResult> 
 
   const actionAt = SETTLE_SECONDS;
   clock.at(actionAt, () => act(world, options));
-  const originals = new Set(world.group.instances.keys());
-  const instancesToReplace = options.scenario === 'instance-refresh' ? originals.size : targetCount(options);
+  const groups = [...world.groups.values()];
+  const originals = new Set(groups.flatMap((group) => [...group.instances.keys()]));
+  const instancesToReplace =
+    options.scenario === 'instance-refresh'
+      ? originals.size
+      : groups.reduce((sum, group) => sum + Math.min(targetCount(options), group.instances.size), 0);
   let settled = false;
   const check = () => {
     if (clock.now > actionAt && isSettled(world, options)) settled = true;
@@ -265,7 +421,8 @@ export async function runScenario(options: ScenarioOptions): Promise<RunResult> 
     scenario: options.scenario,
     withController: options.controller !== undefined,
     seed: options.seed,
-    shape,
+    shape: (fleet.clusters[0] as FleetCluster).shape,
+    fleet,
     actionAt,
     endedAt: clock.now,
     settled,
@@ -301,33 +458,40 @@ function targetCount(options: ScenarioOptions): number {
   return options.scenario === 'scale-in' ? options.scaleInBy : options.interruptions;
 }
 
+/** The scenario's action, on every group of the account. */
 function act(world: World, options: ScenarioOptions): void {
-  const { group } = world;
-  if (options.scenario === 'instance-refresh') {
-    group.startInstanceRefresh({ amiId: NEW_AMI, ...options.refresh });
-  } else if (options.scenario === 'scale-in') {
-    group.setDesiredCapacity(group.desired - options.scaleInBy);
-  } else {
-    // Spot-style: EC2 takes the instances away; the group notices a minute later.
-    const victims = [...group.instances.keys()].slice(0, options.interruptions);
-    for (const id of victims) group.terminateEc2Instance(id, 60);
+  for (const group of world.groups.values()) {
+    if (options.scenario === 'instance-refresh') {
+      group.startInstanceRefresh({ amiId: NEW_AMI, ...options.refresh });
+    } else if (options.scenario === 'scale-in') {
+      group.setDesiredCapacity(group.desired - options.scaleInBy);
+    } else {
+      // Spot-style: EC2 takes the instances away; the group notices a minute later.
+      const victims = [...group.instances.keys()].slice(0, options.interruptions);
+      for (const id of victims) group.terminateEc2Instance(id, 60);
+    }
   }
 }
 
+/** Every group at its desired capacity, in service (refreshed, for a refresh), every cluster's services healthy. */
 function isSettled(world: World, options: ScenarioOptions): boolean {
-  const { group, ecs } = world;
-  const instances = [...group.instances.values()];
-  if (instances.some((instance) => instance.state !== 'InService' || instance.ec2Gone)) return false;
-  if (instances.length !== group.desired) return false;
-  if (options.scenario === 'instance-refresh' && group.refresh?.status !== 'Successful') return false;
-  return [...ecs.services.values()].every(
-    (service) => service.spec.daemon || service.healthyCount >= service.spec.desiredCount,
+  for (const group of world.groups.values()) {
+    const instances = [...group.instances.values()];
+    if (instances.some((instance) => instance.state !== 'InService' || instance.ec2Gone)) return false;
+    if (instances.length !== group.desired) return false;
+    if (options.scenario === 'instance-refresh' && group.refresh?.status !== 'Successful') return false;
+  }
+  return [...world.clusters.values()].every((ecs) =>
+    [...ecs.services.values()].every(
+      (service) => service.spec.daemon || service.healthyCount >= service.spec.desiredCount,
+    ),
   );
 }
 
 function progress(world: World, originals: Set<string>, instancesToReplace: number): Progress {
-  const instances = [...world.group.instances.values()];
-  const gone = [...originals].filter((id) => !world.group.instances.has(id)).length;
+  const groups = [...world.groups.values()];
+  const instances = groups.flatMap((group) => [...group.instances.values()]);
+  const gone = [...originals].filter((id) => !groups.some((group) => group.instances.has(id))).length;
   return {
     simulatedSeconds: world.clock.now,
     instancesReplaced: gone,

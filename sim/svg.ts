@@ -1,4 +1,4 @@
-import type { RunResult } from './scenario';
+import { fleetServices, type RunResult } from './scenario';
 
 /**
  * An SVG timeline of a rehearsal: healthy tasks per service (with the floor dashed and time below it
@@ -41,14 +41,14 @@ function panel(run: RunResult, x: (t: number) => number, from: number, to: numbe
   const title = `${run.scenario}: ${run.withController ? 'with the drain controller' : 'without it (no termination hook)'}`;
   parts.push(`<text x="10" y="${top + 12}" font-size="13" font-weight="bold">${escape(title)}</text>`);
   let y = top + 22;
-  for (const [index, spec] of run.shape.services.entries()) {
-    const series = run.recorder.healthy.get(spec.name) ?? { t: [], count: [] };
+  for (const [index, { key, spec }] of fleetServices(run.fleet).entries()) {
+    const series = run.recorder.healthy.get(key) ?? { t: [], count: [] };
     const max = Math.max(1, spec.desiredCount, ...series.count);
     const scale = (value: number) => y + SERVICE_ROW - 8 - (value / max) * (SERVICE_ROW - 16);
     const floor = spec.daemon ? 0 : Math.ceil((spec.desiredCount * spec.minimumHealthyPercent) / 100);
     const color = COLORS[index % COLORS.length] as string;
     parts.push(
-      `<text x="10" y="${y + SERVICE_ROW / 2}" font-weight="bold">${escape(spec.name)}${spec.daemon ? ' (daemon)' : ''}</text>`,
+      `<text x="10" y="${y + SERVICE_ROW / 2}" font-weight="bold">${escape(key)}${spec.daemon ? ' (daemon)' : ''}</text>`,
     );
     parts.push(
       `<line x1="${LEFT}" x2="${WIDTH - RIGHT}" y1="${scale(0)}" y2="${scale(0)}" stroke="#e5e7eb"/>`,

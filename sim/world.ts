@@ -25,6 +25,8 @@ export const STACK = {
 
 export interface InstanceLane {
   id: string;
+  /** The Auto Scaling group that launched it. */
+  group: string;
   amiId: string;
   launchedAt: number;
   inServiceAt?: number;
@@ -35,6 +37,8 @@ export interface InstanceLane {
 
 export interface EndedAction {
   instanceId: string;
+  /** The instance's Auto Scaling group. */
+  group: string;
   startedAt: number;
   endedAt: number;
   endedBy: string;
@@ -47,10 +51,12 @@ export interface EndedAction {
 /** Everything a run observed, for the report and the tests. */
 export class Recorder {
   /**
-   * Healthy tasks per service over time, and whether ECS had room to place one more of its tasks
-   * at each change (a service below its floor with room is the controller's fault, not capacity's).
+   * Healthy tasks of each service over time, by serviceKey (cluster and service), and whether ECS
+   * had room to place one more of its tasks at each change (a service below its floor with room is
+   * the controller's fault, not capacity's).
    */
   readonly healthy = new Map<string, { t: number[]; count: number[]; room: boolean[] }>();
+  /** Instance ids are unique in the account, across its groups. */
   readonly lanes = new Map<string, InstanceLane>();
   readonly actions: EndedAction[] = [];
   /** Non-daemon tasks that had not stopped when their EC2 instance went away. */
@@ -92,9 +98,26 @@ export class Recorder {
   }
 }
 
+/**
+ * The Recorder's name for a service: its own name in an account of one cluster (as every report of a
+ * one-cluster run has it), `cluster/service` in an account of several, where two clusters may both
+ * have a service of that name.
+ */
+export function serviceKey(clusters: readonly string[], cluster: string, service: string): string {
+  return clusters.length === 1 ? service : `${cluster}/${service}`;
+}
+
+/** An Auto Scaling group and the cluster its instances join (its launch template's ECS_CLUSTER). */
+export interface WorldGroup extends GroupSpec {
+  cluster: string;
+}
+
 export interface WorldOptions {
   seed: number;
-  group: GroupSpec;
+  /** The account's ECS clusters, by name; the first is `World.ecs`. */
+  clusters: string[];
+  /** The account's Auto Scaling groups, each feeding one of `clusters`; the first is `World.group`. */
+  groups: WorldGroup[];
   controller?: Controller;
   deliveryFaults: DeliveryFaults;
   /** Faults on the way from the hook to the lifecycle queue (SNS); the task events' faults when absent. */
@@ -133,7 +156,11 @@ const DELIVERY_LATENCY: [number, number] = [0.2, 1.5];
 /** Seconds a new Lambda container takes before its handler runs. */
 const COLD_START_SECONDS = 0.4;
 
-/** The simulated account: clock, ECS cluster, Auto Scaling group, and the delivery paths between them. */
+/**
+ * The simulated account: clock, ECS clusters, Auto Scaling groups, and the delivery paths between them.
+ * One stack serves them all: one rule for every cluster's task events, one topic for every group's
+ * lifecycle notifications, one queue each.
+ */
 export class World {
   readonly clock = new Clock();
   /** The cluster's own randomness: instance ids, task ids, image pull times. */
@@ -144,7 +171,13 @@ export class World {
    * cluster's randomness as it is and both runs of a comparison start from the same cluster.
    */
   readonly channels: Random;
+  /** Every cluster of the account, by name. */
+  readonly clusters: ReadonlyMap<string, EcsModel>;
+  /** Every Auto Scaling group of the account, by name; each feeds one cluster (`clusterOf`). */
+  readonly groups: ReadonlyMap<string, AutoScalingModel>;
+  /** The first cluster: the only one of a one-cluster world. */
   readonly ecs: EcsModel;
+  /** The first group: the only one of a one-group world. */
   readonly group: AutoScalingModel;
   readonly recorder = new Recorder();
   readonly startDrain?: LambdaFunction;
@@ -164,7 +197,7 @@ export class World {
   readonly account: SimulatedAccount;
   readonly api: ApiTarget;
   /** Told of every change of an Auto Scaling instance, for scenarios that act on them. */
-  onInstanceChanged?: (instance: AsgInstance) => void;
+  onInstanceChanged?: (instance: AsgInstance, group: AutoScalingModel) => void;
   /** Events SNS or EventBridge lost on the way to a queue (a fault the run asked for). */
   droppedEvents = 0;
   /** Events and notifications delivered twice (a fault the run asked for). */
@@ -173,57 +206,42 @@ export class World {
   skippedScheduledRuns = 0;
   duplicatedScheduledRuns = 0;
   private readonly rule: EventPattern;
+  private readonly clusterOfGroup = new Map<AutoScalingModel, EcsModel>();
 
   constructor(private readonly options: WorldOptions) {
     this.random = new Random(options.seed);
     this.channels = new Random(options.seed ^ 0x5bd1e995);
-    const { clock, random, channels, recorder } = this;
+    const { clock, channels, recorder } = this;
+    const clusterNames = options.clusters;
+    if (clusterNames.length === 0 || new Set(clusterNames).size !== clusterNames.length)
+      throw new Error(`a world needs one or more clusters, each named once: ${clusterNames.join(', ')}`);
+    const groupNames = options.groups.map((group) => group.name);
+    if (groupNames.length === 0 || new Set(groupNames).size !== groupNames.length)
+      throw new Error(`a world needs one or more groups, each named once: ${groupNames.join(', ')}`);
+    // One rule for every cluster, as template.yaml's ClusterNames list makes it.
     this.rule = taskStoppedPattern({
       'AWS::Partition': 'aws',
       'AWS::Region': REGION,
       'AWS::AccountId': ACCOUNT,
-      ClusterName: STACK.clusterName,
+      ClusterNames: clusterNames,
     });
-    this.ecs = new EcsModel(
-      STACK.clusterName,
-      clock,
-      random,
-      {
-        taskChanged: (task) => this.publishTaskEvent(task),
-        serviceHealthChanged: (service: Service) =>
-          recorder.serviceHealth(
-            service.spec.name,
-            clock.now,
-            service.healthyCount,
-            service.healthyCount >= service.floor || this.ecs.hasRoomFor(service),
-          ),
-      },
-      options.ecs,
-    );
-    this.group = new AutoScalingModel(
-      options.group,
-      clock,
-      random,
-      {
-        notify: (message) => this.publishLifecycleNotification(message),
-        instanceChanged: (instance) => this.recordLane(instance),
-        actionEnded: (action) => this.recordAction(action),
-        ec2Booted: (instance) =>
-          this.ecs.registerContainerInstance(
-            instance.id,
-            options.group.instanceCpu,
-            options.group.instanceMemory,
-            instance.amiId,
-          ),
-        ec2Terminated: (instance) => this.ec2Terminated(instance),
-      },
-      channels,
-    );
+    // Every cluster and group draws on the one `random`: ids differ across them (one Random per
+    // group, seeded alike, would give two groups the same instance ids).
+    const clusters = new Map(clusterNames.map((name) => [name, this.newCluster(name, clusterNames)]));
+    const groups = new Map(options.groups.map((spec) => [spec.name, this.newGroup(spec, clusters)]));
+    this.clusters = clusters;
+    this.groups = groups;
+    this.ecs = clusters.get(clusterNames[0] as string) as EcsModel;
+    this.group = groups.get(groupNames[0] as string) as AutoScalingModel;
     this.failureQueue = new SqsQueue('ecs-drain-FailureQueue', clock, channels, {
       messageRetentionSeconds: 1209600,
     });
     this.retries = new RetryCounter(clock, channels);
     this.account = {
+      stack: {
+        clusters: [...clusters.keys()],
+        groups: options.groups.map((group) => ({ autoScalingGroupName: group.name, cluster: group.cluster })),
+      },
       retryStrategy: (client, maxAttempts) => this.retries.strategy(client, maxAttempts),
       recordMetric: (name, value = 1) =>
         recorder.metrics.set(name, (recorder.metrics.get(name) ?? 0) + value),
@@ -266,8 +284,8 @@ export class World {
       if (functions.reconcile !== undefined) this.reconcile = this.scheduleReconciler(functions.reconcile);
     }
     this.api = {
-      ecs: this.ecs,
-      group: this.group,
+      clusters,
+      groups,
       clock,
       random: channels,
       faults: options.apiFaults,
@@ -284,6 +302,50 @@ export class World {
         }
       },
     };
+  }
+
+  private newCluster(name: string, clusterNames: readonly string[]): EcsModel {
+    const { clock, recorder } = this;
+    const ecs: EcsModel = new EcsModel(
+      name,
+      clock,
+      this.random,
+      {
+        taskChanged: (task) => this.publishTaskEvent(task, ecs),
+        serviceHealthChanged: (service: Service) =>
+          recorder.serviceHealth(
+            serviceKey(clusterNames, name, service.spec.name),
+            clock.now,
+            service.healthyCount,
+            service.healthyCount >= service.floor || ecs.hasRoomFor(service),
+          ),
+      },
+      this.options.ecs,
+    );
+    return ecs;
+  }
+
+  /** A group whose booted instances register in its cluster, and whose changes the recorder sees. */
+  private newGroup(spec: WorldGroup, clusters: ReadonlyMap<string, EcsModel>): AutoScalingModel {
+    const ecs = clusters.get(spec.cluster);
+    if (ecs === undefined)
+      throw new Error(`group ${spec.name} feeds cluster ${spec.cluster}, not in the world`);
+    const group: AutoScalingModel = new AutoScalingModel(
+      spec,
+      this.clock,
+      this.random,
+      {
+        notify: (message) => this.publishLifecycleNotification(message),
+        instanceChanged: (instance) => this.recordLane(instance, group, ecs),
+        actionEnded: (action) => this.recordAction(action, group, ecs),
+        ec2Booted: (instance) =>
+          ecs.registerContainerInstance(instance.id, spec.instanceCpu, spec.instanceMemory, instance.amiId),
+        ec2Terminated: (instance) => this.ec2Terminated(instance, ecs),
+      },
+      this.channels,
+    );
+    this.clusterOfGroup.set(group, ecs);
+    return group;
   }
 
   /**
@@ -334,7 +396,14 @@ export class World {
     return fn;
   }
 
-  private publishTaskEvent(task: Task): void {
+  /** The cluster whose instances `group` launches. */
+  clusterOf(group: AutoScalingModel): EcsModel {
+    const ecs = this.clusterOfGroup.get(group);
+    if (ecs === undefined) throw new Error(`group ${group.spec.name} is not in this world`);
+    return ecs;
+  }
+
+  private publishTaskEvent(task: Task, ecs: EcsModel): void {
     if (task.lastStatus === 'STOPPED')
       this.recorder.lastTaskStopped.set(task.host.ec2InstanceId, this.clock.now);
     const queue = this.taskEvents;
@@ -349,7 +418,7 @@ export class World {
       region: REGION,
       resources: [task.arn],
       detail: {
-        ...taskShape(task, this.ecs.clusterArn, isoTime),
+        ...taskShape(task, ecs.clusterArn, isoTime),
         updatedAt: isoTime(this.clock.now),
       },
     };
@@ -378,20 +447,28 @@ export class World {
     this.deliver(faults, () => queue.sendMessage(JSON.stringify(message)));
   }
 
-  private recordLane(instance: AsgInstance): void {
-    this.onInstanceChanged?.(instance);
+  private recordLane(instance: AsgInstance, group: AutoScalingModel, ecs: EcsModel): void {
+    this.onInstanceChanged?.(instance, group);
     const lanes = this.recorder.lanes;
     let lane = lanes.get(instance.id);
     if (lane === undefined) {
-      lane = { id: instance.id, amiId: instance.amiId, launchedAt: instance.launchedAt };
+      lane = {
+        id: instance.id,
+        group: group.spec.name,
+        amiId: instance.amiId,
+        launchedAt: instance.launchedAt,
+      };
       lanes.set(instance.id, lane);
+    } else if (lane.group !== group.spec.name || lane.launchedAt !== instance.launchedAt) {
+      // Everything the recorder keeps per instance is keyed by its id.
+      throw new Error(`instance id ${instance.id} drawn twice (${lane.group}, ${group.spec.name})`);
     }
     const now = this.clock.now;
     if (instance.state === 'InService') lane.inServiceAt ??= now;
     if (instance.state === 'Terminating:Wait' || instance.state === 'Terminating') lane.waitingAt ??= now;
     if (instance.state === 'Terminating:Proceed' && lane.proceedingAt === undefined) {
       lane.proceedingAt = now;
-      const unstopped = this.ecs
+      const unstopped = ecs
         .containerInstancesOf(instance.id)
         .flatMap((ci) => [...ci.tasks])
         .filter((task) => task.lastStatus !== 'STOPPED');
@@ -406,18 +483,19 @@ export class World {
     if (instance.state === 'Terminated') lane.terminatedAt ??= now;
   }
 
-  private recordAction(action: LifecycleAction): void {
+  private recordAction(action: LifecycleAction, group: AutoScalingModel, ecs: EcsModel): void {
     if (action.hook.transition !== 'autoscaling:EC2_INSTANCE_TERMINATING') return;
     const leftOnInstance =
       action.endedBy === 'completed'
         ? []
-        : this.ecs
+        : ecs
             .containerInstancesOf(action.instance.id)
             .flatMap((ci) => [...ci.tasks].map((task) => task.group));
     if (action.endedBy === 'completed') this.recorder.lifecycleCompletionsByController++;
     const lastStop = this.recorder.lastTaskStopped.get(action.instance.id);
     this.recorder.actions.push({
       instanceId: action.instance.id,
+      group: group.spec.name,
       startedAt: action.startedAt,
       endedAt: action.endedAt ?? this.clock.now,
       endedBy: action.endedBy ?? 'unknown',
@@ -426,8 +504,8 @@ export class World {
     });
   }
 
-  private ec2Terminated(instance: AsgInstance): void {
-    const survivors = this.ecs
+  private ec2Terminated(instance: AsgInstance, ecs: EcsModel): void {
+    const survivors = ecs
       .containerInstancesOf(instance.id)
       .flatMap((ci) => [...ci.tasks])
       .filter((task) => !task.daemon && task.lastStatus !== 'STOPPED');
@@ -438,6 +516,6 @@ export class World {
         groups: survivors.map((task) => task.group),
       });
     }
-    this.ecs.ec2InstanceTerminated(instance.id);
+    ecs.ec2InstanceTerminated(instance.id);
   }
 }

@@ -9,33 +9,41 @@ const NAMESPACE = 'http://autoscaling.amazonaws.com/doc/2011-01-01/';
 
 type Params = URLSearchParams;
 
-export const AUTO_SCALING_OPERATIONS: Record<string, (group: AutoScalingModel, params: Params) => string> = {
-  DescribeAutoScalingInstances: describeAutoScalingInstances,
-  DescribeAutoScalingGroups: describeAutoScalingGroups,
-  DescribeLifecycleHooks: describeLifecycleHooks,
-  CompleteLifecycleAction: (group, params) => {
-    group.completeLifecycleAction({
-      groupName: required(params, 'AutoScalingGroupName'),
-      hookName: required(params, 'LifecycleHookName'),
-      result: required(params, 'LifecycleActionResult'),
-      ...identify(params),
-    });
-    return '';
-  },
-  RecordLifecycleActionHeartbeat: (group, params) => {
-    group.recordHeartbeat({
-      groupName: required(params, 'AutoScalingGroupName'),
-      hookName: required(params, 'LifecycleHookName'),
-      ...identify(params),
-    });
-    return '';
-  },
-  SetDesiredCapacity: (group, params) => {
-    checkGroup(group, required(params, 'AutoScalingGroupName'));
-    group.setDesiredCapacity(Number(required(params, 'DesiredCapacity')));
-    return '';
-  },
-};
+/** The account's Auto Scaling groups by name, in the order DescribeAutoScalingGroups lists them. */
+export type AutoScalingGroups = ReadonlyMap<string, AutoScalingModel>;
+
+/**
+ * Every operation gets the account's groups: the Describe* reads without a group name look at all of
+ * them, the others act on the group their AutoScalingGroupName names.
+ */
+export const AUTO_SCALING_OPERATIONS: Record<string, (groups: AutoScalingGroups, params: Params) => string> =
+  {
+    DescribeAutoScalingInstances: describeAutoScalingInstances,
+    DescribeAutoScalingGroups: describeAutoScalingGroups,
+    DescribeLifecycleHooks: describeLifecycleHooks,
+    CompleteLifecycleAction: (groups, params) => {
+      const groupName = required(params, 'AutoScalingGroupName');
+      const input = {
+        groupName,
+        hookName: required(params, 'LifecycleHookName'),
+        result: required(params, 'LifecycleActionResult'),
+        ...identify(params),
+      };
+      groupNamed(groups, groupName).completeLifecycleAction(input);
+      return '';
+    },
+    RecordLifecycleActionHeartbeat: (groups, params) => {
+      const groupName = required(params, 'AutoScalingGroupName');
+      const input = { groupName, hookName: required(params, 'LifecycleHookName'), ...identify(params) };
+      groupNamed(groups, groupName).recordHeartbeat(input);
+      return '';
+    },
+    SetDesiredCapacity: (groups, params) => {
+      const group = groupNamed(groups, required(params, 'AutoScalingGroupName'));
+      group.setDesiredCapacity(Number(required(params, 'DesiredCapacity')));
+      return '';
+    },
+  };
 
 /** The XML document for a successful call. */
 export function autoScalingResponse(operation: string, result: string, requestId: string): string {
@@ -71,9 +79,11 @@ function identify(params: Params): { token?: string; instanceId?: string } {
   return { token, instanceId };
 }
 
-function checkGroup(group: AutoScalingModel, name: string): void {
-  if (name !== group.spec.name)
+function groupNamed(groups: AutoScalingGroups, name: string): AutoScalingModel {
+  const group = groups.get(name);
+  if (group === undefined)
     throw new AutoScalingError('ValidationError', `AutoScalingGroup name not found - ${name}`);
+  return group;
 }
 
 function members(params: Params, list: string): string[] {
@@ -98,26 +108,35 @@ function instanceXml(group: AutoScalingModel, instance: AsgInstance, withGroup: 
   );
 }
 
-function describeAutoScalingInstances(group: AutoScalingModel, params: Params): string {
+function describeAutoScalingInstances(groups: AutoScalingGroups, params: Params): string {
   const ids = members(params, 'InstanceIds');
   if (ids.length > 50)
     throw new AutoScalingError('ValidationError', 'The number of instance ids that may be passed in is 50');
+  // Instance ids are the account's: each is looked up in every group.
   // "If you specify an ID that does not exist, it is ignored with no error."
-  const instances =
-    ids.length > 0 ? ids.flatMap((id) => group.instances.get(id) ?? []) : [...group.instances.values()];
+  const instances = [...groups.values()].flatMap((group) =>
+    (ids.length > 0 ? ids.flatMap((id) => group.instances.get(id) ?? []) : [...group.instances.values()]).map(
+      (instance) => ({ group, instance }),
+    ),
+  );
   const max = Math.min(Number(params.get('MaxRecords') ?? 50), 50);
   const start = Number(params.get('NextToken') ?? 0);
   const page = instances.slice(start, start + max);
   const next = start + max < instances.length ? element('NextToken', String(start + max)) : '';
-  return `<AutoScalingInstances>${page.map((i) => instanceXml(group, i, true)).join('')}</AutoScalingInstances>${next}`;
+  return `<AutoScalingInstances>${page.map(({ group, instance }) => instanceXml(group, instance, true)).join('')}</AutoScalingInstances>${next}`;
 }
 
-function describeAutoScalingGroups(group: AutoScalingModel, params: Params): string {
+/** The groups named (those that exist; AWS ignores the others), or every group when none is named. */
+function describeAutoScalingGroups(groups: AutoScalingGroups, params: Params): string {
   const names = members(params, 'AutoScalingGroupNames');
-  if (names.length > 0 && !names.includes(group.spec.name)) return '<AutoScalingGroups/>';
+  const wanted = names.length > 0 ? names.flatMap((name) => groups.get(name) ?? []) : [...groups.values()];
+  return `<AutoScalingGroups>${wanted.map(groupXml).join('')}</AutoScalingGroups>`;
+}
+
+function groupXml(group: AutoScalingModel): string {
   const instances = [...group.instances.values()].map((i) => instanceXml(group, i, false)).join('');
   return (
-    '<AutoScalingGroups><member>' +
+    '<member>' +
     element('AutoScalingGroupName', group.spec.name) +
     element('AutoScalingGroupARN', group.arn) +
     element('MinSize', String(group.spec.minSize)) +
@@ -129,12 +148,12 @@ function describeAutoScalingGroups(group: AutoScalingModel, params: Params): str
     element('HealthCheckGracePeriod', '0') +
     element('CreatedTime', '2026-01-01T00:00:00.000Z') +
     `<Instances>${instances}</Instances>` +
-    '</member></AutoScalingGroups>'
+    '</member>'
   );
 }
 
-function describeLifecycleHooks(group: AutoScalingModel, params: Params): string {
-  checkGroup(group, required(params, 'AutoScalingGroupName'));
+function describeLifecycleHooks(groups: AutoScalingGroups, params: Params): string {
+  const group = groupNamed(groups, required(params, 'AutoScalingGroupName'));
   const hooks = [...group.hooks.values()]
     .map(
       (hook) =>

@@ -29,26 +29,43 @@ export class EcsApiError extends Error {
 type Input = Record<string, unknown>;
 type Output = Record<string, unknown>;
 
+/** The account's clusters by name, in the order ListClusters lists them. */
+export type EcsClusters = ReadonlyMap<string, EcsModel>;
+
+/** An operation on the one cluster its `cluster` parameter names. */
+const inCluster =
+  (operation: (ecs: EcsModel, input: Input) => Output) =>
+  (clusters: EcsClusters, input: Input): Output =>
+    operation(clusterNamed(clusters, input), input);
+
+/**
+ * Every operation gets the account's clusters: ListClusters and DescribeClusters look at all of them,
+ * the others act on the cluster their `cluster` parameter names.
+ */
 export const ECS_OPERATIONS = {
-  ListClusters: (ecs: EcsModel) => ({ clusterArns: [ecs.clusterArn] }),
-  DescribeClusters: (ecs: EcsModel, input: Input) => describeClusters(ecs, input),
-  ListContainerInstances: (ecs: EcsModel, input: Input) => listContainerInstances(ecs, input),
-  DescribeContainerInstances: (ecs: EcsModel, input: Input) => describeContainerInstances(ecs, input),
-  UpdateContainerInstancesState: (ecs: EcsModel, input: Input) => updateContainerInstancesState(ecs, input),
-  ListTasks: (ecs: EcsModel, input: Input) => listTasks(ecs, input),
-  PutAttributes: (ecs: EcsModel, input: Input) => putAttributes(ecs, input),
-  StopTask: (ecs: EcsModel, input: Input) => stopTask(ecs, input),
-  DescribeTasks: (ecs: EcsModel, input: Input) => describeTasks(ecs, input),
-  ListServices: (ecs: EcsModel, input: Input) => {
-    requireCluster(ecs, input);
-    return paginate(
+  ListClusters: (clusters: EcsClusters, input: Input) =>
+    paginate(
+      [...clusters.values()].map((ecs) => ecs.clusterArn),
+      input,
+      'clusterArns',
+    ),
+  DescribeClusters: describeClusters,
+  ListContainerInstances: inCluster(listContainerInstances),
+  DescribeContainerInstances: inCluster(describeContainerInstances),
+  UpdateContainerInstancesState: inCluster(updateContainerInstancesState),
+  ListTasks: inCluster(listTasks),
+  PutAttributes: inCluster(putAttributes),
+  StopTask: inCluster(stopTask),
+  DescribeTasks: inCluster(describeTasks),
+  ListServices: inCluster((ecs, input) =>
+    paginate(
       [...ecs.services.values()].map((s) => s.arn),
       input,
       'serviceArns',
-    );
-  },
-  DescribeServices: (ecs: EcsModel, input: Input) => describeServices(ecs, input),
-} satisfies Record<string, (ecs: EcsModel, input: Input) => Output>;
+    ),
+  ),
+  DescribeServices: inCluster(describeServices),
+} satisfies Record<string, (clusters: EcsClusters, input: Input) => Output>;
 
 export type EcsOperation = keyof typeof ECS_OPERATIONS;
 
@@ -70,11 +87,15 @@ export const ECS_BUCKETS: Record<
   DescribeServices: 'service-read',
 };
 
-function requireCluster(ecs: EcsModel, input: Input): void {
-  const cluster = (input.cluster as string | undefined) ?? 'default';
-  if (cluster !== ecs.clusterName && cluster !== ecs.clusterArn) {
-    throw new EcsApiError('ClusterNotFoundException', 'Cluster not found.');
-  }
+/** The cluster `cluster` names, by name or ARN (`default` when absent), as ECS finds it. */
+function clusterNamed(clusters: EcsClusters, input: Input): EcsModel {
+  const ecs = findCluster(clusters, (input.cluster as string | undefined) ?? 'default');
+  if (ecs === undefined) throw new EcsApiError('ClusterNotFoundException', 'Cluster not found.');
+  return ecs;
+}
+
+function findCluster(clusters: EcsClusters, ref: string): EcsModel | undefined {
+  return clusters.get(ref) ?? [...clusters.values()].find((ecs) => ecs.clusterArn === ref);
 }
 
 function stringList(input: Input, field: string, max: number): string[] {
@@ -111,18 +132,19 @@ function paginate(items: string[], input: Input, field: string): Output {
   return { [field]: page, ...(next !== undefined && { nextToken: next }) };
 }
 
-function describeClusters(ecs: EcsModel, input: Input): Output {
+function describeClusters(clusters: EcsClusters, input: Input): Output {
   const wanted = (input.clusters as string[] | undefined) ?? ['default'];
-  const clusters = [];
+  const found = [];
   const failures = [];
-  for (const name of wanted) {
-    if (name !== ecs.clusterName && name !== ecs.clusterArn) {
-      failures.push({ arn: name, reason: 'MISSING' });
+  for (const ref of wanted) {
+    const ecs = findCluster(clusters, ref);
+    if (ecs === undefined) {
+      failures.push({ arn: ref, reason: 'MISSING' });
       continue;
     }
     const instances = [...ecs.instances.values()].filter((i) => i.status !== 'INACTIVE');
     const tasks = instances.flatMap((i) => [...i.tasks]);
-    clusters.push({
+    found.push({
       clusterArn: ecs.clusterArn,
       clusterName: ecs.clusterName,
       status: 'ACTIVE',
@@ -132,7 +154,7 @@ function describeClusters(ecs: EcsModel, input: Input): Output {
       activeServicesCount: ecs.services.size,
     });
   }
-  return { clusters, failures };
+  return { clusters: found, failures };
 }
 
 /** An EC2 instance id in the cluster query language, with or without single or double quotes. */
@@ -177,7 +199,6 @@ const LISTABLE_STATUSES = [
 
 /** Instances as reads see them: registered at least readLagSeconds ago, with their status of then. */
 function listContainerInstances(ecs: EcsModel, input: Input): Output {
-  requireCluster(ecs, input);
   const matches = instanceFilter(input.filter as string | undefined);
   const status = input.status as string | undefined;
   if (status !== undefined && !LISTABLE_STATUSES.includes(status)) {
@@ -195,7 +216,6 @@ function listContainerInstances(ecs: EcsModel, input: Input): Output {
 }
 
 function describeContainerInstances(ecs: EcsModel, input: Input): Output {
-  requireCluster(ecs, input);
   const { found, failures } = describeEach(stringList(input, 'containerInstances', 100), (ref) => {
     const instance = ecs.findInstance(ref);
     return instance?.readable === undefined ? undefined : instance;
@@ -204,7 +224,6 @@ function describeContainerInstances(ecs: EcsModel, input: Input): Output {
 }
 
 function updateContainerInstancesState(ecs: EcsModel, input: Input): Output {
-  requireCluster(ecs, input);
   const status = input.status;
   if (status !== 'ACTIVE' && status !== 'DRAINING') {
     throw new EcsApiError(
@@ -223,7 +242,6 @@ const ATTRIBUTE_NAME = /^[A-Za-z0-9\-_/\\.]{1,128}$/;
 const ATTRIBUTE_VALUE = /^[A-Za-z0-9\-_.@/\\: ]{1,128}$/;
 
 function putAttributes(ecs: EcsModel, input: Input): Output {
-  requireCluster(ecs, input);
   const attributes = input.attributes;
   if (!Array.isArray(attributes) || attributes.length === 0 || attributes.length > 10) {
     throw new EcsApiError('InvalidParameterException', 'attributes must contain between 1 and 10 items.');
@@ -258,7 +276,6 @@ function putAttributes(ecs: EcsModel, input: Input): Output {
 
 /** StopTask: the desired status changes at once (a task already stopping or stopped is left as it is). */
 function stopTask(ecs: EcsModel, input: Input): Output {
-  requireCluster(ecs, input);
   const task = ecs.findTask(String(input.task ?? ''));
   if (task === undefined)
     throw new EcsApiError('InvalidParameterException', 'The referenced task was not found.');
@@ -268,7 +285,6 @@ function stopTask(ecs: EcsModel, input: Input): Output {
 }
 
 function listTasks(ecs: EcsModel, input: Input): Output {
-  requireCluster(ecs, input);
   const desiredStatus = (input.desiredStatus as string | undefined) ?? 'RUNNING';
   let source: Iterable<Task> = ecs.tasks.values();
   if (input.containerInstance !== undefined) {
@@ -291,7 +307,6 @@ function listTasks(ecs: EcsModel, input: Input): Output {
 }
 
 function describeTasks(ecs: EcsModel, input: Input): Output {
-  requireCluster(ecs, input);
   const { found, failures } = describeEach(stringList(input, 'tasks', 100), (ref) => {
     const task = ecs.findTask(ref);
     return task?.readable === undefined ? undefined : { task, state: task.readable };
@@ -303,7 +318,6 @@ function describeTasks(ecs: EcsModel, input: Input): Output {
 }
 
 function describeServices(ecs: EcsModel, input: Input): Output {
-  requireCluster(ecs, input);
   const services = [];
   const failures = [];
   for (const ref of stringList(input, 'services', 10)) {

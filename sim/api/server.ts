@@ -1,11 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AutoScalingError, type AutoScalingModel } from '../autoscaling';
+import { AutoScalingError } from '../autoscaling';
 import type { Clock, Random } from '../clock';
-import type { EcsModel } from '../ecs';
-import { AUTO_SCALING_OPERATIONS, autoScalingError, autoScalingResponse } from './autoscaling-api';
-import { ECS_BUCKETS, ECS_OPERATIONS, EcsApiError, type EcsOperation } from './ecs-api';
+import {
+  AUTO_SCALING_OPERATIONS,
+  type AutoScalingGroups,
+  autoScalingError,
+  autoScalingResponse,
+} from './autoscaling-api';
+import { ECS_BUCKETS, ECS_OPERATIONS, EcsApiError, type EcsClusters, type EcsOperation } from './ecs-api';
 
 /**
  * One loopback HTTP endpoint that speaks both wire protocols the real SDK clients use: awsJson1_1
@@ -31,10 +35,13 @@ export interface ApiFaults {
 
 export const NO_API_FAULTS: ApiFaults = { tokenBuckets: false, throttle: 0, serverError: 0, lostResponse: 0 };
 
-/** What the endpoint serves: the current simulation. Swapped between runs. */
+/**
+ * What the endpoint serves: the current simulation, one account with its clusters and groups.
+ * Swapped between runs. The token buckets are the account's, shared by all its clusters.
+ */
 export interface ApiTarget {
-  ecs: EcsModel;
-  group: AutoScalingModel;
+  clusters: EcsClusters;
+  groups: AutoScalingGroups;
   clock: Clock;
   random: Random;
   faults: ApiFaults;
@@ -168,7 +175,7 @@ function answerEcs(target: ApiTarget, operation: string, body: string): ApiRespo
   if (fault === 'error') return fail(500, 'ServerException', 'Service unavailable');
   try {
     const input = body === '' ? {} : (JSON.parse(body) as Record<string, unknown>);
-    const output = ECS_OPERATIONS[op](target.ecs, input);
+    const output = ECS_OPERATIONS[op](target.clusters, input);
     const lost = lostResponse(target);
     if (lost === 'error') return fail(500, 'ServerException', 'Service unavailable');
     if (lost === 'timeout') return fail(504, 'RequestTimeoutException', 'Gateway Timeout');
@@ -192,7 +199,7 @@ function answerAutoScaling(target: ApiTarget, params: URLSearchParams, requestId
   if (fault === 'error')
     return xml(500, autoScalingError('InternalFailure', 'Service unavailable', requestId, 'Receiver'));
   try {
-    const result = handler(target.group, params);
+    const result = handler(target.groups, params);
     const lost = lostResponse(target);
     if (lost === 'error')
       return xml(500, autoScalingError('InternalFailure', 'Service unavailable', requestId, 'Receiver'));

@@ -4,8 +4,9 @@ import { defaultOptions, type RunResult, runScenario, type ScenarioOptions } fro
 
 /** The simulation endpoint and the real handlers, pointed at it through their SDK clients. */
 export interface Simulation {
+  /** `clusterNames`: the clusters the stack serves (with their groups); absent: every one of the run. */
   rehearse(
-    options: Partial<ScenarioOptions> & { drain?: DrainSettings },
+    options: Partial<ScenarioOptions> & { drain?: DrainSettings; clusterNames?: string[] },
     withController?: boolean,
   ): Promise<{ result: RunResult; summary: RunSummary }>;
   close(): Promise<void>;
@@ -15,14 +16,18 @@ export interface Simulation {
 export async function startSimulation(kind: 'http' | 'in-process' = 'in-process'): Promise<Simulation> {
   const { transport, close } = await openTransport(kind);
   return {
-    async rehearse({ drain, ...options }, withController = true) {
+    async rehearse({ drain, clusterNames, ...options }, withController = true) {
       // Every rehearsal gets a cold Lambda container: fresh handler modules, clients and caches.
       jest.resetModules();
       const controller = withController
         ? await loadController(
             transport,
             // The shortest hook timeout these tests use: heartbeats paced for it keep longer ones alive too.
-            { heartbeatTimeout: 300, ...(drain !== undefined && { drain }) },
+            {
+              heartbeatTimeout: 300,
+              ...(drain !== undefined && { drain }),
+              ...(clusterNames !== undefined && { clusterNames }),
+            },
           )
         : undefined;
       const result = await runScenario({ ...defaultOptions(options.shape), ...options, controller });

@@ -71,6 +71,7 @@ describe('handBack', () => {
       startedAt: 0,
       endedAt,
       endedBy: 'completed',
+      group: 'prod-ecs-asg',
       leftOnInstance: [],
       lastTaskStoppedAt,
     });
