@@ -558,22 +558,28 @@ describe('template.yaml', () => {
         ]).toContain(action);
     });
 
-    it('may drain, record the drain start, stop tasks and tell daemon services apart: the decision is shared', () => {
+    it('may drain and record the drain start on every path: the decision is shared', () => {
       // decideHost answers `drain` on any path once it sees an ACTIVE container instance on a host our
-      // action holds, writes the drain's start time as an attribute, and may stop tasks (deadline,
-      // standalone and daemon policies) on any path: without a right, every such batch fails until it
-      // reaches the failure queue.
+      // action holds, and writes the drain's start time as an attribute: without a right, every such
+      // batch fails until it reaches the failure queue.
       const actions = statements.flatMap(actionsOf);
       for (const action of [
         'ecs:UpdateContainerInstancesState',
         'ecs:PutAttributes',
-        'ecs:StopTask',
-        'ecs:DescribeServices',
         'sns:Publish',
         'autoscaling:CompleteLifecycleAction',
         'autoscaling:RecordLifecycleActionHeartbeat',
       ])
         expect(actions).toContain(action);
+    });
+
+    it('stops tasks and tells daemon services apart only in the reconciler, which alone applies the policies', () => {
+      const actions = statements.flatMap(actionsOf);
+      const reconcilerOnly = ['ecs:StopTask', 'ecs:DescribeServices'];
+      for (const action of reconcilerOnly) {
+        if (functionId === 'ReconcileFunction') expect(actions).toContain(action);
+        else expect(actions).not.toContain(action);
+      }
     });
   });
 

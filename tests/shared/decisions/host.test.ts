@@ -630,6 +630,33 @@ describe('decideHost: deadlines, task policies and the reconciler', () => {
     expect('alert' in command && command.alert).toBeFalsy();
   });
 
+  it('leaves stopping tasks and reading services to the reconciler: the other paths hold no right to', () => {
+    const everyPolicy: Partial<DrainPolicy> = {
+      deadlineAction: 'stop-tasks',
+      standaloneTasks: 'stop',
+      standaloneGraceSeconds: 60,
+      daemonGraceSeconds: 60,
+    };
+    const snapshots = [
+      longDrain(61),
+      longDrain(61, { tasksWantingToRunListed: running({ group: 'family:nightly' }) }),
+      longDrain(20, {
+        containerInstances: [instance({ runningTasksCount: 1, drainStartedAt: T0 - 20 * MINUTE })],
+        tasksWantingToRunListed: running({ group: 'service:logs', daemon: true }),
+      }),
+    ];
+    for (const path of ['start', 'event'] as const) {
+      for (const snapshot of snapshots) {
+        const command = decideHost(snapshot, { ...policy, ...everyPolicy, path });
+        expect(command.kind).not.toBe('stop-tasks');
+        if (command.kind === 'read') expect(command.what).not.toContain('running-tasks');
+      }
+    }
+    // The same snapshots do make the reconciler act: the check above is not vacuous.
+    const acted = snapshots.map((snapshot) => decideHost(snapshot, { ...reconciler, ...everyPolicy }).kind);
+    expect(acted).toContain('stop-tasks');
+  });
+
   it('stops the tasks that still run at the deadline with stop-tasks, never the daemon tasks', () => {
     const stopping: DrainPolicy = { ...reconciler, deadlineAction: 'stop-tasks' };
     expect(decideHost(longDrain(61), stopping)).toEqual({ kind: 'read', what: ['running-tasks'] });
