@@ -662,13 +662,30 @@ describe('template.yaml', () => {
           Threshold: 0,
           ComparisonOperator: 'GreaterThanThreshold',
           TreatMissingData: 'notBreaching',
-          AlarmActions: { 'Fn::If': ['HasAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }] },
+          // Without a topic of their own, the alarms go to the alert topic: an alarm nobody hears is no alarm.
+          AlarmActions: [{ 'Fn::If': ['HasAlarmTopic', { Ref: 'AlarmTopicArn' }, { Ref: 'AlertTopic' }] }],
         },
       });
       expect(variables).toMatchObject({
         POWERTOOLS_METRICS_NAMESPACE: 'EcsDrain',
         POWERTOOLS_SERVICE_NAME: 'ecs-drain',
       });
+    });
+
+    it('sends every alarm somewhere: its own topic if given, the alert topic otherwise', () => {
+      const all = Object.entries(resources).filter(
+        ([, resource]) => (resource as { Type?: string }).Type === 'AWS::CloudWatch::Alarm',
+      );
+      expect(all.length).toBeGreaterThanOrEqual(5);
+      for (const [id, alarm] of all) {
+        expect({
+          id,
+          actions: (alarm as { Properties: { AlarmActions: unknown } }).Properties.AlarmActions,
+        }).toEqual({
+          id,
+          actions: [{ 'Fn::If': ['HasAlarmTopic', { Ref: 'AlarmTopicArn' }, { Ref: 'AlertTopic' }] }],
+        });
+      }
     });
 
     it('outputs the alert topic and the reconciler', () => {
