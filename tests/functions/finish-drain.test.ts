@@ -655,6 +655,16 @@ describe('finish-drain batches', () => {
     });
   });
 
+  it('takes the told-to-stop sample as an announcement: no read, no completion, nothing to retry', async () => {
+    givenEmptyHostWaitingOnOurHook();
+
+    const response = await send(loadEvent<SQSEvent>('task-told-to-stop.json'));
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(ecs.calls()).toHaveLength(0);
+    expect(autoScaling.calls()).toHaveLength(0);
+  });
+
   it('remembers tasks earlier batches reported STOPPED, and does not describe them again', async () => {
     const earlier = taskArn('remembered');
     const still = taskArn('still-stopping');
