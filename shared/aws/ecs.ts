@@ -120,9 +120,18 @@ export class EcsAdapter {
     );
   }
 
-  /** Records which alerts were sent about the drain, so that each is sent once. */
-  async markAlertsSent(cluster: string, arns: string[], keys: string[]): Promise<void> {
-    const value = [...new Set(keys)].sort().join(' ');
+  /**
+   * Records which alerts were sent about the drain that started at `drainStartedAt`, so that each is
+   * sent once per drain: `2026-01-10T12:00:00.000Z cannot-progress deadline`.
+   */
+  async markAlertsSent(
+    cluster: string,
+    arns: string[],
+    keys: string[],
+    drainStartedAt: number | undefined,
+  ): Promise<void> {
+    const drain = drainStartedAt === undefined ? [] : [new Date(drainStartedAt).toISOString()];
+    const value = [...drain, ...[...new Set(keys)].sort()].join(' ');
     await this.putAttribute(
       cluster,
       ALERTS_ATTRIBUTE,
@@ -252,13 +261,15 @@ function toContainerInstanceView(instance: ContainerInstance): ContainerInstance
   };
   const startedAt = time(DRAIN_STARTED_ATTRIBUTE);
   const heartbeatAt = time(HEARTBEAT_ATTRIBUTE);
-  const alerts = attribute(ALERTS_ATTRIBUTE)
-    ?.split(' ')
-    .filter((key) => key !== '');
+  const [first = '', ...rest] = (attribute(ALERTS_ATTRIBUTE) ?? '').split(' ').filter((word) => word !== '');
+  // The record names its drain first (a timestamp); a record without one is a list of keys alone.
+  const alertsFor = first.includes('T') ? Date.parse(first) : Number.NaN;
+  const alerts = Number.isNaN(alertsFor) ? [first, ...rest].filter((key) => key !== '') : rest;
   return {
     ...(startedAt !== undefined && { drainStartedAt: startedAt }),
     ...(heartbeatAt !== undefined && { heartbeatAt }),
-    ...(alerts !== undefined && alerts.length > 0 && { alertsSent: alerts }),
+    ...(alerts.length > 0 && { alertsSent: alerts }),
+    ...(!Number.isNaN(alertsFor) && { alertsForDrainStartedAt: alertsFor }),
     arn: instance.containerInstanceArn ?? '',
     ec2InstanceId: instance.ec2InstanceId ?? '',
     status: instance.status ?? 'UNKNOWN',

@@ -32,8 +32,15 @@ export interface ContainerInstanceView {
   drainStartedAt?: number;
   /** When a heartbeat was last recorded for its host (epoch ms), from its custom attribute. */
   heartbeatAt?: number;
-  /** Alerts already sent about this drain (see Alert), from its custom attribute. */
+  /** Alerts already sent (see Alert), from its custom attribute. */
   alertsSent?: string[];
+  /**
+   * The start of the drain those alerts were about (epoch ms), as the attribute records it. An
+   * instance drained again later (set ACTIVE by hand, or back from a warm pool) keeps the record of
+   * its earlier drain, which must not silence the alerts of this one. Absent: recorded before drains
+   * were named, taken as this drain's.
+   */
+  alertsForDrainStartedAt?: number;
 }
 
 export interface TaskView {
@@ -378,14 +385,13 @@ interface DrainClock {
 function drainClock(host: HostSnapshot, live: ContainerInstanceView[]): DrainClock {
   // The hook's timer restarted when the host's drain started (the earliest start: an instance drained
   // later, one that registered during the drain, restarted no timer), and at every heartbeat since.
-  const starts = live.flatMap((instance) => instance.drainStartedAt ?? []);
-  const startedAt = starts.length === 0 ? undefined : Math.min(...starts);
+  const startedAt = drainStartOf(live);
   const restarts = [startedAt, host.lastHeartbeatAt, ...live.map((instance) => instance.heartbeatAt)].filter(
     (at): at is number => at !== undefined,
   );
   const age =
     startedAt === undefined || host.observedAt === undefined ? undefined : host.observedAt - startedAt;
-  const sent = new Set(live.flatMap((instance) => instance.alertsSent ?? []));
+  const sent = new Set(alertsSentInDrain(live, startedAt));
   return {
     ...(startedAt !== undefined && { startedAt }),
     ...(age !== undefined && { age }),
@@ -393,6 +399,25 @@ function drainClock(host: HostSnapshot, live: ContainerInstanceView[]): DrainClo
     pastDeadline: (policy) => age !== undefined && age >= policy.drainDeadlineSeconds * 1000,
     once: (alert) => (sent.has(alert.key) ? undefined : alert),
   };
+}
+
+/** The host's drain start: the earliest recorded on its live container instances. */
+export function drainStartOf(instances: ContainerInstanceView[]): number | undefined {
+  const live = instances.filter((instance) => instance.status !== 'INACTIVE');
+  const starts = live.flatMap((instance) => instance.drainStartedAt ?? []);
+  return starts.length === 0 ? undefined : Math.min(...starts);
+}
+
+/** The alert keys already sent about the drain that started at `startedAt`, not about an earlier one. */
+export function alertsSentInDrain(
+  instances: ContainerInstanceView[],
+  startedAt: number | undefined,
+): string[] {
+  return instances.flatMap((instance) =>
+    instance.alertsForDrainStartedAt === undefined || instance.alertsForDrainStartedAt === startedAt
+      ? (instance.alertsSent ?? [])
+      : [],
+  );
 }
 
 /** A drain older than this share of its deadline, with tasks that still want to run, is worth a look. */

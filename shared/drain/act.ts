@@ -1,6 +1,12 @@
 import type { LifecycleActionRef, LifecycleCallOutcome } from '../aws/auto-scaling';
 import type { DrainingResult } from '../aws/ecs';
-import { type Alert, type HostCommand, onlyGroupOf } from '../decisions/host';
+import {
+  type Alert,
+  alertsSentInDrain,
+  drainStartOf,
+  type HostCommand,
+  onlyGroupOf,
+} from '../decisions/host';
 import type { DrainDeps, Host } from './drive-hosts';
 
 /** Not a failure of AWS: the decision wants another look later (see decideHost's `retry`). */
@@ -174,8 +180,11 @@ export async function alertOnce(host: Host, alert: Alert, deps: DrainDeps): Prom
 
 async function recordAlertSent(host: Host, alert: Alert, deps: DrainDeps): Promise<void> {
   const arns = liveInstances(host);
-  const sent = (host.snapshot.containerInstances ?? []).flatMap((instance) => instance.alertsSent ?? []);
-  if (arns.length > 0) await deps.ecs.markAlertsSent(host.snapshot.cluster, arns, [...sent, alert.key]);
+  const instances = host.snapshot.containerInstances ?? [];
+  const startedAt = drainStartOf(instances);
+  const sent = alertsSentInDrain(instances, startedAt);
+  if (arns.length > 0)
+    await deps.ecs.markAlertsSent(host.snapshot.cluster, arns, [...sent, alert.key], startedAt);
 }
 
 /** Drain duration, from the start recorded on the container instance to the completion. */

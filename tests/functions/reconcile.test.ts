@@ -5,6 +5,7 @@ import type { EcsAdapter } from '../../shared/aws/ecs';
 import type { AlertPublisher } from '../../shared/aws/sns';
 import { type ControllerConfig, DRAIN_POLICY_DEFAULTS } from '../../shared/config';
 import type { Telemetry } from '../../shared/observability';
+import type { ContainerInstanceView } from '../../shared/decisions/host';
 
 // The reconciler's handler over recording adapters: what it reads and does for one drain found
 // in progress, from what ECS and Auto Scaling answer. The decisions themselves: host.test.ts.
@@ -33,6 +34,7 @@ async function reconcileOnce(
   daemonServices: string[],
   policy: Partial<ControllerConfig> = {},
   toldToStop: Task[] = [],
+  instanceChanges: Partial<ContainerInstanceView> = {},
 ) {
   const calls: { name: string; args: unknown[] }[] = [];
   const record =
@@ -51,6 +53,7 @@ async function reconcileOnce(
     pendingTasksCount: 0,
     drainStartedAt: NOW - ageMinutes * 60_000,
     heartbeatAt: NOW - 10_000,
+    ...instanceChanges,
   };
   const ecs = {
     listContainerInstancesIn: record('listContainerInstancesIn', [CI]),
@@ -107,7 +110,8 @@ async function reconcileOnce(
   });
   const report = await handle();
   const stops = calls.filter((call) => call.name === 'stopTasks').map((call) => call.args);
-  return { report, calls: calls.map((call) => call.name), stops, counted };
+  const argsOf = (name: string) => calls.filter((call) => call.name === name).map((call) => call.args);
+  return { report, calls: calls.map((call) => call.name), stops, counted, argsOf };
 }
 
 const WEB = { arn: 'task/web-1', group: 'service:web' };
@@ -119,6 +123,18 @@ it('at the deadline with stop-tasks, stops the service tasks with a reason, neve
   expect(stops).toEqual([
     ['prod', ['task/web-1'], expect.stringMatching(/^ecs-drain: drain deadline \(3600 s\) reached/)],
   ]);
+  expect(counted).toContain('DeadlineReached');
+});
+
+it('alerts about the deadline of a second drain of the instance, and records the alert against that drain', async () => {
+  const thisDrain = NOW - 61 * 60_000;
+  const earlierDrain = thisDrain - 7 * 24 * 3600_000;
+  const { argsOf, counted } = await reconcileOnce(61, [WEB], [], { deadlineAction: 'keep-waiting' }, [], {
+    alertsSent: ['deadline'],
+    alertsForDrainStartedAt: earlierDrain,
+  });
+  expect(argsOf('publish')).toEqual([[expect.objectContaining({ key: 'deadline' })]]);
+  expect(argsOf('markAlertsSent')).toEqual([['prod', [CI], ['deadline'], thisDrain]]);
   expect(counted).toContain('DeadlineReached');
 });
 

@@ -162,11 +162,14 @@ describe('the alerts sent about a drain', () => {
   // ECS attribute values: letters, digits, hyphens, underscores, periods, at signs, slashes, colons, spaces.
   const ECS_ATTRIBUTE_VALUE = /^[A-Za-z0-9\-_.@/\\: ]{1,128}$/;
 
-  it('records several keys in one value ECS accepts, and reads them all back', async () => {
+  const DRAIN_START = Date.parse('2026-01-10T12:00:00.000Z');
+
+  it('records several keys in one value ECS accepts, with the drain they were about, and reads them all back', async () => {
     await adapter().markAlertsSent(
       'prod',
       [CONTAINER_INSTANCE_ARN],
       ['deadline', 'cannot-progress', 'deadline'],
+      DRAIN_START,
     );
     const [attribute] = ecs.commandCalls(PutAttributesCommand)[0]?.args[0].input.attributes ?? [];
     expect(attribute?.name).toBe(ALERTS_ATTRIBUTE);
@@ -179,6 +182,18 @@ describe('the alerts sent about a drain', () => {
     });
     const { found } = await adapter().describeContainerInstances('prod', [CONTAINER_INSTANCE_ARN]);
     expect(found[0]?.alertsSent).toEqual(['cannot-progress', 'deadline']);
+    expect(found[0]?.alertsForDrainStartedAt).toBe(DRAIN_START);
+  });
+
+  it('reads a record without its drain (written before drains were named) as keys alone', async () => {
+    ecs.on(DescribeContainerInstancesCommand).resolves({
+      containerInstances: [
+        containerInstance({ attributes: [{ name: ALERTS_ATTRIBUTE, value: 'deadline lost-event' }] }),
+      ],
+    });
+    const { found } = await adapter().describeContainerInstances('prod', [CONTAINER_INSTANCE_ARN]);
+    expect(found[0]?.alertsSent).toEqual(['deadline', 'lost-event']);
+    expect(found[0]).not.toHaveProperty('alertsForDrainStartedAt');
   });
 });
 

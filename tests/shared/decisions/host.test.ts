@@ -669,6 +669,30 @@ describe('decideHost: deadlines, task policies and the reconciler', () => {
     expect(command).toMatchObject({ kind: 'stop-tasks', taskArns: ['task/0'], deadline: 'stop-tasks' });
   });
 
+  it('alerts again about a later drain of the same instance: the record of an earlier drain does not silence it', () => {
+    const waitingPolicy: DrainPolicy = { ...reconciler, deadlineAction: 'keep-waiting' };
+    const drainStart = T0 - 61 * MINUTE;
+    const recorded = (alertsForDrainStartedAt?: number) =>
+      longDrain(61, {
+        containerInstances: [
+          instance({
+            runningTasksCount: 2,
+            drainStartedAt: drainStart,
+            alertsSent: ['deadline'],
+            ...(alertsForDrainStartedAt !== undefined && { alertsForDrainStartedAt }),
+          }),
+        ],
+        tasksWantingToRunListed: running({ group: 'service:web' }),
+      });
+    // Said about this drain (or by a record that names no drain): not said again.
+    expect(decideHost(recorded(drainStart), waitingPolicy)).not.toHaveProperty('alert');
+    expect(decideHost(recorded(), waitingPolicy)).not.toHaveProperty('alert');
+    // Said about a drain of a week ago: this drain's deadline is news.
+    expect(decideHost(recorded(drainStart - 7 * 24 * 60 * MINUTE), waitingPolicy)).toMatchObject({
+      alert: { key: 'deadline' },
+    });
+  });
+
   it('keeps waiting past the deadline with keep-waiting, and says so once', () => {
     const waitingPolicy: DrainPolicy = { ...reconciler, deadlineAction: 'keep-waiting' };
     const command = decideHost(
