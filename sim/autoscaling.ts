@@ -22,6 +22,13 @@ export interface GroupSpec {
   healthySeconds: number;
   /** Seconds from Terminating:Proceed until the EC2 instance is gone. */
   shutdownSeconds: number;
+  /**
+   * Seconds before DescribeAutoScalingInstances and DescribeAutoScalingGroups show a change (an
+   * instance launched, a lifecycle state entered). Auto Scaling publishes no figure; the scenarios
+   * assume 1 s, as for ECS. Writes (CompleteLifecycleAction, heartbeats) act on the state as it is.
+   * Default 0.
+   */
+  readLagSeconds?: number;
 }
 
 export type Transition = 'autoscaling:EC2_INSTANCE_LAUNCHING' | 'autoscaling:EC2_INSTANCE_TERMINATING';
@@ -71,6 +78,8 @@ export class LifecycleAction {
 
 export class AsgInstance {
   state = 'Pending';
+  /** The lifecycle state as the describe calls show it (readLagSeconds behind); undefined until then. */
+  readableState?: string;
   inServiceAt?: number;
   terminatingAt?: number;
   terminatedAt?: number;
@@ -120,6 +129,8 @@ const REFRESH_CHECK_SECONDS = 5;
 
 export class AutoScalingModel {
   readonly instances = new Map<string, AsgInstance>();
+  /** Instances gone from the group that the describe calls still show (readLagSeconds). */
+  private readonly lingering = new Map<string, AsgInstance>();
   readonly hooks = new Map<string, HookSpec>();
   desired: number;
   amiId: string;
@@ -151,9 +162,33 @@ export class AutoScalingModel {
       const instance = this.newInstance();
       instance.state = 'InService';
       instance.inServiceAt = this.clock.now;
-      this.observer.instanceChanged(instance);
+      this.changed(instance);
+      instance.readableState = instance.state; // there before the story starts
       this.observer.ec2Booted(instance);
     }
+  }
+
+  /** The instances as DescribeAutoScalingInstances and DescribeAutoScalingGroups show them, with their readable state. */
+  describable(ids?: string[]): { instance: AsgInstance; state: string }[] {
+    const all =
+      ids === undefined
+        ? [...this.instances.values(), ...this.lingering.values()]
+        : ids.flatMap((id) => this.instances.get(id) ?? this.lingering.get(id) ?? []);
+    return all.flatMap((instance) =>
+      instance.readableState === undefined ? [] : [{ instance, state: instance.readableState }],
+    );
+  }
+
+  /** An instance changed: observers hear of it now, the describe calls show it readLagSeconds later. */
+  private changed(instance: AsgInstance): void {
+    const state = instance.state;
+    const lag = this.spec.readLagSeconds ?? 0;
+    if (lag > 0) {
+      this.clock.after(lag, () => {
+        instance.readableState = state;
+      });
+    } else instance.readableState = state;
+    this.observer.instanceChanged(instance);
   }
 
   putLifecycleHook(hook: HookSpec): void {
@@ -270,7 +305,7 @@ export class AutoScalingModel {
 
   private launch(): void {
     const instance = this.newInstance();
-    this.observer.instanceChanged(instance);
+    this.changed(instance);
     this.clock.after(this.spec.bootSeconds, () => {
       if (!instance.ec2Gone && instance.state !== 'Terminated') this.observer.ec2Booted(instance);
     });
@@ -283,7 +318,7 @@ export class AutoScalingModel {
     if (!instance.alive) return;
     instance.state = 'Terminating';
     instance.terminatingAt = this.clock.now;
-    this.observer.instanceChanged(instance);
+    this.changed(instance);
     this.beginTransition(instance, 'autoscaling:EC2_INSTANCE_TERMINATING');
     this.maintain();
   }
@@ -295,7 +330,7 @@ export class AutoScalingModel {
     if (hooks.length === 0) return this.finishTransition(instance, transition, 'CONTINUE');
     instance.state =
       transition === 'autoscaling:EC2_INSTANCE_LAUNCHING' ? 'Pending:Wait' : 'Terminating:Wait';
-    this.observer.instanceChanged(instance);
+    this.changed(instance);
     for (const hook of hooks) {
       const action = new LifecycleAction(this.messageIds.uuid(), hook, instance, this.clock.now);
       instance.actions.push(action);
@@ -357,12 +392,12 @@ export class AutoScalingModel {
       if (result === 'ABANDON') return this.terminate(instance);
       instance.state = 'InService';
       instance.inServiceAt = this.clock.now;
-      this.observer.instanceChanged(instance);
+      this.changed(instance);
       return;
     }
     // On termination both results terminate; ABANDON only skips the remaining hooks.
     instance.state = 'Terminating:Proceed';
-    this.observer.instanceChanged(instance);
+    this.changed(instance);
     this.clock.after(this.spec.shutdownSeconds, () => {
       if (!instance.ec2Gone) {
         instance.ec2Gone = true;
@@ -370,8 +405,16 @@ export class AutoScalingModel {
       }
       instance.state = 'Terminated';
       instance.terminatedAt = this.clock.now;
-      this.observer.instanceChanged(instance);
+      this.changed(instance);
       this.instances.delete(instance.id);
+      // The describe calls show it until its Terminated state is readable, then no more.
+      const lag = this.spec.readLagSeconds ?? 0;
+      if (lag > 0) {
+        this.lingering.set(instance.id, instance);
+        this.clock.after(lag, () => {
+          this.lingering.delete(instance.id);
+        });
+      }
       this.maintain();
     });
   }

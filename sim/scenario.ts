@@ -251,6 +251,8 @@ export interface ScenarioOptions {
   scheduleFaults?: ScheduleFaults;
   /** How ECS's reads lag, and how long it takes to notice a terminated EC2 instance. */
   ecs: EcsOptions;
+  /** How Auto Scaling's describe calls lag its changes (no published figure: assumed). */
+  autoScaling?: { readLagSeconds: number };
   /** Simulated seconds an API call takes. */
   apiLatency: [number, number];
   /** The ECS agent of every instance that enters Terminating:Wait disconnects at that moment. */
@@ -272,6 +274,7 @@ export function defaultOptions(shape: ClusterShape = demoShape()): ScenarioOptio
     // The account's API limits are real: ECS's documented token buckets, always on.
     apiFaults: { tokenBuckets: true, throttle: 0, serverError: 0 },
     ecs: { readLagSeconds: 1, ec2NoticeSeconds: 45 },
+    autoScaling: { readLagSeconds: 1 },
     apiLatency: [0.02, 0.08],
     maxSimulatedHours: 12,
   };
@@ -354,6 +357,7 @@ export function buildWorld(options: ScenarioOptions, hook: 'notify' | 'silent' |
         bootSeconds: shape.bootSeconds,
         healthySeconds: shape.healthySeconds,
         shutdownSeconds: shape.shutdownSeconds,
+        readLagSeconds: options.autoScaling?.readLagSeconds ?? 0,
       };
     }),
     controller: options.controller,

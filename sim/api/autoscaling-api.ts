@@ -93,14 +93,18 @@ function members(params: Params, list: string): string[] {
   return values;
 }
 
-function instanceXml(group: AutoScalingModel, instance: AsgInstance, withGroup: boolean): string {
+function instanceXml(
+  group: AutoScalingModel,
+  { instance, state }: { instance: AsgInstance; state: string },
+  withGroup: boolean,
+): string {
   return (
     '<member>' +
     element('InstanceId', instance.id) +
     (withGroup ? element('AutoScalingGroupName', group.spec.name) : '') +
     element('InstanceType', 'm6i.large') +
     element('AvailabilityZone', instance.availabilityZone) +
-    element('LifecycleState', instance.state) +
+    element('LifecycleState', state) +
     element('HealthStatus', instance.ec2Gone ? 'UNHEALTHY' : 'HEALTHY') +
     element('ProtectedFromScaleIn', 'false') +
     `<LaunchTemplate>${element('LaunchTemplateId', 'lt-0a1b2c3d4e5f60718')}${element('LaunchTemplateName', 'ecs')}${element('Version', instance.amiId)}</LaunchTemplate>` +
@@ -115,15 +119,13 @@ function describeAutoScalingInstances(groups: AutoScalingGroups, params: Params)
   // Instance ids are the account's: each is looked up in every group.
   // "If you specify an ID that does not exist, it is ignored with no error."
   const instances = [...groups.values()].flatMap((group) =>
-    (ids.length > 0 ? ids.flatMap((id) => group.instances.get(id) ?? []) : [...group.instances.values()]).map(
-      (instance) => ({ group, instance }),
-    ),
+    group.describable(ids.length > 0 ? ids : undefined).map((seen) => ({ group, seen })),
   );
   const max = Math.min(Number(params.get('MaxRecords') ?? 50), 50);
   const start = Number(params.get('NextToken') ?? 0);
   const page = instances.slice(start, start + max);
   const next = start + max < instances.length ? element('NextToken', String(start + max)) : '';
-  return `<AutoScalingInstances>${page.map(({ group, instance }) => instanceXml(group, instance, true)).join('')}</AutoScalingInstances>${next}`;
+  return `<AutoScalingInstances>${page.map(({ group, seen }) => instanceXml(group, seen, true)).join('')}</AutoScalingInstances>${next}`;
 }
 
 /** The groups named (those that exist; AWS ignores the others), or every group when none is named. */
@@ -134,7 +136,10 @@ function describeAutoScalingGroups(groups: AutoScalingGroups, params: Params): s
 }
 
 function groupXml(group: AutoScalingModel): string {
-  const instances = [...group.instances.values()].map((i) => instanceXml(group, i, false)).join('');
+  const instances = group
+    .describable()
+    .map((seen) => instanceXml(group, seen, false))
+    .join('');
   return (
     '<member>' +
     element('AutoScalingGroupName', group.spec.name) +
