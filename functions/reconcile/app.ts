@@ -1,6 +1,6 @@
 import { ECS_READ_SHARES } from '../../shared/aws/pacer';
 import { servedGroup } from '../../shared/config';
-import type { HostCommand } from '../../shared/decisions/host';
+import { type HostCommand, tasksWantingToRun } from '../../shared/decisions/host';
 import {
   containerDeps,
   driveHosts,
@@ -43,6 +43,8 @@ export function createReconcileHandler(dependencies: ReconcileDependencies) {
   );
   /** When this container first saw our hook hold each instance: a drain it starts must have waited a run. */
   const heldSince = new Map<string, number>();
+  /** Since when this container has seen no task wanting to run on each host: a drain it finishes must have been quiet a run. */
+  const quietSince = new Map<string, number>();
 
   return async (): Promise<ReconcileReport> => {
     try {
@@ -112,6 +114,19 @@ export function createReconcileHandler(dependencies: ReconcileDependencies) {
           snapshot.observedAt = observedAt;
         }
       }
+
+      const quiet = new Set<string>();
+      for (const host of hosts) {
+        const { snapshot } = host;
+        const live = (snapshot.containerInstances ?? []).filter((instance) => instance.status !== 'INACTIVE');
+        if (live.length === 0 || snapshot.observedAt === undefined) continue;
+        if (live.some((instance) => tasksWantingToRun(instance) > 0)) continue;
+        const key = `${snapshot.cluster} ${snapshot.ec2InstanceId}`;
+        quiet.add(key);
+        if (!quietSince.has(key)) quietSince.set(key, snapshot.observedAt);
+        snapshot.quietSince = quietSince.get(key);
+      }
+      for (const key of quietSince.keys()) if (!quiet.has(key)) quietSince.delete(key);
 
       // Finding the drains took a ListContainerInstances page and a describe per hundred; the rest of
       // the run's reads go to listing the tasks of hosts (one ListTasks each, in turn).

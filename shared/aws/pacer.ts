@@ -73,10 +73,12 @@ export class Pacer {
  * shares) is split. A Lambda container cannot see the others, so each paces itself to a fixed part:
  * the task events' two containers (their event source's MaximumConcurrency) get most, for hand-back
  * is what waits on reads; the notifications' two containers and the reconciler share the rest.
- * Parts times containers add up to one: the whole stack never reads faster than its share.
+ * Parts times containers add up to 0.95: the rest covers the burst of one each container may take
+ * and the jitter of calls on their way, so that no second sees more than the share (at 1.0, the
+ * busiest second of a refresh of 1,000 instances saw 11 reads for a share of 10).
  */
 export const ECS_READ_SHARES: Readonly<Record<DecisionPath, { share: number; containers: number }>> = {
-  event: { share: 0.4, containers: 2 },
+  event: { share: 0.375, containers: 2 },
   start: { share: 0.05, containers: 2 },
   reconciler: { share: 0.1, containers: 1 },
 };

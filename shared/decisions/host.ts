@@ -117,6 +117,12 @@ export interface HostSnapshot {
   /** The reconciler: when it first saw our hook hold the instance (epoch ms), in this container. */
   heldSince?: number;
   /**
+   * The reconciler: since when (epoch ms) it has seen no task wanting to run on the host, in this
+   * container. The last task events of a drain are on their way then; a drain quiet at two runs in a
+   * row is one whose last event was lost.
+   */
+  quietSince?: number;
+  /**
    * Not this host's turn to have its tasks listed by the reconciler's run (a run lists only so many,
    * in turn): it is still kept alive, its deadline with `continue` still applies, and a later run
    * lists it.
@@ -257,9 +263,14 @@ export function decideHost(host: HostSnapshot, policy: DrainPolicy): HostCommand
     return onLongDrain(host, policy, ours, drain, progress) ?? keepAlive(progress);
   }
   if (live.some((instance) => !host.tasksToldToStop.has(instance.arn))) {
-    // The task events finish young drains; the reconciler looks only at those they may have missed.
-    if (policy.path === 'reconciler' && (drain.age ?? Infinity) < RECONCILER_PATIENCE_MS) {
-      return none('drain in progress: its task events will finish it', progress);
+    // The task events finish drains; the reconciler looks only at those they may have missed: old
+    // enough, and with no task wanting to run since its previous run. (Measured from the drain's start
+    // alone, a refresh whose hundred drains end at once had the reconciler list and complete a hundred
+    // hosts their own events were about to complete.)
+    if (policy.path === 'reconciler' && !quietLongEnough(host, drain)) {
+      if (ours.waits && drain.pastDeadline(policy) && policy.deadlineAction === 'continue')
+        return deadlineComplete(policy, drain, progress);
+      return withReason(keepAlive(progress), 'drain in progress: its task events will finish it');
     }
     if (host.listsDeferred === true) {
       // At the deadline, `continue` needs no list: the event path lets such a host go the same way.
@@ -361,6 +372,16 @@ function announcedStops(host: HostSnapshot): string[] {
  * event takes to arrive and be handled (seconds), short enough that a lost event costs little.
  */
 export const RECONCILER_PATIENCE_MS = 90_000;
+
+/** The reconciler finishes a drain itself only when it was old and already quiet at its previous run. */
+function quietLongEnough(host: HostSnapshot, drain: DrainClock): boolean {
+  if ((drain.age ?? Infinity) < RECONCILER_PATIENCE_MS) return false;
+  return (
+    host.quietSince !== undefined &&
+    host.observedAt !== undefined &&
+    host.observedAt - host.quietSince >= RECONCILER_PATIENCE_MS / 2
+  );
+}
 
 /** The reconciler starts a drain itself only when the instance was already held at its previous run. */
 function heldLongEnough(host: HostSnapshot): boolean {

@@ -265,6 +265,9 @@ describe('a run with more drains to look at than its reads allow', () => {
   async function reconcileMany(ecsReadsPerSecond: number) {
     const drains = Array.from({ length: 10 }, (_, n) => ({ id: `i-${n}`, ageMinutes: 12 + n }));
     const { run, listed, heartbeats } = reconciler(drains, { ecsReadsPerSecond });
+    // The first run sees them quiet (no task wants to run) and leaves them to their events.
+    await run();
+    expect(listed).toEqual([]);
     const report = await run();
     return { report, listed, heartbeats };
   }
@@ -281,7 +284,7 @@ describe('a run with more drains to look at than its reads allow', () => {
   it('keeps every drain alive all the same, listed or not', async () => {
     const { heartbeats } = await reconcileMany(2);
 
-    expect([...heartbeats].sort()).toEqual(Array.from({ length: 10 }, (_, n) => `i-${n}`));
+    expect([...new Set(heartbeats)].sort()).toEqual(Array.from({ length: 10 }, (_, n) => `i-${n}`));
   });
 
   it('lists every drain when its reads allow', async () => {
@@ -307,6 +310,7 @@ describe('a run with more drains to look at than its reads allow', () => {
     const first = Array.from({ length: 4 }, (_, n) => ({ id: `i-a${n}`, ageMinutes: 30 }));
     const then = Array.from({ length: 4 }, (_, n) => ({ id: `i-b${n}`, ageMinutes: 20 }));
     const { run, listed, described } = reconciler([...first, ...then], { ecsReadsPerSecond: 2 });
+    await run(); // quiet for the first time: left to their events
     await run();
     described.length = 0;
 

@@ -93,9 +93,9 @@ describe('the pacers of the functions', () => {
   // 30 calls at once: the burst goes through, the rest at the pacer's rate.
   it.each([
     [
-      'ECS reads of a task events container: 4 per second of 10, one at a time',
+      'ECS reads of a task events container: 3.75 per second of 10, one at a time',
       (t: Timing) => ecsReadPacer('event', 10, t),
-      7250,
+      (29 / 3.75) * 1000,
     ],
     [
       'ECS reads of a notifications container: 0.5 per second of 10',
@@ -108,9 +108,9 @@ describe('the pacers of the functions', () => {
       29000,
     ],
     [
-      'ECS reads of a task events container with EcsReadsPerSecond 20: 8 per second',
+      'ECS reads of a task events container with EcsReadsPerSecond 20: 7.5 per second',
       (t: Timing) => ecsReadPacer('event', 20, t),
-      3625,
+      (29 / 7.5) * 1000,
     ],
     ['autoScalingPacer: 10 per second, in bursts of 20', autoScalingPacer, 1000],
   ])('%s', async (_case, build, expectedMilliseconds) => {
@@ -127,6 +127,9 @@ describe('the pacers of the functions', () => {
       (sum, { share, containers }) => sum + share * containers,
       0,
     );
-    expect(total).toBeCloseTo(1, 9);
+    // A twentieth is kept for the bursts of one each container may take, and for the jitter of the
+    // calls on their way: the busiest second of a refresh of 1,000 instances stays at the share.
+    expect(total).toBeLessThanOrEqual(0.95 + 1e-9);
+    expect(total).toBeGreaterThan(0.9);
   });
 });

@@ -232,7 +232,11 @@ describe('decideHost', () => {
 
     it('is not how the reconciler decides: it has no events', () => {
       const command = decideHost(
-        announced({ containerInstances: [instance({ drainStartedAt: T0 - 200_000 })], observedAt: T0 }),
+        announced({
+          containerInstances: [instance({ drainStartedAt: T0 - 200_000 })],
+          observedAt: T0,
+          quietSince: T0 - 60_000,
+        }),
         { ...policy, path: 'reconciler' },
       );
 
@@ -820,18 +824,26 @@ describe('decideHost: deadlines, task policies and the reconciler', () => {
   });
 
   it('leaves young drains to the task events, and finishes older ones whose last event was lost, saying so', () => {
-    const empty = (minutes: number) =>
+    const empty = (minutes: number, quietSince: number | null = T0 - MINUTE) =>
       host({
         containerInstances: [instance({ drainStartedAt: T0 - minutes * MINUTE })],
         tasksToldToStop: new Map(),
         observedAt: T0,
+        ...(quietSince !== null && { quietSince }),
       });
     expect(decideHost(empty(1), reconciler)).toMatchObject({ kind: 'none' });
     expect(decideHost(empty(5), reconciler)).toEqual({ kind: 'read', what: ['stopping-tasks'] });
+    // An old drain that has just run out of tasks: its last events are on their way. Quiet at the
+    // previous run too, it is one whose last event was lost.
+    for (const quietSince of [null, T0, T0 - 10_000]) {
+      // Kept alive (a heartbeat when one is due), neither listed nor completed.
+      expect(['none', 'heartbeat']).toContain(decideHost(empty(5, quietSince), reconciler).kind);
+    }
     const listed = host({
       containerInstances: [instance({ drainStartedAt: T0 - 5 * MINUTE })],
       tasksToldToStop: new Map([[CI, [taskView('task/9', 'STOPPED', { stoppedAt: T0 - 3 * MINUTE })]]]),
       observedAt: T0,
+      quietSince: T0 - MINUTE,
     });
     expect(decideHost(listed, reconciler)).toMatchObject({ kind: 'complete', alert: { key: 'lost-event' } });
     expect(decideHost(listed, policy)).toEqual({ kind: 'complete', reason: 'no task left on the host' });
