@@ -75,6 +75,15 @@ export interface CellResult {
   wallSeconds: number;
 }
 
+/**
+ * A tenth of invocations crash, at a moment within their first half second: most invocations take
+ * less than a second, and one that ends before its crash is spared (the JSON says how many crashed).
+ */
+const CRASHES = { crashShare: 0.1, crashWithinSeconds: 0.5 };
+
+/** The reconciler's schedule at its worst: late by up to 45 s, a fifth of runs twice, one in twenty never. */
+const SCHEDULE_FAULTS = { jitterSeconds: 45, duplicate: 0.2, skip: 0.05 };
+
 /** Deadline cells use a short deadline so that runs stay short; the policy is the same at any length. */
 const DEADLINE_SECONDS = 900;
 const HEARTBEAT_TIMEOUT = 600;
@@ -126,17 +135,44 @@ export const CELLS: Cell[] = [
   {
     name: 'handler-crashes-10',
     fault: '10 % of invocations crash half-way',
-    scenario: { lambdaFaults: { crashShare: 0.1 } },
+    scenario: { lambdaFaults: CRASHES },
     canDrain: true,
   },
   {
     name: 'schedule-unreliable',
-    fault: 'reconciler runs late, twice or never; 30 % of events and notifications lost',
+    fault: 'reconciler late, twice or never; 30 % of events and notifications lost; HeartbeatTimeout 300',
     // The reconciler is what covers lost events: here it is itself late (up to 45 s), run twice
-    // (a fifth of runs) or skipped (a fifth).
+    // (a fifth of runs) or skipped (one in twenty), with the shortest HeartbeatTimeout the template
+    // allows. (A fifth skipped lost drains: four runs in a row missing while a drain's last events
+    // were lost leaves nothing running that could restart a 300 s timer.)
     scenario: {
+      heartbeatTimeout: 300,
       deliveryFaults: { ...NO_DELIVERY_FAULTS, drop: 0.3 },
-      scheduleFaults: { jitterSeconds: 45, duplicate: 0.2, skip: 0.2 },
+      scheduleFaults: SCHEDULE_FAULTS,
+    },
+    canDrain: true,
+  },
+  {
+    name: 'notifications-lost-crashes',
+    fault: 'half the notifications lost, 10 % of invocations crash; HeartbeatTimeout 300',
+    // Each crash ends a reconciler container and its memory: the drains it must start cannot wait on it.
+    scenario: {
+      heartbeatTimeout: 300,
+      notificationFaults: { ...NO_DELIVERY_FAULTS, drop: 0.5 },
+      lambdaFaults: CRASHES,
+    },
+    canDrain: true,
+  },
+  {
+    name: 'everything-at-once',
+    fault: 'all of the above faults together; HeartbeatTimeout 300',
+    scenario: {
+      heartbeatTimeout: 300,
+      deliveryFaults: { drop: 0.3, duplicate: 0.3, delay: 0.3, maxDelaySeconds: 120 },
+      notificationFaults: { ...NO_DELIVERY_FAULTS, drop: 0.5 },
+      apiFaults: { tokenBuckets: true, throttle: 0.05, serverError: 0.05, lostResponse: 0.1 },
+      lambdaFaults: CRASHES,
+      scheduleFaults: SCHEDULE_FAULTS,
     },
     canDrain: true,
   },
@@ -229,7 +265,6 @@ export async function runCell(
 
 /** The cell's figures over its runs, and the zero cells it breaks. Pure. */
 export function measure(cell: Cell, seeds: number[], runs: RunResult[]): Omit<CellResult, 'wallSeconds'> {
-  const deadline = cell.drain?.drainDeadlineSeconds ?? Infinity;
   let completedByController = 0;
   let timedOut = 0;
   let tasksKilled = 0;
@@ -253,12 +288,19 @@ export function measure(cell: Cell, seeds: number[], runs: RunResult[]): Omit<Ce
   for (const run of runs) {
     const summary = summarize(run);
     const { recorder } = run;
-    // An instance a deadline let go: completed by the controller no sooner than the deadline
-    // (continue), or held by heartbeats to the hook's global timeout (keep-waiting).
+    // An instance a deadline let go: the controller said so (its deadline alert names the instance),
+    // and then completed the action (continue), or held it to the hook's global timeout
+    // (keep-waiting). A kill the operator was not told of as a deadline's doing is no decision.
     const byPolicy = cell.drain?.deadlineAction === 'keep-waiting' ? 'global-timeout' : 'completed';
+    const toldDeadline = new Set(
+      (run.published ?? []).flatMap((message) => {
+        const alert = JSON.parse(message.message) as { key?: string; instanceId?: string };
+        return alert.key === 'deadline' && alert.instanceId !== undefined ? [alert.instanceId] : [];
+      }),
+    );
     const letGoAtDeadline = new Set(
       recorder.actions
-        .filter((action) => action.endedBy === byPolicy && action.endedAt - action.startedAt >= deadline)
+        .filter((action) => action.endedBy === byPolicy && toldDeadline.has(action.instanceId))
         .map((action) => action.instanceId),
     );
     completedByController += summary.lifecycleActions.completedByController;

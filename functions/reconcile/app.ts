@@ -3,9 +3,11 @@ import { servedGroup } from '../../shared/config';
 import { type HostCommand, tasksWantingToRun } from '../../shared/decisions/host';
 import {
   containerDeps,
+  type DrainDeps,
   driveHosts,
   type FunctionDependencies,
   type Host,
+  type HostResult,
   newHost,
 } from '../../shared/drain/drive-hosts';
 import { ListingTurns } from '../../shared/drain/container-memory';
@@ -41,7 +43,7 @@ export function createReconcileHandler(dependencies: ReconcileDependencies) {
   const readsPerRun = Math.floor(
     ECS_READ_SHARES.reconciler.share * config.ecsReadsPerSecond * RUN_READ_SECONDS,
   );
-  /** When this container first saw our hook hold each instance: a drain it starts must have waited a run. */
+  /** When this container first saw our hook hold each instance: the start function has a few seconds to drain it. */
   const heldSince = new Map<string, number>();
   /** Since when this container has seen no task wanting to run on each host: a drain it finishes must have been quiet a run. */
   const quietSince = new Map<string, number>();
@@ -132,7 +134,7 @@ export function createReconcileHandler(dependencies: ReconcileDependencies) {
       // the run's reads go to listing the tasks of hosts (one ListTasks each, in turn).
       const findingReads = 2 * Math.ceil(draining / 100) * config.clusters.length;
       deps.listingTurns.startRun(Math.max(1, readsPerRun - findingReads));
-      const results = await driveHosts(hosts, deps);
+      const results = await lookAgain(await driveHosts(hosts, deps), deps);
       const commands: Record<string, number> = {};
       let failed = 0;
       for (const { command, error } of results) {
@@ -147,6 +149,37 @@ export function createReconcileHandler(dependencies: ReconcileDependencies) {
       telemetry.publish();
     }
   };
+}
+
+/**
+ * Hosts the decision wants to see again within the run (a terminating action the start function
+ * has a few seconds left to take up): after that wait, each is read afresh, its lifecycle state
+ * too, and decided again. Answers the run's results, the new ones in place of the first.
+ */
+async function lookAgain(results: HostResult[], deps: DrainDeps): Promise<HostResult[]> {
+  const again = results.flatMap(({ host, command }) =>
+    command?.kind === 'none' && command.recheckAfterMs !== undefined
+      ? [{ host, after: command.recheckAfterMs }]
+      : [],
+  );
+  if (again.length === 0) return results;
+  await deps.timing.sleep(Math.max(...again.map(({ after }) => after)));
+  const fresh = again.map(({ host }) => {
+    const { cluster, ec2InstanceId, heldSince } = host.snapshot;
+    return newHost(
+      {
+        cluster,
+        ...(ec2InstanceId !== undefined && { ec2InstanceId }),
+        containerInstanceArns: [],
+        stoppedByEvents: [],
+        newestEventAt: deps.timing.now(),
+        ...(heldSince !== undefined && { heldSince }),
+      },
+      { ...host.context, lookedAgain: true },
+    );
+  });
+  const looked = new Set(again.map(({ host }) => host));
+  return [...results.filter(({ host }) => !looked.has(host)), ...(await driveHosts(fresh, deps))];
 }
 
 /** The part of its 60 s timeout a reconciler run spends on paced ECS reads. */

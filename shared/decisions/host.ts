@@ -184,8 +184,18 @@ export type HostCommand =
   | { kind: 'stop-tasks'; taskArns: string[]; reason: string; deadline?: DeadlineAction; alert?: Alert }
   /** The read contradicts an event: let the event come back once the read has caught up. */
   | { kind: 'retry'; reason: string }
-  /** `quiet`: routine, like a task event from a host that is not draining. */
-  | { kind: 'none'; reason: string; progress?: DrainProgress; quiet?: boolean; alert?: Alert };
+  /**
+   * `quiet`: routine, like a task event from a host that is not draining. `recheckAfterMs`: look at
+   * the host again this long from now (the reconciler, within its run).
+   */
+  | {
+      kind: 'none';
+      reason: string;
+      progress?: DrainProgress;
+      quiet?: boolean;
+      alert?: Alert;
+      recheckAfterMs?: number;
+    };
 
 export function decideHost(host: HostSnapshot, policy: DrainPolicy): HostCommand {
   if (host.containerInstances === undefined) {
@@ -217,9 +227,17 @@ export function decideHost(host: HostSnapshot, policy: DrainPolicy): HostCommand
   if (ours.waits && active.length > 0) {
     // An instance that registered during a drain is drained too; with no drain started at all, the
     // lifecycle notification never reached the start function.
+    // The reconciler leaves the start function a few seconds to act, and looks again within the same
+    // run (a later run may come late, or never: waiting on it let actions time out). Still undrained
+    // by then, the notification was lost, late, or its handling failed: it drains, and says so.
     const neverDrained = live.every((instance) => instance.drainStartedAt === undefined);
-    if (policy.path === 'reconciler' && neverDrained && !heldLongEnough(host)) {
-      return none('a terminating action of ours waits: the start function has a minute to act first');
+    const heldFor = (host.observedAt ?? 0) - (host.heldSince ?? host.observedAt ?? 0);
+    if (policy.path === 'reconciler' && neverDrained && heldFor < START_FUNCTION_GRACE_MS) {
+      return {
+        kind: 'none',
+        reason: 'a terminating action of ours waits: the start function has a few seconds to act first',
+        recheckAfterMs: START_FUNCTION_GRACE_MS - heldFor,
+      };
     }
     return {
       kind: 'drain',
@@ -383,14 +401,12 @@ function quietLongEnough(host: HostSnapshot, drain: DrainClock): boolean {
   );
 }
 
-/** The reconciler starts a drain itself only when the instance was already held at its previous run. */
-function heldLongEnough(host: HostSnapshot): boolean {
-  return (
-    host.heldSince !== undefined &&
-    host.observedAt !== undefined &&
-    host.observedAt - host.heldSince >= RECONCILER_PATIENCE_MS / 2
-  );
-}
+/**
+ * How long the reconciler leaves a terminating action of ours to the start function before it
+ * drains the instance itself: the notification's delivery, its batching window and a drain take
+ * a few seconds; a retry after a failure takes minutes, and the hook's timer runs meanwhile.
+ */
+export const START_FUNCTION_GRACE_MS = 15_000;
 
 /** A drain's age, and when the hook's timer last restarted, from what the snapshot tells. */
 interface DrainClock {

@@ -80,16 +80,7 @@ export async function act(
       break;
     }
     case 'heartbeat': {
-      const outcome = await deps.autoScaling.recordHeartbeat(lifecycleAction(host, deps));
-      const at = snapshot.newestEventAt ?? deps.timing.now();
-      if (snapshot.ec2InstanceId !== undefined) deps.heartbeats.sent(snapshot.ec2InstanceId, at);
-      if (outcome === 'done') {
-        deps.count('HeartbeatRecorded');
-        // Every container and function paces its heartbeats from this one (without it, a few more heartbeats).
-        await bestEffort('record the heartbeat time', host, deps, () =>
-          deps.ecs.markHeartbeat(snapshot.cluster, liveInstances(host), at),
-        );
-      }
+      const outcome = await restartHookTimer(host, deps);
       deps.logger.info(command.reason, {
         ...context,
         ...describeProgress(command.progress),
@@ -112,6 +103,24 @@ export async function act(
   // The alert follows the action: a drain never waits on the alert topic, whatever happens to SNS.
   const alert = 'alert' in command ? command.alert : undefined;
   if (alert !== undefined) await alertOnce(host, alert, deps);
+}
+
+/**
+ * Records a heartbeat for the host's lifecycle action, and when it was recorded: every container
+ * and function paces its heartbeats from this one (without the record, a few more heartbeats).
+ */
+export async function restartHookTimer(host: Host, deps: DrainDeps): Promise<LifecycleCallOutcome> {
+  const { snapshot } = host;
+  const outcome = await deps.autoScaling.recordHeartbeat(lifecycleAction(host, deps));
+  const at = snapshot.newestEventAt ?? deps.timing.now();
+  if (snapshot.ec2InstanceId !== undefined) deps.heartbeats.sent(snapshot.ec2InstanceId, at);
+  if (outcome === 'done') {
+    deps.count('HeartbeatRecorded');
+    await bestEffort('record the heartbeat time', host, deps, () =>
+      deps.ecs.markHeartbeat(snapshot.cluster, liveInstances(host), at),
+    );
+  }
+  return outcome;
 }
 
 /**

@@ -13,7 +13,7 @@ import {
   tasksWantingToRun,
 } from '../decisions/host';
 import type { Telemetry } from '../observability';
-import { act, alertOnce, bestEffort, drained } from './act';
+import { act, alertOnce, bestEffort, drained, restartHookTimer } from './act';
 import { realTiming, type Timing } from '../aws/pacer';
 import type { ControllerConfig } from '../config';
 import {
@@ -328,6 +328,10 @@ async function drainTogether(
       }
       try {
         drained(host, command, answers.get(host) ?? { draining: [], failures: [] }, deps);
+        // The start function dates a drain by its notification, when the hook's timer started. The
+        // reconciler dates it by its run, up to a minute or more later: the timer must restart now,
+        // or heartbeats paced from that date come after the hook has timed out.
+        if (deps.policy.path === 'reconciler') await restartHookTimer(host, deps);
         if (command.alert !== undefined) await alertOnce(host, command.alert, deps);
         outcomes.set(host, { command });
       } catch (error) {

@@ -5,7 +5,7 @@ import type { EcsAdapter } from '../../shared/aws/ecs';
 import type { AlertPublisher } from '../../shared/aws/sns';
 import { type ControllerConfig, DRAIN_POLICY_DEFAULTS } from '../../shared/config';
 import type { Telemetry } from '../../shared/observability';
-import type { ContainerInstanceView } from '../../shared/decisions/host';
+import { type ContainerInstanceView, START_FUNCTION_GRACE_MS } from '../../shared/decisions/host';
 
 // The reconciler's handler over recording adapters: what it reads and does for one drain found
 // in progress, from what ECS and Auto Scaling answer. The decisions themselves: host.test.ts.
@@ -37,6 +37,8 @@ async function reconcileOnce(
   instanceChanges: Partial<ContainerInstanceView> = {},
 ) {
   const calls: { name: string; args: unknown[] }[] = [];
+  let clock = NOW;
+  const slept: number[] = [];
   const record =
     (name: string, answer: unknown) =>
     async (...args: unknown[]) => {
@@ -84,7 +86,11 @@ async function reconcileOnce(
     markHeartbeat: record('markHeartbeat', undefined),
     markAlertsSent: record('markAlertsSent', undefined),
     markDrainStarted: record('markDrainStarted', undefined),
-    setDraining: record('setDraining', { draining: [], failures: [] }),
+    // ECS answers with the instances now DRAINING, with the drain start just recorded on them.
+    setDraining: record('setDraining', (_cluster: string, arns: string[]) => ({
+      draining: arns.map((arn) => ({ ...view, arn, status: 'DRAINING', drainStartedAt: clock })),
+      failures: [],
+    })),
   };
   const held = { autoScalingGroupName: 'asg', lifecycleState: 'Terminating:Wait' };
   const autoScaling = {
@@ -106,12 +112,18 @@ async function reconcileOnce(
     autoScaling: autoScaling as unknown as AutoScalingAdapter,
     alerts: { enabled: true, publish: record('publish', undefined) } as unknown as AlertPublisher,
     telemetry,
-    timing: { now: () => NOW, sleep: async () => undefined },
+    timing: {
+      now: () => clock,
+      sleep: async (milliseconds: number) => {
+        slept.push(milliseconds);
+        clock += milliseconds;
+      },
+    },
   });
   const report = await handle();
   const stops = calls.filter((call) => call.name === 'stopTasks').map((call) => call.args);
   const argsOf = (name: string) => calls.filter((call) => call.name === name).map((call) => call.args);
-  return { report, calls: calls.map((call) => call.name), stops, counted, argsOf };
+  return { report, calls: calls.map((call) => call.name), stops, counted, argsOf, slept };
 }
 
 const WEB = { arn: 'task/web-1', group: 'service:web' };
@@ -136,6 +148,22 @@ it('alerts about the deadline of a second drain of the instance, and records the
   expect(argsOf('publish')).toEqual([[expect.objectContaining({ key: 'deadline' })]]);
   expect(argsOf('markAlertsSent')).toEqual([['prod', [CI], ['deadline'], thisDrain]]);
   expect(counted).toContain('DeadlineReached');
+});
+
+it('drains an instance our hook holds that nobody drained, a few seconds into the same run, restarting the hook timer', async () => {
+  // Not DRAINING, no drain start recorded: the lifecycle notification never reached the start function.
+  const { calls, argsOf, slept } = await reconcileOnce(0, [WEB], [], {}, [], {
+    status: 'ACTIVE',
+    drainStartedAt: undefined,
+    heartbeatAt: undefined,
+  });
+
+  // It left the start function its few seconds, then looked again and drained within the run.
+  expect(slept).toEqual([START_FUNCTION_GRACE_MS]);
+  expect(calls).toContain('setDraining');
+  // Dated by this run, the drain must not count as the hook timer's start: a heartbeat restarts it.
+  expect(calls.indexOf('recordHeartbeat')).toBeGreaterThan(calls.indexOf('setDraining'));
+  expect(argsOf('publish')).toEqual([[expect.objectContaining({ key: 'lost-notification' })]]);
 });
 
 it('stops a daemon task left alone a daemon grace after the other tasks stopped', async () => {
