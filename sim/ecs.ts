@@ -2,7 +2,9 @@ import type { Clock, Random } from './clock';
 
 /**
  * A model of the parts of Amazon ECS on EC2 that draining touches, following the ECS developer guide:
- * - replica services replace tasks of DRAINING instances within minimumHealthyPercent / maximumPercent;
+ * - replica services replace tasks of DRAINING instances within minimumHealthyPercent / maximumPercent,
+ *   on every change that may allow it and in a periodic pass (the scheduler also looks on its own:
+ *   a task told to stop on a disconnected agent never reports, yet its service must not wait for it);
  * - daemon services run one task per ACTIVE instance and stop it last, after the replica tasks;
  * - standalone tasks are never moved by draining;
  * - stopping takes time (deregistration delay, stop timeout) and passes through DEACTIVATING and
@@ -62,6 +64,9 @@ export interface EcsOptions {
 
 /** Default EcsOptions.ec2NoticeSeconds: ECS learns of a terminated host within about a minute. */
 export const DEFAULT_EC2_NOTICE_SECONDS = 45;
+
+/** How often the service scheduler looks at every service on its own (ECS publishes no figure). */
+export const SCHEDULER_PASS_SECONDS = 30;
 
 /** The fields of a task that change over its life: what a read returns (TaskState of some moment). */
 export interface TaskState {
@@ -459,6 +464,7 @@ export class EcsModel {
   // ---- services and tasks --------------------------------------------------------------------
 
   createService(spec: ServiceSpec): Service {
+    this.startPeriodicPass();
     const arn = `arn:aws:ecs:${REGION}:${ACCOUNT}:service/${this.clusterName}/${spec.name}`;
     const service = new Service(spec, arn, `ecs-svc/${Math.floor(this.random.next() * 1e18)}`);
     this.services.set(spec.name, service);
@@ -645,6 +651,19 @@ export class EcsModel {
   }
 
   // ---- the service scheduler -----------------------------------------------------------------
+
+  private passing = false;
+
+  /** The service scheduler's own pass over every replica service, whatever happened meanwhile. */
+  private startPeriodicPass(): void {
+    if (this.passing) return;
+    this.passing = true;
+    const pass = (): void => {
+      this.reconcileAll();
+      this.clock.after(SCHEDULER_PASS_SECONDS, pass);
+    };
+    this.clock.after(SCHEDULER_PASS_SECONDS, pass);
+  }
 
   private reconcileAll(): void {
     for (const service of this.services.values()) {

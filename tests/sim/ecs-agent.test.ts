@@ -2,6 +2,7 @@ import {
   type ContainerInstance,
   DEFAULT_EC2_NOTICE_SECONDS,
   type EcsOptions,
+  SCHEDULER_PASS_SECONDS,
   type ServiceSpec,
   type Task,
 } from '../../sim/ecs';
@@ -185,6 +186,27 @@ describe('a disconnected ECS agent', () => {
     ]);
     expect(eventsOf(tasks).find((event) => event.lastStatus === 'DEACTIVATING')?.at).toBe(2000);
     expect(tasks[0]?.stopCode).toBe('ServiceSchedulerInitiated');
+  });
+
+  it('has its service replace a task told to stop that cannot report, in the scheduler pass that follows', async () => {
+    // maximumPercent 100: no replacement may start while the old task still wants to run. Told to
+    // stop, it no longer counts, but its agent never reports it STOPPED: only the scheduler's own
+    // pass, not an event, gives the service its task back.
+    const { clock, ecs, instances } = cluster(2);
+    const web = ecs.createService(
+      service({ desiredCount: 2, minimumHealthyPercent: 50, maximumPercent: 100 }),
+    );
+    await clock.run(300);
+    const cut = first(instances);
+    ecs.disconnectAgent(cut.ec2InstanceId);
+    ecs.updateContainerInstancesState([cut.arn], 'DRAINING');
+    const wanting = () => [...web.tasks].filter((task) => task.desiredStatus === 'RUNNING').length;
+
+    await clock.run(302);
+    expect(wanting()).toBe(1);
+    await clock.run(300 + SCHEDULER_PASS_SECONDS + 60);
+    expect(wanting()).toBe(2);
+    expect(web.healthyCount).toBe(2);
   });
 
   it('holds back a task that is already stopping at the step it had reached', async () => {
