@@ -1,10 +1,16 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEADLINE_ACTIONS, type DeadlineAction, DRAIN_POLICY_DEFAULTS } from '../shared/config';
-import { loadController, openTransport } from './controller';
 import {
-  ClusterShape,
+  DEADLINE_ACTIONS,
+  type DeadlineAction,
+  DRAIN_POLICY_DEFAULTS,
+  globalTimeoutSeconds,
+} from '../shared/config';
+import { outputDirectory, readShapeFile, runProgram, UsageError, wholeNumber } from './cli-input';
+import { type DrainSettings, loadController, openTransport } from './controller';
+import {
+  type ClusterShape,
   defaultOptions,
   demoShape,
   type Progress,
@@ -13,7 +19,7 @@ import {
   type ScenarioName,
   type ScenarioOptions,
 } from './scenario';
-import { formatComparison, summarize } from './report';
+import { formatComparison, impossibleShape, summarize } from './report';
 import { clock, renderTimeline } from './svg';
 
 const HELP = `npm start -- [options]
@@ -45,8 +51,8 @@ Options:
   --help                  this text
 `;
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
+function parseFlags() {
+  return parseArgs({
     options: {
       scenario: { type: 'string', default: 'instance-refresh' },
       seed: { type: 'string', default: '1' },
@@ -67,48 +73,21 @@ async function main(): Promise<void> {
       'over-http': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
-  });
+  }).values;
+}
+
+type Flags = ReturnType<typeof parseFlags>;
+
+async function main(): Promise<void> {
+  const values = parseFlags();
   if (values.help) {
     process.stdout.write(HELP);
     return;
   }
-  const scenario = values.scenario as ScenarioName;
-  if (!SCENARIOS.includes(scenario))
-    throw new UsageError(`--scenario must be one of ${SCENARIOS.join(', ')}`);
-  const shape = values.config
-    ? readShape(values.config)
-    : demoShape(integer(values.instances ?? '6', '--instances'));
-  const base = defaultOptions(shape);
-  const options: ScenarioOptions = {
-    ...base,
-    scenario,
-    seed: integer(values.seed, '--seed'),
-    heartbeatTimeout: values['heartbeat-timeout']
-      ? integer(values['heartbeat-timeout'], '--heartbeat-timeout')
-      : base.heartbeatTimeout,
-    scaleInBy: values['scale-in-by'] ? integer(values['scale-in-by'], '--scale-in-by') : base.scaleInBy,
-    refresh: {
-      minHealthyPercentage: values['min-healthy']
-        ? integer(values['min-healthy'], '--min-healthy')
-        : base.refresh.minHealthyPercentage,
-      ...(values['max-healthy'] && { maxHealthyPercentage: integer(values['max-healthy'], '--max-healthy') }),
-      instanceWarmup: values.warmup ? integer(values.warmup, '--warmup') : base.refresh.instanceWarmup,
-    },
-    ...(values.faults && {
-      deliveryFaults: { duplicate: 0.2, delay: 0.2, maxDelaySeconds: 120, drop: 0 },
-      apiFaults: { tokenBuckets: true, throttle: 0.05, serverError: 0.01, lostResponse: 0.02 },
-    }),
-  };
-
-  const deadlineAction = values['deadline-action'] ?? DRAIN_POLICY_DEFAULTS.deadlineAction;
-  if (!isDeadlineAction(deadlineAction))
-    throw new UsageError(`--deadline-action must be one of ${DEADLINE_ACTIONS.join(', ')}`);
-  const drain = {
-    deadlineAction,
-    ...(values['drain-deadline'] && {
-      drainDeadlineSeconds: integer(values['drain-deadline'], '--drain-deadline'),
-    }),
-  };
+  const options = rehearsalOptions(values);
+  const { shape, scenario } = options;
+  const drain = drainSettings(values, options.heartbeatTimeout);
+  outputDirectory(values.out); // before the runs: a bad --out is known at once
 
   const { transport, close } = await openTransport(values['over-http'] ? 'http' : 'in-process');
   try {
@@ -166,35 +145,97 @@ function reporter(label: string): (progress: Progress) => void {
   };
 }
 
-function readShape(path: string): ClusterShape {
-  const parsed = ClusterShape.safeParse(JSON.parse(readFileSync(path, 'utf8')));
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new UsageError(`${path}: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
+/** The scenario the flags describe, checked as Auto Scaling and the template would check it. */
+function rehearsalOptions(values: Flags): ScenarioOptions & { shape: ClusterShape } {
+  const scenario = values.scenario as ScenarioName;
+  if (!SCENARIOS.includes(scenario)) {
+    throw new UsageError(`--scenario is one of ${SCENARIOS.join(', ')}, not "${values.scenario}"`);
   }
-  return parsed.data;
+  if (values.config !== undefined && values.instances !== undefined) {
+    throw new UsageError('--instances sizes the built-in demo; a --config file gives its own instances');
+  }
+  const shape =
+    values.config !== undefined
+      ? readShapeFile(values.config)
+      : demoShape(wholeNumber(values.instances ?? '6', '--instances', 1, 5000));
+  const impossible = impossibleShape(shape);
+  if (impossible.length > 0) {
+    throw new UsageError(`the cluster can never run what it is asked to: ${impossible.join('; ')}`);
+  }
+  const base = defaultOptions(shape);
+  // Auto Scaling's own bounds for an instance refresh: 0-100, 100-200, at most 100 apart.
+  const minHealthy = values['min-healthy']
+    ? wholeNumber(values['min-healthy'], '--min-healthy', 0, 100)
+    : base.refresh.minHealthyPercentage;
+  const maxHealthy = values['max-healthy']
+    ? wholeNumber(values['max-healthy'], '--max-healthy', 100, 200)
+    : undefined;
+  if (maxHealthy !== undefined && maxHealthy - minHealthy > 100) {
+    throw new UsageError(
+      `--max-healthy ${maxHealthy} and --min-healthy ${minHealthy} are more than 100 apart, which Auto Scaling refuses`,
+    );
+  }
+  return {
+    ...base,
+    scenario,
+    seed: wholeNumber(values.seed, '--seed', 0, Number.MAX_SAFE_INTEGER),
+    heartbeatTimeout: values['heartbeat-timeout']
+      ? wholeNumber(
+          values['heartbeat-timeout'],
+          '--heartbeat-timeout',
+          300,
+          7200,
+          " (the template's HeartbeatTimeout; Auto Scaling allows 30, the stack needs 300)",
+        )
+      : base.heartbeatTimeout,
+    scaleInBy: values['scale-in-by']
+      ? wholeNumber(
+          values['scale-in-by'],
+          '--scale-in-by',
+          1,
+          shape.instances,
+          ` (the group has ${shape.instances} instances)`,
+        )
+      : base.scaleInBy,
+    refresh: {
+      minHealthyPercentage: minHealthy,
+      ...(maxHealthy !== undefined && { maxHealthyPercentage: maxHealthy }),
+      instanceWarmup: values.warmup
+        ? wholeNumber(values.warmup, '--warmup', 0, 3600)
+        : base.refresh.instanceWarmup,
+    },
+    ...(values.faults && {
+      deliveryFaults: { duplicate: 0.2, delay: 0.2, maxDelaySeconds: 120, drop: 0 },
+      apiFaults: { tokenBuckets: true, throttle: 0.05, serverError: 0.01, lostResponse: 0.02 },
+    }),
+  };
 }
 
-function integer(text: string, name: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 0)
-    throw new UsageError(`${name} must be a whole number, not ${text}`);
-  return value;
+/** The stack's drain parameters the flags give, checked as the template checks them. */
+function drainSettings(values: Flags, heartbeatTimeout: number): DrainSettings {
+  const deadlineAction = values['deadline-action'] ?? DRAIN_POLICY_DEFAULTS.deadlineAction;
+  if (!isDeadlineAction(deadlineAction)) {
+    throw new UsageError(
+      `--deadline-action must be one of ${DEADLINE_ACTIONS.join(', ')}, not "${deadlineAction}"`,
+    );
+  }
+  const global = globalTimeoutSeconds(heartbeatTimeout);
+  return {
+    deadlineAction,
+    ...(values['drain-deadline'] && {
+      drainDeadlineSeconds: wholeNumber(
+        values['drain-deadline'],
+        '--drain-deadline',
+        60,
+        global,
+        ` (at most the hook's global timeout, min(48 h, 100 x HeartbeatTimeout))`,
+      ),
+    }),
+  };
 }
 
 function isDeadlineAction(text: string): text is DeadlineAction {
   return (DEADLINE_ACTIONS as readonly string[]).includes(text);
 }
 
-class UsageError extends Error {}
-
-main().catch((error: unknown) => {
-  if (
-    error instanceof UsageError ||
-    (error instanceof Error && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))
-  ) {
-    process.stderr.write(`${error.message}\n\n${HELP}`);
-    process.exit(2);
-  }
-  throw error;
-});
+runProgram('npm start', main);

@@ -1,4 +1,4 @@
-import { Logger } from '@aws-lambda-powertools/logger';
+import { Logger, type LogItem } from '@aws-lambda-powertools/logger';
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { ECSClient } from '@aws-sdk/client-ecs';
@@ -18,6 +18,7 @@ import type { DrainMeasure, DrainMetric } from '../shared/observability';
 import { InProcessHandler } from './api/in-process';
 import { type ApiTarget, startApiServer } from './api/server';
 import type { AsyncHandler } from './delivery';
+import { isoTime } from './clock';
 import { activeWorld } from './scenario';
 import { STACK } from './world';
 
@@ -30,6 +31,26 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
  */
 export type Transport =
   { kind: 'http'; endpoint: string } | { kind: 'in-process'; target: () => ApiTarget | undefined };
+
+/**
+ * The functions' logger in a rehearsal: their structured lines, stamped with the simulated time
+ * they happened at, on stderr, so that stdout carries only the rehearsal's own output (--json).
+ */
+export class RehearsalLogger extends Logger {
+  protected override printLog(_logLevel: number, log: LogItem): void {
+    const world = activeWorld;
+    const attributes = log.getAttributes();
+    const stamped =
+      world === undefined
+        ? attributes
+        : {
+            ...attributes,
+            timestamp: isoTime(world.clock.now),
+            simulatedSeconds: Math.round(world.clock.now * 1000) / 1000,
+          };
+    process.stderr.write(`${JSON.stringify(stamped)}\n`);
+  }
+}
 
 /** A way to the world `runScenario` is playing; for HTTP the local endpoint is opened, and closed by `close`. */
 export async function openTransport(
@@ -138,7 +159,7 @@ export function loadController(
           ...(transport.kind === 'in-process' && { requestHandler: new InProcessHandler(transport.target) }),
         };
         const telemetry = {
-          logger: new Logger({ serviceName: 'ecs-drain', logLevel }),
+          logger: new RehearsalLogger({ serviceName: 'ecs-drain', logLevel }),
           count: (metric: DrainMetric, value?: number) => account.recordMetric(metric, value),
           measure: (metric: DrainMeasure, value: number) => account.recordMetric(metric, value),
           publish: () => undefined,

@@ -151,6 +151,49 @@ export function stepStats(
   };
 }
 
+/**
+ * A cluster that can never run what it is asked to: a rehearsal of it would wait twelve simulated
+ * hours for services that never reach their count. Empty when it can.
+ */
+export function impossibleShape(shape: ClusterShape): string[] {
+  const problems: string[] = [];
+  const { instances, instanceCpu, instanceMemory } = shape;
+  const tasks = [
+    ...shape.services.map((s) => ({
+      what: `service ${s.name}`,
+      ...s,
+      count: s.daemon ? instances : s.desiredCount,
+    })),
+    ...shape.standaloneTasks.map((t) => ({
+      what: `standalone task ${t.family}`,
+      ...t,
+      staticHostPort: false,
+    })),
+  ];
+  for (const task of tasks) {
+    if (task.cpu > instanceCpu || task.memory > instanceMemory) {
+      problems.push(
+        `${task.what}: a task needs ${task.cpu} CPU units and ${task.memory} MiB, more than an instance has ` +
+          `(instanceCpu ${instanceCpu}, instanceMemory ${instanceMemory})`,
+      );
+    }
+    if (task.staticHostPort && task.count > instances) {
+      problems.push(
+        `${task.what}: ${task.count} tasks with a static host port need as many instances, the cluster has ${instances}`,
+      );
+    }
+  }
+  const cpu = tasks.reduce((sum, task) => sum + task.cpu * task.count, 0);
+  const memory = tasks.reduce((sum, task) => sum + task.memory * task.count, 0);
+  if (cpu > instances * instanceCpu || memory > instances * instanceMemory) {
+    problems.push(
+      `the tasks need ${cpu} CPU units and ${memory} MiB, the ${instances} instances have ` +
+        `${instances * instanceCpu} and ${instances * instanceMemory}: the services could never reach their desired count`,
+    );
+  }
+  return problems;
+}
+
 /** Settings that make a drain impossible or slow, found before anything runs. */
 export function diagnoseShape(shape: ClusterShape): string[] {
   const findings: string[] = [];

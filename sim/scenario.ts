@@ -16,7 +16,7 @@ import {
 } from './world';
 
 /** A cluster to rehearse on: the shape `--config file.json` describes. */
-export const ServiceShape = z.object({
+export const ServiceShape = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_-]{1,255}$/),
   desiredCount: z.number().int().min(0).default(1),
   minimumHealthyPercent: z.number().int().min(0).max(100).default(100),
@@ -29,7 +29,7 @@ export const ServiceShape = z.object({
   daemon: z.boolean().default(false),
 });
 
-export const StandaloneShape = z.object({
+export const StandaloneShape = z.strictObject({
   family: z.string().min(1),
   count: z.number().int().min(1).default(1),
   cpu: z.number().int().positive().default(256),
@@ -37,7 +37,8 @@ export const StandaloneShape = z.object({
   runSeconds: z.number().positive().optional(),
 });
 
-export const ClusterShape = z.object({
+/** Strict: a misspelled field is refused, not dropped (the run would rehearse another cluster). */
+export const ClusterShape = z.strictObject({
   instances: z.number().int().min(1).max(5000),
   instanceCpu: z.number().int().positive().default(2048),
   instanceMemory: z.number().int().positive().default(8192),

@@ -1,7 +1,7 @@
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startApiServer } from './api/server';
+import { outputDirectory, runProgram, UsageError, wholeNumber } from './cli-input';
 import { buildWorld, defaultOptions, demoShape, SETTLE_SECONDS } from './scenario';
 import { writeEventsTo } from './event-files';
 import { STACK } from './world';
@@ -19,6 +19,8 @@ invoke the functions with. --host 0.0.0.0 lets containers reach it as host.docke
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
+    args: process.argv.slice(2),
+    strict: true,
     options: {
       port: { type: 'string', default: '4580' },
       host: { type: 'string', default: '127.0.0.1' },
@@ -32,17 +34,23 @@ async function main(): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
-  const eventsDir = resolve(values['events-dir']);
-  mkdirSync(eventsDir, { recursive: true });
+  const port = wholeNumber(values.port, '--port', 0, 65535);
+  const instances = wholeNumber(values.instances, '--instances', 1, 5000);
+  const speed = Number(values.speed);
+  if (!(speed > 0 && speed <= 1000))
+    throw new UsageError(`--speed takes a number above 0, at most 1000, not "${values.speed}"`);
+  const eventsDir = resolve(outputDirectory(values['events-dir'], '--events-dir'));
   const world = buildWorld(
-    { ...defaultOptions(demoShape(Number(values.instances))), controller: writeEventsTo(eventsDir) },
+    { ...defaultOptions(demoShape(instances)), controller: writeEventsTo(eventsDir) },
     'notify',
   );
-  const server = await startApiServer(() => world.api, Number(values.port), values.host);
+  const server = await startApiServer(() => world.api, port, values.host).catch((error: unknown) => {
+    const code = error instanceof Error && 'code' in error ? String(error.code) : String(error);
+    throw new UsageError(`cannot listen on ${values.host}:${port} (${code})`);
+  });
 
   // Let the cluster place its tasks before anyone looks, then follow the wall clock.
   await world.clock.run(SETTLE_SECONDS);
-  const speed = Number(values.speed);
   const started = Date.now();
   let running = false;
   setInterval(() => {
@@ -76,4 +84,4 @@ async function main(): Promise<void> {
   });
 }
 
-void main();
+runProgram('npm run sim:serve', main);

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,14 @@ const tsx = join(__dirname, '..', '..', 'node_modules', '.bin', 'tsx');
 const cli = join(__dirname, '..', '..', 'sim', 'cli.ts');
 const run = (args: string[]) =>
   execFileSync(tsx, [cli, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+/** A run that must be refused: its exit code, and what it said on stderr. */
+const refused = (program: string, args: string[]) => {
+  const { status, stdout, stderr } = spawnSync(tsx, [program, ...args], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  return { status, stdout, stderr };
+};
 
 describe('npm start', () => {
   const out = mkdtempSync(join(tmpdir(), 'rehearsal-'));
@@ -65,5 +73,134 @@ describe('npm start', () => {
     expect(() => run([...args, '--deadline-action', 'terminate'])).toThrow(
       /--deadline-action must be one of continue, stop-tasks, keep-waiting/,
     );
+  });
+
+  describe('refuses bad input with one line naming the problem, exit code 2, and no run', () => {
+    const file = (name: string, text: string) => {
+      const path = join(out, name);
+      writeFileSync(path, text);
+      return path;
+    };
+    it.each<[string, string[], RegExp]>([
+      [
+        'a misspelled field',
+        ['--config', file('typo.json', '{"instances":3,"services":[{"name":"shop","desiredcount":8}]}')],
+        /services\.0: unknown field "desiredcount" \(did you mean "desiredCount"\?\)/,
+      ],
+      [
+        'an unknown field',
+        [
+          '--config',
+          file('unknown.json', '{"instances":3,"instanceType":"m6i.large","services":[{"name":"shop"}]}'),
+        ],
+        /unknown field "instanceType"/,
+      ],
+      ['a missing config file', ['--config', join(out, 'nowhere.json')], /nowhere\.json: no such file/],
+      ['an empty config file', ['--config', file('empty.json', '')], /empty\.json: the file is empty/],
+      [
+        'a config file that is not JSON',
+        ['--config', file('broken.json', '{"instances": 3,')],
+        /broken\.json: not JSON/,
+      ],
+      [
+        'tasks that can never fit',
+        [
+          '--config',
+          file(
+            'full.json',
+            '{"instances":2,"services":[{"name":"big","desiredCount":10,"cpu":1024,"memory":4096}]}',
+          ),
+        ],
+        /can never run what it is asked to: the tasks need 10240 CPU units/,
+      ],
+      ['no instance', ['--instances', '0'], /--instances takes a whole number from 1 to 5000, not "0"/],
+      [
+        'a heartbeat timeout the template refuses',
+        ['--heartbeat-timeout', '5'],
+        /--heartbeat-timeout takes a whole number from 300 to 7200/,
+      ],
+      [
+        'a minimum healthy percentage above 100',
+        ['--min-healthy', '150'],
+        /--min-healthy takes a whole number from 0 to 100/,
+      ],
+      [
+        'a maximum healthy percentage below 100',
+        ['--max-healthy', '50'],
+        /--max-healthy takes a whole number from 100 to 200/,
+      ],
+      [
+        'healthy percentages more than 100 apart',
+        ['--min-healthy', '50', '--max-healthy', '200'],
+        /more than 100 apart/,
+      ],
+      [
+        'a scale-in larger than the group',
+        ['--scenario', 'scale-in', '--scale-in-by', '10'],
+        /--scale-in-by takes a whole number from 1 to 6 \(the group has 6 instances\)/,
+      ],
+      [
+        '--out under a file',
+        ['--out', join(file('plain.txt', 'x'), 'sub')],
+        /--out .*plain\.txt\/sub: cannot be a directory/,
+      ],
+      ['an unknown flag', ['--instance', '3'], /Unknown option '--instance'/],
+      [
+        'an unknown scenario',
+        ['--scenario', 'blue-green'],
+        /--scenario is one of instance-refresh, scale-in, spot/,
+      ],
+    ])('%s', (_case, args, message) => {
+      const { status, stdout, stderr } = refused(cli, args);
+      expect(status).toBe(2);
+      expect(stderr).toMatch(message);
+      expect(stderr.trim().split('\n')).toHaveLength(1);
+      expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
+      expect(stdout).toBe('');
+    });
+
+    it('in npm run sim:serve too', () => {
+      const serve = join(__dirname, '..', '..', 'sim', 'serve.ts');
+      for (const [args, message] of [
+        [['--port', 'http'], /--port takes a whole number from 0 to 65535/],
+        [['--instances', '0'], /--instances takes a whole number from 1 to 5000/],
+        [['--speed', '0'], /--speed takes a number above 0/],
+      ] as const) {
+        const { status, stderr } = refused(serve, [...args]);
+        expect({ args, status }).toEqual({ args, status: 2 });
+        expect(stderr).toMatch(message);
+        expect(stderr.trim().split('\n')).toHaveLength(1);
+      }
+    });
+  });
+
+  it('prints only JSON on stdout with --json, the controller logs going to stderr in simulated time', () => {
+    const { status, stdout, stderr } = spawnSync(
+      tsx,
+      [cli, '--json', '--verbose', '--controller-only', '--instances', '3', '--out', out],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(status).toBe(0);
+    expect(JSON.parse(stdout).runs[0].lifecycleActions.completedByController).toBe(3);
+    const logLines = stderr.split('\n').filter((line) => line.startsWith('{'));
+    expect(logLines.length).toBeGreaterThan(0);
+    const first = JSON.parse(logLines[0] as string);
+    expect(first.timestamp).toMatch(/^2026-01-10T/); // the simulation's clock, not the wall clock
+    expect(first.simulatedSeconds).toEqual(expect.any(Number));
+  });
+
+  it('lets npm print nothing of its own with --silent, as the README says: `npm start --silent -- --json | jq`', () => {
+    const root = join(__dirname, '..', '..');
+    const { status, stdout } = spawnSync(
+      'npm',
+      ['start', '--silent', '--', '--json', '--controller-only', '--instances', '3', '--out', out],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        timeout: 90_000,
+      },
+    );
+    expect(status).toBe(0);
+    expect(() => JSON.parse(stdout)).not.toThrow();
   });
 });
