@@ -119,7 +119,7 @@ export function headlineText(lines: HeadlineLine[]): string {
 }
 
 function panel(run: RunResult, x: (t: number) => number, from: number, to: number, top: number) {
-  const parts: string[] = [];
+  const parts: string[] = [`<g class="run" data-with-controller="${run.withController}">`];
   const title = `${run.scenario}: ${run.withController ? 'with the drain controller' : 'without it (no termination hook)'}`;
   parts.push(`<text x="10" y="${top + 12}" font-size="13" font-weight="bold">${escape(title)}</text>`);
   let y = top + PANEL_HEADER;
@@ -187,7 +187,7 @@ function panel(run: RunResult, x: (t: number) => number, from: number, to: numbe
       y += LANE;
     }
   }
-  parts.push(actionMarker(run, x(run.actionAt), top + PANEL_HEADER - 10, y));
+  parts.push(actionMarker(run, x(run.actionAt), top + PANEL_HEADER - 10, y), '</g>');
   return { svg: parts.join('\n'), height: y - top };
 }
 
@@ -231,7 +231,7 @@ function laneSvg(
   to: number,
   y: number,
 ): string {
-  const parts: string[] = [];
+  const parts: string[] = [`<g class="lane" data-instance="${escape(lane.id)}">`];
   const segment = (start: number | undefined, end: number | undefined, fill: string) => {
     if (start === undefined) return;
     const s = Math.max(start, from);
@@ -257,6 +257,7 @@ function laneSvg(
       `<text class="lane-end" x="${fits ? end + 4 : before - 4}" y="${y + LANE - 3}" font-size="9" fill="#334155" stroke="white" stroke-width="3" paint-order="stroke"${fits ? '' : ' text-anchor="end"'}>${escape(ending)}</text>`,
     );
   }
+  parts.push('</g>');
   return parts.join('\n');
 }
 
