@@ -37,20 +37,29 @@ const SCENARIO_ACTS: Record<ScenarioName, string> = {
   spot: 'EC2 interrupts instances',
 };
 
-export function renderTimeline(runs: RunResult[], summaries: RunSummary[] = runs.map(summarize)): string {
+/**
+ * `withHeadline: false` leaves the headline out of the picture (the HTML report writes it as text above
+ * it); it stays in the SVG's title.
+ */
+export function renderTimeline(
+  runs: RunResult[],
+  summaries: RunSummary[] = runs.map(summarize),
+  { withHeadline = true } = {},
+): string {
   const from = Math.min(...runs.map((run) => run.actionAt)) - 60;
   const to = Math.max(...runs.map((run) => run.endedAt));
   const x = (t: number) => LEFT + ((t - from) / Math.max(1, to - from)) * (WIDTH - LEFT - RIGHT);
   const lines = headline(summaries);
+  const drawn = withHeadline ? lines : [];
   const parts: string[] = [
     `<g class="headline" font-size="13">`,
-    ...lines.map(
+    ...drawn.map(
       ({ run, figures }, i) =>
-        `<text x="10" y="${20 + i * HEADLINE_LINE}"><tspan font-weight="bold">${escape(run)}:</tspan> ${escape(figures.join(', '))}</text>`,
+        `<text x="10" y="${22 + i * HEADLINE_LINE}"><tspan font-weight="bold">${escape(run)}:</tspan> ${escape(figures.join(', '))}</text>`,
     ),
     '</g>',
   ];
-  let y = 20 + lines.length * HEADLINE_LINE;
+  let y = drawn.length === 0 ? 10 : 22 + drawn.length * HEADLINE_LINE;
   for (const run of runs) {
     const { svg, height } = panel(run, x, from, to, y);
     parts.push(svg);
