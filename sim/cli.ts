@@ -20,6 +20,7 @@ import {
   type ScenarioOptions,
 } from './scenario';
 import { formatComparison, impossibleShape, summarize } from './report';
+import { reportStem, renderReport } from './html-report';
 import { clock, renderTimeline } from './svg';
 
 const HELP = `npm start -- [options]
@@ -110,20 +111,24 @@ async function main(): Promise<void> {
     });
 
     const runs = without ? [without, withController] : [withController];
+    // One pair of files per run configuration, named after what sets it apart (see reportStem).
     mkdirSync(values.out, { recursive: true });
-    const svgPath = resolve(join(values.out, `${scenario}-seed${options.seed}.svg`));
+    const stem = resolve(join(values.out, reportStem(values)));
+    const svgPath = `${stem}.svg`;
+    const reportPath = `${stem}.html`;
     writeFileSync(svgPath, renderTimeline(runs));
+    writeFileSync(reportPath, renderReport(runs));
 
     const summaries = runs.map(summarize);
     const withSummary = summaries[summaries.length - 1];
     if (withSummary === undefined) throw new Error('no run');
     if (values.json) {
       process.stdout.write(
-        `${JSON.stringify({ scenario, seed: options.seed, runs: summaries, timeline: svgPath }, null, 2)}\n`,
+        `${JSON.stringify({ scenario, seed: options.seed, runs: summaries, timeline: svgPath, report: reportPath }, null, 2)}\n`,
       );
     } else {
       process.stdout.write(
-        `\n${formatComparison(without ? summaries[0] : undefined, withSummary)}\n\nTimeline: ${svgPath}\n`,
+        `\n${formatComparison(without ? summaries[0] : undefined, withSummary)}\n\nTimeline: ${svgPath}\nReport:   ${reportPath}\n`,
       );
     }
   } finally {
