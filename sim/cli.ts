@@ -103,11 +103,11 @@ async function main(): Promise<void> {
     );
     const without = values['controller-only']
       ? undefined
-      : await runScenario({ ...options, onProgress: reporter('without controller') });
+      : await runScenario({ ...options, onProgress: reporter('without controller', scenario) });
     const withController = await runScenario({
       ...options,
       controller,
-      onProgress: reporter('with controller'),
+      onProgress: reporter('with controller', scenario),
     });
 
     const runs = without ? [without, withController] : [withController];
@@ -137,10 +137,12 @@ async function main(): Promise<void> {
 }
 
 /** Live progress on stderr: one line rewritten in place on a terminal, a line every 10 simulated minutes otherwise. */
-function reporter(label: string): (progress: Progress) => void {
+function reporter(label: string, scenario: ScenarioName): (progress: Progress) => void {
   let lastPrinted = -Infinity;
+  // A refresh replaces instances; a scale-in and a spot interruption only take them away.
+  const done = scenario === 'instance-refresh' ? 'replaced' : 'removed';
   return (progress) => {
-    const line = `  ${label}: t=${clock(progress.simulatedSeconds)}  replaced ${progress.instancesReplaced}/${progress.instancesToReplace}  draining ${progress.draining}  in service ${progress.inService}`;
+    const line = `  ${label}: t=${clock(progress.simulatedSeconds)}  ${done} ${progress.instancesReplaced}/${progress.instancesToReplace}  draining ${progress.draining}  in service ${progress.inService}`;
     if (process.stderr.isTTY) {
       process.stderr.write(`\r${line}\u001b[K`);
     } else if (progress.simulatedSeconds - lastPrinted >= 600) {

@@ -267,7 +267,7 @@ export function formatComparison(without: RunSummary | undefined, controlled: Ru
     });
     lines.push(pad(service.name, nameWidth) + cells.join(''));
   }
-  lines.push('');
+  lines.push('', '! : the service fell below its floor (lowest healthy tasks / floor).', '');
   for (const run of runs) {
     const l = run.lifecycleActions;
     const label = run.withController ? 'with controller' : 'without';
@@ -280,6 +280,7 @@ export function formatComparison(without: RunSummary | undefined, controlled: Ru
         `, ${run.simulatedSeconds} s simulated${run.settled ? '' : ' (did not settle)'}`,
     );
   }
+  if (without !== undefined) lines.push(savedLine(without, controlled));
   const calls = Object.values(controlled.apiCalls).reduce((sum, n) => sum + n, 0);
   lines.push(
     `controller: ${controlled.invocations} invocations (${controlled.invocationErrors} failed), ` +
@@ -297,6 +298,24 @@ export function formatComparison(without: RunSummary | undefined, controlled: Ru
     for (const finding of controlled.findings) lines.push(`  - ${finding}`);
   }
   return lines.join('\n');
+}
+
+/** What the controller saved, in one line: the figures that differ between the two runs. */
+export function savedLine(without: RunSummary, controlled: RunSummary): string {
+  const saved: string[] = [];
+  if (without.tasksKilled !== controlled.tasksKilled)
+    saved.push(`tasks killed ${without.tasksKilled} -> ${controlled.tasksKilled}`);
+  const below = (run: RunSummary) =>
+    run.services.filter((s) => !s.daemon).reduce((sum, s) => sum + s.secondsBelowFloor, 0);
+  const zero = (run: RunSummary) =>
+    run.services.filter((s) => !s.daemon && s.desiredCount > 0).reduce((sum, s) => sum + s.secondsAtZero, 0);
+  if (below(without) !== below(controlled))
+    saved.push(`service-seconds below floor ${below(without)} -> ${below(controlled)}`);
+  if (zero(without) !== zero(controlled))
+    saved.push(`service-seconds at zero ${zero(without)} -> ${zero(controlled)}`);
+  return saved.length === 0
+    ? 'the controller saved: nothing this time (both runs kept every floor)'
+    : `the controller saved: ${saved.join(', ')}`;
 }
 
 function pad(text: string, width: number): string {

@@ -1,5 +1,5 @@
 import { handBack } from '../../sim/metrics';
-import { diagnoseShape, stepStats } from '../../sim/report';
+import { diagnoseShape, type RunSummary, savedLine, stepStats } from '../../sim/report';
 import type { RunResult } from '../../sim/scenario';
 import { Recorder } from '../../sim/world';
 import { ClusterShape } from '../../sim/scenario';
@@ -85,5 +85,23 @@ describe('handBack', () => {
       deliveryMedianSeconds: 0.8,
       drains: 2,
     });
+  });
+});
+
+describe('savedLine', () => {
+  const summary = (tasksKilled: number, below: number, zero: number) =>
+    ({
+      tasksKilled,
+      services: [
+        { name: 'web', daemon: false, desiredCount: 2, secondsBelowFloor: below, secondsAtZero: zero },
+        { name: 'logs', daemon: true, desiredCount: 0, secondsBelowFloor: 99, secondsAtZero: 99 },
+      ],
+    }) as unknown as RunSummary;
+
+  it('says what the controller saved, daemon services aside', () => {
+    expect(savedLine(summary(19, 702, 109), summary(0, 0, 0))).toBe(
+      'the controller saved: tasks killed 19 -> 0, service-seconds below floor 702 -> 0, service-seconds at zero 109 -> 0',
+    );
+    expect(savedLine(summary(0, 0, 0), summary(0, 0, 0))).toMatch(/nothing this time/);
   });
 });
