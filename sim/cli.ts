@@ -117,7 +117,10 @@ async function main(): Promise<void> {
     const svgPath = `${stem}.svg`;
     const reportPath = `${stem}.html`;
     writeFileSync(svgPath, renderTimeline(runs));
-    writeFileSync(reportPath, renderReport(runs));
+    const report = renderReport(runs);
+    writeFileSync(reportPath, report);
+    // And the latest rehearsal's report under a name that does not move: out/report.html.
+    writeFileSync(join(values.out, 'report.html'), report);
 
     const summaries = runs.map(summarize);
     const withSummary = summaries[summaries.length - 1];

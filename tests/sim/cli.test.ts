@@ -43,6 +43,8 @@ describe('npm start', () => {
     const withController = summary.runs[1];
     expect(withController.services[0]).toMatchObject({ name: 'shop', floor: 3, lowestHealthy: 3 });
     expect(readFileSync(summary.timeline, 'utf8')).toMatch(/^<svg /);
+    // The report of the latest rehearsal is also out/report.html, whatever its own name.
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toBe(readFileSync(summary.report, 'utf8'));
   });
 
   it('refuses a config file with a bad field, naming it', () => {
