@@ -227,6 +227,17 @@ export const CELLS: Cell[] = [
   },
 ];
 
+/** What a run without faults injected. */
+export const NO_FAULTS_INJECTED: CellResult['faultsInjected'] = {
+  eventsDropped: 0,
+  eventsDuplicated: 0,
+  lostResponses: 0,
+  throttledCalls: 0,
+  crashes: 0,
+  scheduledRunsSkipped: 0,
+  scheduledRunsDuplicated: 0,
+};
+
 /** The matrix the tests run: every cell, one seed, the six-instance demo. */
 export const SMALL = { instances: 6, seeds: [1] };
 /** The matrix `npm run reliability` runs by default. */
@@ -274,15 +285,7 @@ export function measure(cell: Cell, seeds: number[], runs: RunResult[]): Omit<Ce
   let failedEvents = 0;
   let deadLetters = 0;
   const alertsByKey: Record<string, number> = {};
-  const faultsInjected = {
-    eventsDropped: 0,
-    eventsDuplicated: 0,
-    lostResponses: 0,
-    throttledCalls: 0,
-    crashes: 0,
-    scheduledRunsSkipped: 0,
-    scheduledRunsDuplicated: 0,
-  };
+  const faultsInjected = { ...NO_FAULTS_INJECTED };
   let deadlinesReached = 0;
   let settled = true;
   for (const run of runs) {
