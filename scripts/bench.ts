@@ -12,6 +12,7 @@
  */
 import { parseArgs } from 'node:util';
 import { SDK_MAX_ATTEMPTS } from '../shared/aws/pacer';
+import { runProgram, UsageError, wholeNumber } from '../sim/cli-input';
 import { loadController, openTransport, type Transport } from '../sim/controller';
 import { callRate, handBack, median } from '../sim/metrics';
 import { summarize } from '../sim/report';
@@ -24,37 +25,49 @@ import {
   setActive,
 } from '../sim/scenario';
 
-const { values } = parseArgs({
-  options: {
-    instances: { type: 'string', default: '1000' },
-    repeat: { type: 'string', default: '1' },
-    transport: { type: 'string', default: 'in-process' },
-    json: { type: 'boolean', default: false },
-    'ecs-reads-per-second': { type: 'string', default: '10' },
-  },
-});
-const instances = Number(values.instances);
-const repeat = Number(values.repeat);
-const ecsReadsPerSecond = Number(values['ecs-reads-per-second']);
-const transports = (
-  values.transport === 'both' ? ['in-process', 'http'] : [values.transport]
-) as Transport['kind'][];
-if (!Number.isInteger(instances) || instances < 1 || !Number.isInteger(repeat) || repeat < 1) {
-  process.stderr.write('--instances and --repeat take whole numbers from 1\n');
-  process.exit(2);
+const HELP = `npm run bench -- [--json] [--instances 1000] [--repeat 1] [--transport in-process|http|both]
+                    [--ecs-reads-per-second 10]
+
+An instance refresh of 1,000 instances running 10,000 tasks, then a busy batch cluster where nothing
+drains, through the real handlers with ECS's token buckets and the SDK's retries on. Prints figures.
+`;
+
+function parseFlags() {
+  const { values } = parseArgs({
+    options: {
+      instances: { type: 'string', default: '1000' },
+      repeat: { type: 'string', default: '1' },
+      transport: { type: 'string', default: 'in-process' },
+      json: { type: 'boolean', default: false },
+      'ecs-reads-per-second': { type: 'string', default: '10' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  const ecsReadsPerSecond = Number(values['ecs-reads-per-second']);
+  if (!(ecsReadsPerSecond >= 1 && ecsReadsPerSecond <= 20)) {
+    throw new UsageError(
+      `--ecs-reads-per-second takes a number from 1 to 20, as the template parameter does, not "${values['ecs-reads-per-second']}"`,
+    );
+  }
+  const transports = (
+    values.transport === 'both' ? ['in-process', 'http'] : [values.transport]
+  ) as Transport['kind'][];
+  if (transports.some((kind) => kind !== 'in-process' && kind !== 'http'))
+    throw new UsageError(`--transport is in-process, http or both, not "${values.transport}"`);
+  return {
+    json: values.json,
+    help: values.help,
+    instances: wholeNumber(values.instances, '--instances', 1, 5000),
+    repeat: wholeNumber(values.repeat, '--repeat', 1, 100),
+    ecsReadsPerSecond,
+    transports,
+  };
 }
-if (!(ecsReadsPerSecond >= 1 && ecsReadsPerSecond <= 20)) {
-  process.stderr.write(
-    '--ecs-reads-per-second takes a number from 1 to 20, as the template parameter does\n',
-  );
-  process.exit(2);
-}
-if (transports.some((kind) => kind !== 'in-process' && kind !== 'http')) {
-  process.stderr.write('--transport is in-process, http or both\n');
-  process.exit(2);
-}
+
+/** The flags, as main parsed them: everything below runs after. */
+let flags: ReturnType<typeof parseFlags>;
 const say = (line: string) => {
-  if (!values.json) process.stdout.write(`${line}\n`);
+  if (!flags.json) process.stdout.write(`${line}\n`);
 };
 
 /** Nine replica services with different deployment settings plus a daemon: ten tasks per instance. */
@@ -90,23 +103,23 @@ function benchShape(size: number): ClusterShape {
 }
 
 async function scaleRun(transport: Transport, seed: number) {
-  const shape = benchShape(instances);
+  const shape = benchShape(flags.instances);
   const options = { ...defaultOptions(shape), seed };
   const started = process.hrtime.bigint();
   const result = await runScenario({
     ...options,
-    controller: loadController(transport, { drain: { ecsReadsPerSecond } }),
+    controller: loadController(transport, { drain: { ecsReadsPerSecond: flags.ecsReadsPerSecond } }),
   });
   const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   const summary = summarize(result);
   const tasks = shape.services.reduce((sum, s) => sum + (s.daemon ? shape.instances : s.desiredCount), 0);
   return {
-    instances,
+    instances: flags.instances,
     tasks,
     wallSeconds: Math.round(wallSeconds * 10) / 10,
     simulatedSeconds: summary.simulatedSeconds,
     tokenBuckets: options.apiFaults.tokenBuckets,
-    ecsReadsPerSecond,
+    ecsReadsPerSecond: flags.ecsReadsPerSecond,
     // The functions' clients retry (SDK_MAX_ATTEMPTS), on the twin's clock, through the SDK's own middleware.
     sdkRetries: SDK_MAX_ATTEMPTS > 1 && Object.values(result.retries).some((client) => client.calls > 0),
     settled: result.settled,
@@ -140,7 +153,7 @@ async function irrelevantEventsRun(transport: Transport) {
   });
   const options = {
     ...defaultOptions(shape),
-    controller: loadController(transport, { drain: { ecsReadsPerSecond } }),
+    controller: loadController(transport, { drain: { ecsReadsPerSecond: flags.ecsReadsPerSecond } }),
   };
   const world = buildWorld(options, 'notify');
   setActive(world);
@@ -179,30 +192,35 @@ async function irrelevantEventsRun(transport: Transport) {
 }
 
 async function main(): Promise<void> {
+  flags = parseFlags();
+  if (flags.help) {
+    process.stdout.write(HELP);
+    return;
+  }
   const opened = new Map(
-    await Promise.all(transports.map(async (kind) => [kind, await openTransport(kind)] as const)),
+    await Promise.all(flags.transports.map(async (kind) => [kind, await openTransport(kind)] as const)),
   );
   const transportOf = (kind: Transport['kind']) => {
     const open = opened.get(kind);
     if (open === undefined) throw new Error(`transport ${kind} was not opened`);
     return open.transport;
   };
-  const [first] = transports;
+  const [first] = flags.transports;
   if (first === undefined) throw new Error('no transport');
   try {
     say(
-      `instance refresh: ${instances} instances, node ${process.version}, ECS token buckets and SDK retries on, ` +
-        `EcsReadsPerSecond ${ecsReadsPerSecond}`,
+      `instance refresh: ${flags.instances} instances, node ${process.version}, ECS token buckets and SDK retries on, ` +
+        `EcsReadsPerSecond ${flags.ecsReadsPerSecond}`,
     );
     const runs: { kind: Transport['kind']; result: Awaited<ReturnType<typeof scaleRun>> }[] = [];
-    for (let round = 0; round < repeat; round++) {
+    for (let round = 0; round < flags.repeat; round++) {
       // Transports alternate within each repeat, so a noisy neighbour hits them alike.
-      for (const kind of transports) {
+      for (const kind of flags.transports) {
         const result = await scaleRun(transportOf(kind), 1 + round);
         runs.push({ kind, result });
         say(
           `${kind.padEnd(11)} wall ${result.wallSeconds} s  simulated ${result.simulatedSeconds} s  ` +
-            `completed by controller ${result.actions.completedByController}/${instances}  timed out ${result.actions.timedOut}  ` +
+            `completed by controller ${result.actions.completedByController}/${flags.instances}  timed out ${result.actions.timedOut}  ` +
             `tasks killed ${result.tasksKilled}  ECS reads ${result.ecsReads.total} (mean ${result.ecsReads.perSecondMean}/s, ` +
             `peak ${result.ecsReads.perSecondPeak}/s)  hand-back median ${result.handBack.medianSeconds} s / p99 ` +
             `${result.handBack.p99Seconds} s (delivery ${result.handBack.deliveryMedianSeconds} s)  throttled ${result.throttledCalls}`,
@@ -210,13 +228,13 @@ async function main(): Promise<void> {
       }
     }
     const wallMedians = Object.fromEntries(
-      transports.map((kind) => [
+      flags.transports.map((kind) => [
         kind,
         median(runs.filter((run) => run.kind === kind).map((run) => run.result.wallSeconds)),
       ]),
     );
     for (const [kind, seconds] of Object.entries(wallMedians))
-      say(`median wall time ${kind}: ${seconds} s over ${repeat} run(s)`);
+      say(`median wall time ${kind}: ${seconds} s over ${flags.repeat} run(s)`);
 
     const irrelevant = await irrelevantEventsRun(transportOf(first));
     say(
@@ -225,7 +243,7 @@ async function main(): Promise<void> {
         `${irrelevant.ecsReads} ECS reads: ${irrelevant.ecsReadsPerEvent} per STOPPED event`,
     );
     const scale = runs.find((run) => run.kind === first)?.result;
-    if (values.json) {
+    if (flags.json) {
       process.stdout.write(
         `${JSON.stringify({ node: process.version, scale, wallSecondsMedian: wallMedians, irrelevantEvents: irrelevant }, null, 2)}\n`,
       );
@@ -235,4 +253,4 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+runProgram('npm run bench', main);

@@ -3,44 +3,58 @@
  * instance refresh of the demo cluster through the real handlers, with ECS's token buckets and the
  * SDK's retries on, under one fault, over several seeds (sim/reliability.ts says what must stay zero).
  *
- *   npm run reliability [-- --json] [--seeds 3] [--instances 12] [--cells name,name]
+ *   npm run reliability [-- --json] [--seeds 5] [--instances 30] [--cells name,name]
  *
  * Exits 1 when a cell breaks a zero cell, so that it can gate a change.
  */
 import { parseArgs } from 'node:util';
+import { runProgram, UsageError, wholeNumber } from '../sim/cli-input';
 import { openTransport } from '../sim/controller';
 import { CELLS, type CellResult, FULL, formatMatrix, runCell } from '../sim/reliability';
 
-const { values } = parseArgs({
-  options: {
-    json: { type: 'boolean', default: false },
-    seeds: { type: 'string', default: String(FULL.seeds.length) },
-    instances: { type: 'string', default: String(FULL.instances) },
-    cells: { type: 'string' },
-  },
-});
-const seedCount = Number(values.seeds);
-const instances = Number(values.instances);
-if (!Number.isInteger(seedCount) || seedCount < 1 || !Number.isInteger(instances) || instances < 1) {
-  process.stderr.write('--seeds and --instances take whole numbers from 1\n');
-  process.exit(2);
-}
-const wanted = values.cells?.split(',').map((name) => name.trim());
-const unknown = (wanted ?? []).filter((name) => !CELLS.some((cell) => cell.name === name));
-if (unknown.length > 0) {
-  process.stderr.write(
-    `unknown cell(s): ${unknown.join(', ')}; cells are ${CELLS.map((c) => c.name).join(', ')}\n`,
-  );
-  process.exit(2);
-}
-const cells = wanted === undefined ? CELLS : CELLS.filter((cell) => wanted.includes(cell.name));
-const seeds = Array.from({ length: seedCount }, (_, n) => n + 1);
+const HELP = `npm run reliability -- [--json] [--seeds 5] [--instances 30] [--cells name,name]
 
-async function main(): Promise<number> {
+Runs the fault matrix: an instance refresh of the demo cluster under one fault per cell, over several
+seeds, with ECS's token buckets and the SDK's retries on. Exits 1 when a cell breaks a zero cell.
+Cells: ${CELLS.map((cell) => cell.name).join(', ')}
+`;
+
+function parseFlags() {
+  const { values } = parseArgs({
+    options: {
+      json: { type: 'boolean', default: false },
+      seeds: { type: 'string', default: String(FULL.seeds.length) },
+      instances: { type: 'string', default: String(FULL.instances) },
+      cells: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  const wanted = values.cells?.split(',').map((name) => name.trim());
+  const unknown = (wanted ?? []).filter((name) => !CELLS.some((cell) => cell.name === name));
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `unknown cell(s): ${unknown.join(', ')}; cells are ${CELLS.map((c) => c.name).join(', ')}`,
+    );
+  }
+  return {
+    json: values.json,
+    help: values.help,
+    instances: wholeNumber(values.instances, '--instances', 1, 500),
+    seeds: Array.from({ length: wholeNumber(values.seeds, '--seeds', 1, 100) }, (_, n) => n + 1),
+    cells: wanted === undefined ? CELLS : CELLS.filter((cell) => wanted.includes(cell.name)),
+  };
+}
+
+async function main(): Promise<void> {
+  const { json, help, instances, seeds, cells } = parseFlags();
+  if (help) {
+    process.stdout.write(HELP);
+    return;
+  }
   const { transport, close } = await openTransport('in-process');
   const results: CellResult[] = [];
   try {
-    if (!values.json) {
+    if (!json) {
       process.stdout.write(
         `fault matrix: instance refresh of ${instances} instances, seeds ${seeds.join(', ')}, ` +
           `node ${process.version}, ECS token buckets and SDK retries on\n`,
@@ -49,12 +63,12 @@ async function main(): Promise<number> {
     for (const cell of cells) {
       const result = await runCell(cell, { instances, seeds }, transport);
       results.push(result);
-      if (!values.json) process.stderr.write(`  ${cell.name}: ${result.wallSeconds} s\n`);
+      if (!json) process.stderr.write(`  ${cell.name}: ${result.wallSeconds} s\n`);
     }
   } finally {
     await close();
   }
-  if (values.json) process.stdout.write(`${JSON.stringify({ instances, cells: results }, null, 2)}\n`);
+  if (json) process.stdout.write(`${JSON.stringify({ instances, cells: results }, null, 2)}\n`);
   else {
     process.stdout.write(`${formatMatrix(results)}\n`);
     const broken = results.filter((result) => result.violations.length > 0).length;
@@ -64,13 +78,7 @@ async function main(): Promise<number> {
         : `${broken} cell(s) broken\n`,
     );
   }
-  return results.some((result) => result.violations.length > 0) ? 1 : 0;
+  if (results.some((result) => result.violations.length > 0)) process.exitCode = 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(2);
-  },
-);
+runProgram('npm run reliability', main);

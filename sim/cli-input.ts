@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import type { z } from 'zod';
 import { ClusterShape } from './scenario';
 
@@ -39,6 +39,7 @@ export function wholeNumber(text: string, flag: string, min: number, max: number
 
 /** Creates the output directory, or says why it cannot be one. */
 export function outputDirectory(path: string, flag = '--out'): string {
+  if (path.trim() === '') throw new UsageError(`${flag} is empty: give a directory`);
   try {
     mkdirSync(path, { recursive: true });
     return path;
@@ -47,6 +48,14 @@ export function outputDirectory(path: string, flag = '--out'): string {
     const why = code === 'ENOTDIR' || code === 'EEXIST' ? 'a file is in the way' : code || String(error);
     throw new UsageError(`${flag} ${path}: cannot be a directory (${why})`);
   }
+}
+
+/** A path a file can be written to: not a directory (checked before a run, not after it). */
+export function writableFile(path: string): string {
+  if (existsSync(path) && statSync(path).isDirectory()) {
+    throw new UsageError(`cannot write ${path}: a directory of that name is in the way`);
+  }
+  return path;
 }
 
 /** A cluster shape from a --config file: read, parsed as JSON, validated strictly (unknown keys refused). */
@@ -78,7 +87,8 @@ export function readShapeFile(path: string): ClusterShape {
 
 /** The first problem zod found, in words: the field's path, and for an unknown key a close match. */
 export function describeIssue(error: z.ZodError): string {
-  const issue = error.issues[0];
+  // A misspelled field shows twice: as an unknown key, and as the field it meant, missing.
+  const issue = error.issues.find((each) => each.code === 'unrecognized_keys') ?? error.issues[0];
   if (issue === undefined) return 'invalid';
   const where = issue.path.join('.') || '(top level)';
   if (issue.code === 'unrecognized_keys') {

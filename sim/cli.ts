@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -7,7 +7,14 @@ import {
   DRAIN_POLICY_DEFAULTS,
   globalTimeoutSeconds,
 } from '../shared/config';
-import { outputDirectory, readShapeFile, runProgram, UsageError, wholeNumber } from './cli-input';
+import {
+  outputDirectory,
+  readShapeFile,
+  runProgram,
+  UsageError,
+  wholeNumber,
+  writableFile,
+} from './cli-input';
 import { type DrainSettings, loadController, openTransport } from './controller';
 import {
   type ClusterShape,
@@ -46,7 +53,8 @@ Options:
                           buckets and the SDK's retries are always on)
   --controller-only       skip the run without the controller
   --json                  print a machine-readable summary instead of the table
-  --out DIR               where to write the SVG timeline (default out/)
+  --out DIR               where to write the timeline (.svg) and the report (.html, and report.html
+                          for the latest) (default out/)
   --over-http             the handlers' SDK clients call a local HTTP endpoint (default: in-process handler)
   --verbose               show the controller's own log lines
   --help                  this text
@@ -88,7 +96,13 @@ async function main(): Promise<void> {
   const options = rehearsalOptions(values);
   const { shape, scenario } = options;
   const drain = drainSettings(values, options.heartbeatTimeout);
-  outputDirectory(values.out); // before the runs: a bad --out is known at once
+  // Before the runs: a bad --out, or a directory where a file goes, is known at once.
+  outputDirectory(values.out);
+  // One pair of files per run configuration, named after what sets it apart (see reportStem).
+  const stem = resolve(join(values.out, reportStem(values)));
+  const svgPath = writableFile(`${stem}.svg`);
+  const reportPath = writableFile(`${stem}.html`);
+  const latestReport = writableFile(join(values.out, 'report.html'));
 
   const { transport, close } = await openTransport(values['over-http'] ? 'http' : 'in-process');
   try {
@@ -111,16 +125,11 @@ async function main(): Promise<void> {
     });
 
     const runs = without ? [without, withController] : [withController];
-    // One pair of files per run configuration, named after what sets it apart (see reportStem).
-    mkdirSync(values.out, { recursive: true });
-    const stem = resolve(join(values.out, reportStem(values)));
-    const svgPath = `${stem}.svg`;
-    const reportPath = `${stem}.html`;
     writeFileSync(svgPath, renderTimeline(runs));
     const report = renderReport(runs);
     writeFileSync(reportPath, report);
     // And the latest rehearsal's report under a name that does not move: out/report.html.
-    writeFileSync(join(values.out, 'report.html'), report);
+    writeFileSync(latestReport, report);
 
     const summaries = runs.map(summarize);
     const withSummary = summaries[summaries.length - 1];
@@ -173,32 +182,37 @@ function rehearsalOptions(values: Flags): ScenarioOptions & { shape: ClusterShap
     throw new UsageError(`the cluster can never run what it is asked to: ${impossible.join('; ')}`);
   }
   const base = defaultOptions(shape);
-  // Auto Scaling's own bounds for an instance refresh: 0-100, 100-200, at most 100 apart.
-  const minHealthy = values['min-healthy']
-    ? wholeNumber(values['min-healthy'], '--min-healthy', 0, 100)
-    : base.refresh.minHealthyPercentage;
-  const maxHealthy = values['max-healthy']
-    ? wholeNumber(values['max-healthy'], '--max-healthy', 100, 200)
-    : undefined;
+  // A flag that does not apply to the scenario would be ignored: refused instead.
+  const onlyFor: [keyof Flags, ScenarioName][] = [
+    ['min-healthy', 'instance-refresh'],
+    ['max-healthy', 'instance-refresh'],
+    ['warmup', 'instance-refresh'],
+    ['scale-in-by', 'scale-in'],
+  ];
+  for (const [flag, only] of onlyFor) {
+    if (values[flag] !== undefined && scenario !== only)
+      throw new UsageError(`--${flag} applies to --scenario ${only} only, not ${scenario}`);
+  }
+  // Auto Scaling's own bounds for an instance refresh: 0-100, 100-200, at most 100 apart, and a
+  // maximum only with a minimum.
+  if (values['max-healthy'] !== undefined && values['min-healthy'] === undefined) {
+    throw new UsageError('--max-healthy needs --min-healthy too, as Auto Scaling asks for both');
+  }
+  const minHealthy =
+    values['min-healthy'] !== undefined
+      ? wholeNumber(values['min-healthy'], '--min-healthy', 0, 100)
+      : base.refresh.minHealthyPercentage;
+  const maxHealthy =
+    values['max-healthy'] !== undefined
+      ? wholeNumber(values['max-healthy'], '--max-healthy', 100, 200)
+      : undefined;
   if (maxHealthy !== undefined && maxHealthy - minHealthy > 100) {
     throw new UsageError(
       `--max-healthy ${maxHealthy} and --min-healthy ${minHealthy} are more than 100 apart, which Auto Scaling refuses`,
     );
   }
-  return {
-    ...base,
-    scenario,
-    seed: wholeNumber(values.seed, '--seed', 0, Number.MAX_SAFE_INTEGER),
-    heartbeatTimeout: values['heartbeat-timeout']
-      ? wholeNumber(
-          values['heartbeat-timeout'],
-          '--heartbeat-timeout',
-          300,
-          7200,
-          " (the template's HeartbeatTimeout; Auto Scaling allows 30, the stack needs 300)",
-        )
-      : base.heartbeatTimeout,
-    scaleInBy: values['scale-in-by']
+  const scaleInBy =
+    values['scale-in-by'] !== undefined
       ? wholeNumber(
           values['scale-in-by'],
           '--scale-in-by',
@@ -206,13 +220,37 @@ function rehearsalOptions(values: Flags): ScenarioOptions & { shape: ClusterShap
           shape.instances,
           ` (the group has ${shape.instances} instances)`,
         )
-      : base.scaleInBy,
+      : base.scaleInBy;
+  if (scenario === 'scale-in') {
+    const left = impossibleShape({ ...shape, instances: shape.instances - scaleInBy });
+    if (left.length > 0) {
+      throw new UsageError(
+        `scaling in by ${scaleInBy} leaves ${shape.instances - scaleInBy} instance(s), too few: ${left.join('; ')}`,
+      );
+    }
+  }
+  return {
+    ...base,
+    scenario,
+    scaleInBy,
+    seed: wholeNumber(values.seed, '--seed', 0, Number.MAX_SAFE_INTEGER),
+    heartbeatTimeout:
+      values['heartbeat-timeout'] !== undefined
+        ? wholeNumber(
+            values['heartbeat-timeout'],
+            '--heartbeat-timeout',
+            300,
+            7200,
+            " (the template's HeartbeatTimeout; Auto Scaling allows 30, the stack needs 300)",
+          )
+        : base.heartbeatTimeout,
     refresh: {
       minHealthyPercentage: minHealthy,
       ...(maxHealthy !== undefined && { maxHealthyPercentage: maxHealthy }),
-      instanceWarmup: values.warmup
-        ? wholeNumber(values.warmup, '--warmup', 0, 3600)
-        : base.refresh.instanceWarmup,
+      instanceWarmup:
+        values.warmup !== undefined
+          ? wholeNumber(values.warmup, '--warmup', 0, 3600)
+          : base.refresh.instanceWarmup,
     },
     ...(values.faults && {
       deliveryFaults: { duplicate: 0.2, delay: 0.2, maxDelaySeconds: 120, drop: 0 },
@@ -232,7 +270,7 @@ function drainSettings(values: Flags, heartbeatTimeout: number): DrainSettings {
   const global = globalTimeoutSeconds(heartbeatTimeout);
   return {
     deadlineAction,
-    ...(values['drain-deadline'] && {
+    ...(values['drain-deadline'] !== undefined && {
       drainDeadlineSeconds: wholeNumber(
         values['drain-deadline'],
         '--drain-deadline',

@@ -89,6 +89,12 @@ export function summarize(result: RunResult): RunSummary {
     apiCalls: result.apiCalls,
     throttledCalls: result.throttledCalls,
     findings: [
+      ...(result.settled
+        ? []
+        : [
+            `the run did not settle in ${Math.round((endedAt - actionAt) / 3600)} simulated hours: ` +
+              (unsettledServices(result).join(', ') || 'the Auto Scaling action did not finish'),
+          ]),
       ...fleet.clusters.flatMap(({ name, shape }) =>
         diagnoseShape(shape).map((finding) =>
           fleet.clusters.length === 1 ? finding : `cluster ${name}: ${finding}`,
@@ -98,6 +104,17 @@ export function summarize(result: RunResult): RunSummary {
       ...explainDeadlines(result),
     ],
   };
+}
+
+/** Services that did not get back to their desired count of healthy tasks by the end of a run. */
+function unsettledServices(result: RunResult): string[] {
+  return fleetServices(result.fleet).flatMap(({ key, spec }) => {
+    const series = result.recorder.healthy.get(key);
+    const last = series?.count[series.count.length - 1] ?? 0;
+    return !spec.daemon && last < spec.desiredCount
+      ? [`service ${key} has ${last} of ${spec.desiredCount} healthy tasks`]
+      : [];
+  });
 }
 
 /**
@@ -180,6 +197,15 @@ export function impossibleShape(shape: ClusterShape): string[] {
     if (task.staticHostPort && task.count > instances) {
       problems.push(
         `${task.what}: ${task.count} tasks with a static host port need as many instances, the cluster has ${instances}`,
+      );
+      continue;
+    }
+    // However they are spread, an instance holds at most this many of them.
+    const perInstance = Math.floor(Math.min(instanceCpu / task.cpu, instanceMemory / task.memory));
+    if (perInstance >= 1 && task.count > perInstance * instances) {
+      problems.push(
+        `${task.what}: ${task.count} tasks of ${task.cpu} CPU units and ${task.memory} MiB, at most ${perInstance} ` +
+          `per instance, need ${Math.ceil(task.count / perInstance)} instances; the cluster has ${instances}`,
       );
     }
   }
@@ -267,7 +293,11 @@ export function formatComparison(without: RunSummary | undefined, controlled: Ru
     });
     lines.push(pad(service.name, nameWidth) + cells.join(''));
   }
-  lines.push('', '! : the service fell below its floor (lowest healthy tasks / floor).', '');
+  const anyBelow = runs.some((run) => run.services.some((s) => !s.daemon && s.lowestHealthy < s.floor));
+  lines.push(
+    '',
+    ...(anyBelow ? ['! : the service fell below its floor (lowest healthy tasks / floor).', ''] : []),
+  );
   for (const run of runs) {
     const l = run.lifecycleActions;
     const label = run.withController ? 'with controller' : 'without';
@@ -300,22 +330,30 @@ export function formatComparison(without: RunSummary | undefined, controlled: Ru
   return lines.join('\n');
 }
 
-/** What the controller saved, in one line: the figures that differ between the two runs. */
+/** What the controller changed, in one line: the figures better with it, and any that are worse. */
 export function savedLine(without: RunSummary, controlled: RunSummary): string {
-  const saved: string[] = [];
-  if (without.tasksKilled !== controlled.tasksKilled)
-    saved.push(`tasks killed ${without.tasksKilled} -> ${controlled.tasksKilled}`);
-  const below = (run: RunSummary) =>
-    run.services.filter((s) => !s.daemon).reduce((sum, s) => sum + s.secondsBelowFloor, 0);
-  const zero = (run: RunSummary) =>
-    run.services.filter((s) => !s.daemon && s.desiredCount > 0).reduce((sum, s) => sum + s.secondsAtZero, 0);
-  if (below(without) !== below(controlled))
-    saved.push(`service-seconds below floor ${below(without)} -> ${below(controlled)}`);
-  if (zero(without) !== zero(controlled))
-    saved.push(`service-seconds at zero ${zero(without)} -> ${zero(controlled)}`);
-  return saved.length === 0
-    ? 'the controller saved: nothing this time (both runs kept every floor)'
-    : `the controller saved: ${saved.join(', ')}`;
+  const services = (run: RunSummary) => run.services.filter((s) => !s.daemon && s.desiredCount > 0);
+  const figures: [string, (run: RunSummary) => number][] = [
+    ['tasks killed', (run) => run.tasksKilled],
+    ['service-seconds below floor', (run) => services(run).reduce((sum, s) => sum + s.secondsBelowFloor, 0)],
+    ['service-seconds at zero', (run) => services(run).reduce((sum, s) => sum + s.secondsAtZero, 0)],
+  ];
+  const change = (better: boolean) =>
+    figures.flatMap(([name, of]) => {
+      const [before, after] = [of(without), of(controlled)];
+      return (better ? after < before : after > before) ? [`${name} ${before} -> ${after}`] : [];
+    });
+  const saved = change(true);
+  const worse = change(false);
+  const parts = [
+    ...(saved.length > 0 ? [`the controller saved: ${saved.join(', ')}`] : []),
+    ...(worse.length > 0 ? [`worse with it: ${worse.join(', ')}`] : []),
+  ];
+  if (parts.length > 0) return parts.join('; ');
+  const unharmed = figures.every(([, of]) => of(controlled) === 0);
+  return unharmed
+    ? 'the controller saved: nothing this time (both runs kept every floor, no task was killed)'
+    : 'the controller changed nothing this time: both runs lost the same (see the table)';
 }
 
 function pad(text: string, width: number): string {

@@ -47,7 +47,13 @@ export const ClusterShape = z.strictObject({
   /** Seconds from launch until the instance passes EC2 health checks. */
   healthySeconds: z.number().positive().default(30),
   shutdownSeconds: z.number().positive().default(20),
-  services: z.array(ServiceShape).min(1),
+  // ECS refuses a second service of the same name in a cluster.
+  services: z
+    .array(ServiceShape)
+    .min(1)
+    .refine((services) => new Set(services.map((s) => s.name)).size === services.length, {
+      message: 'two services have the same name, which ECS refuses in one cluster',
+    }),
   standaloneTasks: z.array(StandaloneShape).default([]),
 });
 export type ClusterShape = z.infer<typeof ClusterShape>;

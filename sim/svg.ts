@@ -10,7 +10,8 @@ import type { EndedAction, InstanceLane } from './world';
  */
 
 const WIDTH = 1100;
-const LEFT = 190;
+export const CHART_LEFT = 190;
+const LEFT = CHART_LEFT;
 const RIGHT = 20;
 const HEADLINE_LINE = 18;
 const PANEL_HEADER = 30;
@@ -259,11 +260,18 @@ function laneSvg(
   const ending = laneEnding(run, lane);
   if (ending !== undefined) {
     const end = x(Math.min(lane.terminatedAt ?? to, to));
-    // After the lane's end when it fits; otherwise over its time in service, before the drain began.
-    const fits = end + 4 + ending.length * 5 <= WIDTH - RIGHT;
+    // After the lane's end when it fits; otherwise ending where the drain began, if that leaves it
+    // inside the chart; otherwise from the chart's left edge. Never over the instance's ID.
+    const width = ending.length * 5;
+    const fits = end + 4 + width <= WIDTH - RIGHT;
     const before = x(Math.min(lane.waitingAt ?? lane.proceedingAt ?? lane.terminatedAt ?? to, to));
+    const place = fits
+      ? { at: end + 4, anchor: '' }
+      : before - 4 - width >= LEFT
+        ? { at: before - 4, anchor: ' text-anchor="end"' }
+        : { at: LEFT + 4, anchor: '' };
     parts.push(
-      `<text class="lane-end" x="${fits ? end + 4 : before - 4}" y="${y + LANE - 3}" font-size="9" fill="#334155" stroke="white" stroke-width="3" paint-order="stroke"${fits ? '' : ' text-anchor="end"'}>${escape(ending)}</text>`,
+      `<text class="lane-end" x="${place.at}" y="${y + LANE - 3}" font-size="9" fill="#334155" stroke="white" stroke-width="3" paint-order="stroke"${place.anchor}>${escape(ending)}</text>`,
     );
   }
   parts.push('</g>');

@@ -1,4 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { type AddressInfo, createServer } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -113,7 +114,7 @@ describe('npm start', () => {
             '{"instances":2,"services":[{"name":"big","desiredCount":10,"cpu":1024,"memory":4096}]}',
           ),
         ],
-        /can never run what it is asked to: the tasks need 10240 CPU units/,
+        /can never run what it is asked to: service big: 10 tasks of 1024 CPU units and 4096 MiB, at most 2 per instance, need 5 instances/,
       ],
       ['no instance', ['--instances', '0'], /--instances takes a whole number from 1 to 5000, not "0"/],
       [
@@ -128,7 +129,7 @@ describe('npm start', () => {
       ],
       [
         'a maximum healthy percentage below 100',
-        ['--max-healthy', '50'],
+        ['--min-healthy', '90', '--max-healthy', '50'],
         /--max-healthy takes a whole number from 100 to 200/,
       ],
       [
@@ -147,6 +148,44 @@ describe('npm start', () => {
         /--out .*plain\.txt\/sub: cannot be a directory/,
       ],
       ['an unknown flag', ['--instance', '3'], /Unknown option '--instance'/],
+      [
+        'a maximum healthy percentage without a minimum',
+        ['--max-healthy', '110'],
+        /--max-healthy needs --min-healthy too/,
+      ],
+      [
+        'a flag the scenario does not use',
+        ['--scenario', 'spot', '--scale-in-by', '2'],
+        /--scale-in-by applies to --scenario scale-in only, not spot/,
+      ],
+      ['an empty value', ['--warmup', ''], /--warmup takes a whole number from 0 to 3600, not ""/],
+      [
+        'a scale-in that leaves too few instances',
+        ['--scenario', 'scale-in', '--scale-in-by', '5'],
+        /scaling in by 5 leaves 1 instance\(s\), too few/,
+      ],
+      [
+        'two services of one name',
+        ['--config', file('twice.json', '{"instances":3,"services":[{"name":"a"},{"name":"a"}]}')],
+        /two services have the same name/,
+      ],
+      [
+        'a misspelled required field',
+        ['--config', file('instnces.json', '{"instnces":3,"services":[{"name":"a"}]}')],
+        /unknown field "instnces" \(did you mean "instances"\?\)/,
+      ],
+      [
+        'a per-instance fit the totals hide',
+        [
+          '--config',
+          file(
+            'tight.json',
+            '{"instances":2,"instanceCpu":1024,"instanceMemory":4096,"services":[{"name":"big","desiredCount":3,"cpu":600,"memory":512}]}',
+          ),
+        ],
+        /service big: 3 tasks .* at most 1 per instance, need 3 instances; the cluster has 2/,
+      ],
+      ['an empty --out', ['--out', ''], /--out is empty/],
       [
         'an unknown scenario',
         ['--scenario', 'blue-green'],
@@ -174,6 +213,24 @@ describe('npm start', () => {
         expect(stderr.trim().split('\n')).toHaveLength(1);
       }
     });
+  });
+
+  it('says in one line, exit code 2, that npm run sim:serve cannot listen on a port in use', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const { status, stderr } = refused(join(__dirname, '..', '..', 'sim', 'serve.ts'), [
+        '--port',
+        String(port),
+      ]);
+      expect(status).toBe(2);
+      expect(stderr.trim()).toBe(
+        `npm run sim:serve: cannot listen on 127.0.0.1:${port} (EADDRINUSE) (--help lists the options)`,
+      );
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 
   it('prints only JSON on stdout with --json, the controller logs going to stderr in simulated time', () => {

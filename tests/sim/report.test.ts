@@ -102,6 +102,15 @@ describe('savedLine', () => {
     expect(savedLine(summary(19, 702, 109), summary(0, 0, 0))).toBe(
       'the controller saved: tasks killed 19 -> 0, service-seconds below floor 702 -> 0, service-seconds at zero 109 -> 0',
     );
-    expect(savedLine(summary(0, 0, 0), summary(0, 0, 0))).toMatch(/nothing this time/);
+    expect(savedLine(summary(0, 0, 0), summary(0, 0, 0))).toMatch(
+      /nothing this time \(both runs kept every floor/,
+    );
+    // A spot interruption hurts both runs alike: not "kept every floor".
+    expect(savedLine(summary(3, 118, 0), summary(3, 118, 0))).toMatch(
+      /changed nothing this time: both runs lost the same/,
+    );
+    expect(savedLine(summary(0, 271, 0), summary(0, 287, 0))).toBe(
+      'worse with it: service-seconds below floor 271 -> 287',
+    );
   });
 });

@@ -1,6 +1,8 @@
 import { type RunSummary, type ServiceSummary, summarize } from '../../sim/report';
-import type { RunResult } from '../../sim/scenario';
-import { headline, headlineText, renderTimeline } from '../../sim/svg';
+import { ClusterShape, type RunResult } from '../../sim/scenario';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CHART_LEFT, headline, headlineText, renderTimeline } from '../../sim/svg';
 import { Recorder } from '../../sim/world';
 import { rehearseDemo } from '../helpers/rehearsal';
 
@@ -262,4 +264,22 @@ describe('renderTimeline', () => {
       );
     }
   });
+});
+
+describe('lane labels', () => {
+  it('never cover an instance ID, even for the long drains of the README example (labels run from the chart, not before it)', async () => {
+    const shape = ClusterShape.parse(
+      JSON.parse(readFileSync(join(__dirname, '..', '..', 'sim', 'examples', 'cluster.json'), 'utf8')),
+    );
+    const svg = renderTimeline(await rehearseDemo({ shape }));
+    const labels = [...svg.matchAll(/<text class="lane-end" x="([\d.]+)"([^>]*)>([^<]*)<\/text>/g)];
+    expect(labels.length).toBeGreaterThan(0);
+    for (const [, x, attributes, text] of labels) {
+      // Drawn at 5 px a character (font-size 9): its left edge is the anchor, or the anchor minus its width.
+      const left = (attributes ?? '').includes('text-anchor="end"')
+        ? Number(x) - (text ?? '').length * 5
+        : Number(x);
+      expect({ text, left: left >= CHART_LEFT }).toEqual({ text, left: true });
+    }
+  }, 30_000);
 });
