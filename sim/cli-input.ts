@@ -73,6 +73,7 @@ export function readShapeFile(path: string): ClusterShape {
           : code || 'unreadable';
     throw new UsageError(`--config ${path}: ${why}`);
   }
+  text = text.replace(/^\uFEFF/, ''); // a byte-order mark some editors write
   if (text.trim() === '') throw new UsageError(`--config ${path}: the file is empty`);
   let data: unknown;
   try {

@@ -113,7 +113,7 @@ async function main(): Promise<void> {
     });
     const say = (line: string) => process.stderr.write(`${line}\n`);
     say(
-      `Rehearsing ${scenario} on ${shape.instances} instances, ${shape.services.length} services (seed ${options.seed})`,
+      `Rehearsing ${scenario} on ${plural(shape.instances, 'instance')}, ${plural(shape.services.length, 'service')} (seed ${options.seed})`,
     );
     const without = values['controller-only']
       ? undefined
@@ -267,19 +267,22 @@ function drainSettings(values: Flags, heartbeatTimeout: number): DrainSettings {
       `--deadline-action must be one of ${DEADLINE_ACTIONS.join(', ')}, not "${deadlineAction}"`,
     );
   }
+  if (values['drain-deadline'] === undefined) return { deadlineAction };
+  // The template takes 60 to 172800; the stack caps a deadline beyond the hook's global timeout,
+  // min(48 h, 100 x HeartbeatTimeout), and says so at cold start: the rehearsal does the same.
+  const asked = wholeNumber(values['drain-deadline'], '--drain-deadline', 60, 172800);
   const global = globalTimeoutSeconds(heartbeatTimeout);
-  return {
-    deadlineAction,
-    ...(values['drain-deadline'] !== undefined && {
-      drainDeadlineSeconds: wholeNumber(
-        values['drain-deadline'],
-        '--drain-deadline',
-        60,
-        global,
-        ` (at most the hook's global timeout, min(48 h, 100 x HeartbeatTimeout))`,
-      ),
-    }),
-  };
+  if (asked > global) {
+    process.stderr.write(
+      `--drain-deadline ${asked} is beyond the hook's global timeout (100 x HeartbeatTimeout ${heartbeatTimeout} = ${global} s): ` +
+        `the stack caps it to ${global} s, and so does this rehearsal\n`,
+    );
+  }
+  return { deadlineAction, drainDeadlineSeconds: Math.min(asked, global) };
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 function isDeadlineAction(text: string): text is DeadlineAction {

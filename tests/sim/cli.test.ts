@@ -215,6 +215,36 @@ describe('npm start', () => {
     });
   });
 
+  it('reads a config file saved with a byte-order mark', () => {
+    const config = join(out, 'bom.json');
+    writeFileSync(config, `\uFEFF${JSON.stringify({ instances: 3, services: [{ name: 'shop' }] })}`);
+    const summary = JSON.parse(run(['--config', config, '--controller-only', '--json', '--out', out]));
+    expect(summary.runs[0].lifecycleActions.completedByController).toBe(3);
+  });
+
+  it('caps a drain deadline beyond the hook global timeout as the stack does, and says so', () => {
+    const { status, stderr } = spawnSync(
+      tsx,
+      [
+        cli,
+        '--controller-only',
+        '--instances',
+        '3',
+        '--heartbeat-timeout',
+        '300',
+        '--drain-deadline',
+        '40000',
+        '--out',
+        out,
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(status).toBe(0);
+    expect(stderr).toMatch(
+      /--drain-deadline 40000 is beyond the hook's global timeout .* caps it to 30000 s/,
+    );
+  });
+
   it('says in one line, exit code 2, that npm run sim:serve cannot listen on a port in use', async () => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
