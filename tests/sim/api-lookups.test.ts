@@ -4,10 +4,9 @@ import {
   ListContainerInstancesCommand,
   paginateListContainerInstances,
 } from '@aws-sdk/client-ecs';
-import { type RunningServer, startApiServer } from '../../sim/api/server';
 import { buildWorld, defaultOptions, demoShape } from '../../sim/scenario';
 import { STACK, type World } from '../../sim/world';
-import { endpointClients } from '../helpers/endpoint';
+import { servedWorld } from '../helpers/endpoint';
 
 // The look-ups a controller makes in bulk: every DRAINING instance page by page, up to 50 EC2 ids
 // in one ListContainerInstances filter, up to 50 ids in one DescribeAutoScalingInstances.
@@ -16,7 +15,7 @@ const INSTANCES = 120;
 const DRAINED = 105;
 
 let world: World;
-let server: RunningServer;
+let close: () => Promise<void>;
 let ecs: ECSClient;
 let autoScaling: AutoScalingClient;
 let ec2Ids: string[];
@@ -31,14 +30,9 @@ beforeAll(async () => {
   world.ecs.updateContainerInstancesState(arns, 'DRAINING');
   // Reads lag writes (readLagSeconds): let them catch up.
   await world.clock.run(610);
-  server = await startApiServer(() => world.api);
-  ({ ecs, autoScaling } = endpointClients(server.url));
+  ({ ecs, autoScaling, close } = await servedWorld(world));
 });
-afterAll(async () => {
-  ecs.destroy();
-  autoScaling.destroy();
-  await server.close();
-});
+afterAll(() => close());
 
 const arnOf = (ec2InstanceId: string) => world.ecs.containerInstancesOf(ec2InstanceId)[0]?.arn;
 

@@ -12,28 +12,22 @@ import {
   paginateListTasks,
   UpdateContainerInstancesStateCommand,
 } from '@aws-sdk/client-ecs';
-import { type RunningServer, startApiServer } from '../../sim/api/server';
 import { buildWorld, defaultOptions, demoShape } from '../../sim/scenario';
 import { STACK, type World } from '../../sim/world';
-import { endpointClients } from '../helpers/endpoint';
+import { servedWorld } from '../helpers/endpoint';
 
 // Real SDK clients, with their real serializers and error parsing, against the local endpoint.
 let world: World;
-let server: RunningServer;
+let close: () => Promise<void>;
 let ecs: ECSClient;
 let autoScaling: AutoScalingClient;
 
 beforeAll(async () => {
   world = buildWorld(defaultOptions(demoShape(6)), 'silent');
   await world.clock.run(600);
-  server = await startApiServer(() => world.api);
-  ({ ecs, autoScaling } = endpointClients(server.url));
+  ({ ecs, autoScaling, close } = await servedWorld(world));
 });
-afterAll(async () => {
-  ecs.destroy();
-  autoScaling.destroy();
-  await server.close();
-});
+afterAll(() => close());
 beforeEach(() => {
   world.api.faults = { tokenBuckets: false, throttle: 0, serverError: 0, lostResponse: 0 };
 });

@@ -14,11 +14,11 @@ import {
   ListContainerInstancesCommand,
   ListServicesCommand,
 } from '@aws-sdk/client-ecs';
-import { answer, type RunningServer, startApiServer } from '../../sim/api/server';
+import { answer } from '../../sim/api/server';
 import type { Controller } from '../../sim/controller';
 import { buildWorld, defaultOptions, Fleet, twoClustersThreeGroups } from '../../sim/scenario';
 import { STACK, type World } from '../../sim/world';
-import { endpointClients } from '../helpers/endpoint';
+import { servedWorld } from '../helpers/endpoint';
 
 // One account, two clusters (prod, batch), three groups (prod-ecs-asg and prod-spot-asg feed prod,
 // batch-asg feeds batch), one endpoint: real SDK clients must reach the right cluster and group.
@@ -143,21 +143,16 @@ describe('a world of two clusters and three groups', () => {
 
 describe('the endpoint of an account of two clusters and three groups', () => {
   let world: World;
-  let server: RunningServer;
+  let close: () => Promise<void>;
   let ecs: ECSClient;
   let autoScaling: AutoScalingClient;
 
   beforeAll(async () => {
     world = fleetWorld('silent');
     await world.clock.run(600);
-    server = await startApiServer(() => world.api);
-    ({ ecs, autoScaling } = endpointClients(server.url));
+    ({ ecs, autoScaling, close } = await servedWorld(world));
   });
-  afterAll(async () => {
-    ecs.destroy();
-    autoScaling.destroy();
-    await server.close();
-  });
+  afterAll(() => close());
   beforeEach(() => {
     world.api.faults = { tokenBuckets: false, throttle: 0, serverError: 0, lostResponse: 0 };
   });
