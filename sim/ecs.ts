@@ -146,6 +146,11 @@ export class ContainerInstance implements ContainerInstanceState {
   readonly history = new Set<Task>();
   /** Non-STOPPED tasks per service name, for spread placement and static host ports. */
   readonly serviceTasks = new Map<string, number>();
+  /**
+   * The attributes ECS itself gives the instance when its agent registers it (`ecs.` names, not
+   * counted against the ten custom ones): `ecs.ami-id` is the AMI its EC2 instance booted from.
+   */
+  readonly providedAttributes: ReadonlyMap<string, string>;
   freeCpu: number;
   freeMemory: number;
   deregisteredAt?: number;
@@ -160,6 +165,15 @@ export class ContainerInstance implements ContainerInstanceState {
   ) {
     this.freeCpu = cpu;
     this.freeMemory = memory;
+    this.providedAttributes = new Map([
+      ['ecs.ami-id', amiId],
+      ['ecs.availability-zone', `${REGION}a`],
+    ]);
+  }
+
+  /** Every attribute as `state` shows it: ECS's own, then the custom ones (PutAttributes). */
+  attributesAt(state: ContainerInstanceState = this): Map<string, string> {
+    return new Map([...this.providedAttributes, ...state.attributes]);
   }
 
   /** As ECS defines it: tasks whose desired status is RUNNING, whatever their last status. */

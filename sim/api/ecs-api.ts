@@ -157,32 +157,55 @@ function describeClusters(clusters: EcsClusters, input: Input): Output {
   return { clusters: found, failures };
 }
 
-/** An EC2 instance id in the cluster query language, with or without single or double quotes. */
-const EC2_ID = String.raw`(?:'([\w-]+)'|"([\w-]+)"|([\w-]+))`;
-const EQUALS = new RegExp(String.raw`^\s*ec2InstanceId\s*==\s*${EC2_ID}\s*$`);
-const WITHIN = /^\s*ec2InstanceId\s+in\s*\[([^\]]*)\]\s*$/;
-const LIST_ITEM = new RegExp(String.raw`^\s*${EC2_ID}\s*$`);
+/** A value in the cluster query language, with or without single or double quotes. */
+const VALUE = String.raw`(?:'([^']*)'|"([^"]*)"|([^\s'",\[\]]+))`;
+/** `ec2InstanceId` or `attribute:<name>` (attribute names as PutAttributes allows them). */
+const SUBJECT = String.raw`(ec2InstanceId|attribute:[A-Za-z0-9\-_/\\.]{1,128})`;
+const COMPARE = new RegExp(String.raw`^\s*${SUBJECT}\s*(==|!=)\s*${VALUE}\s*$`);
+const WITHIN = new RegExp(String.raw`^\s*${SUBJECT}\s+(in|not_in|!in)\s*\[([^\]]*)\]\s*$`);
+const EXISTS = new RegExp(String.raw`^\s*(attribute:[A-Za-z0-9\-_/\\.]{1,128})\s+(exists|!exists)\s*$`);
+const LIST_ITEM = new RegExp(String.raw`^\s*${VALUE}\s*$`);
 
-/** The cluster query language, as far as looking up instances goes: ec2InstanceId ==, in [...]. */
+/**
+ * The cluster query language, as far as looking up instances goes: the subjects `ec2InstanceId` and
+ * `attribute:<name>` (ECS's own attributes such as `ecs.ami-id`, and custom ones, as reads see them)
+ * with `==`, `!=`, `in [...]`, `!in [...]`; and `attribute:<name> exists` / `!exists`.
+ */
 function instanceFilter(filter: string | undefined): (instance: ContainerInstance) => boolean {
   if (filter === undefined || filter.trim() === '') return () => true;
   const unsupported = () =>
     new EcsApiError('InvalidParameterException', `The simulation does not support the filter: ${filter}`);
-  const equals = EQUALS.exec(filter);
-  if (equals) {
-    const id = equals[1] ?? equals[2] ?? equals[3];
-    return (instance) => instance.ec2InstanceId === id;
+  const valueOf = (subject: string) =>
+    subject === 'ec2InstanceId'
+      ? (instance: ContainerInstance) => instance.ec2InstanceId
+      : (instance: ContainerInstance) =>
+          instance.attributesAt(instance.readable ?? instance).get(subject.slice('attribute:'.length));
+  const compare = COMPARE.exec(filter);
+  if (compare) {
+    const value = valueOf(compare[1] ?? '');
+    const wanted = compare[3] ?? compare[4] ?? compare[5];
+    return compare[2] === '==' ? (i) => value(i) === wanted : (i) => value(i) !== wanted;
   }
   const within = WITHIN.exec(filter);
   if (within) {
-    const ids = new Set(
-      (within[1] ?? '').split(',').map((item) => {
-        const id = LIST_ITEM.exec(item);
-        if (id === null) throw unsupported();
-        return id[1] ?? id[2] ?? id[3];
+    const value = valueOf(within[1] ?? '');
+    const values = new Set(
+      (within[3] ?? '').split(',').map((item) => {
+        const match = LIST_ITEM.exec(item);
+        if (match === null) throw unsupported();
+        return match[1] ?? match[2] ?? match[3];
       }),
     );
-    return (instance) => ids.has(instance.ec2InstanceId);
+    const inside = (i: ContainerInstance) => {
+      const v = value(i);
+      return v !== undefined && values.has(v);
+    };
+    return within[2] === 'in' ? inside : (i) => !inside(i);
+  }
+  const exists = EXISTS.exec(filter);
+  if (exists) {
+    const value = valueOf(exists[1] ?? '');
+    return exists[2] === 'exists' ? (i) => value(i) !== undefined : (i) => value(i) === undefined;
   }
   throw unsupported();
 }
@@ -377,11 +400,7 @@ export function containerInstanceShape(
         integerValue: seen ? instance.memory - usage.memory : instance.freeMemory,
       },
     ],
-    attributes: [
-      { name: 'ecs.ami-id', value: instance.amiId },
-      { name: 'ecs.availability-zone', value: `${REGION}a` },
-      ...[...(seen ?? instance).attributes].map(([name, value]) => ({ name, value })),
-    ],
+    attributes: [...instance.attributesAt(seen ?? instance)].map(([name, value]) => ({ name, value })),
   };
 }
 
