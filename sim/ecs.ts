@@ -209,6 +209,12 @@ export class Service {
 export interface EcsObserver {
   taskChanged(task: Task): void;
   serviceHealthChanged(service: Service): void;
+  /**
+   * A container instance registered, changed status (ACTIVE, DRAINING, INACTIVE) or its agent
+   * connected or disconnected: what ECS sends as an "ECS Container Instance State Change" event,
+   * at the moment of the change, with the instance's new version.
+   */
+  containerInstanceChanged?(instance: ContainerInstance): void;
 }
 
 /** Seconds a task spends pulling its image before RUNNING. */
@@ -263,7 +269,7 @@ export class EcsModel {
     this.instances.set(arn, instance);
     this.byEc2.set(ec2InstanceId, [...(this.byEc2.get(ec2InstanceId) ?? []), instance]);
     this.activeOrder.push(instance);
-    this.publishInstance(instance);
+    this.instanceChanged(instance);
     for (const service of this.services.values()) {
       if (service.spec.daemon) this.startDaemonTask(service, instance);
     }
@@ -298,7 +304,7 @@ export class EcsModel {
       instance.status = 'INACTIVE';
       instance.deregisteredAt = this.clock.now;
       instance.version++;
-      this.publishInstance(instance);
+      this.instanceChanged(instance);
       for (const task of [...instance.tasks]) {
         this.markStopped(task, 'TerminationNotice', `Host EC2 (instance ${ec2InstanceId}) terminated.`);
       }
@@ -342,7 +348,7 @@ export class EcsModel {
     if (instance.agentConnected === connected) return;
     instance.agentConnected = connected;
     instance.version++;
-    this.publishInstance(instance);
+    this.instanceChanged(instance);
   }
 
   /** A change only the agent can report: carried out now, or held until the agent reconnects. */
@@ -372,7 +378,7 @@ export class EcsModel {
       if (instance.status !== status) {
         instance.status = status;
         instance.version++;
-        this.publishInstance(instance);
+        this.instanceChanged(instance);
         if (status === 'DRAINING') this.startDraining(instance);
         else this.reconcileAll();
       }
@@ -456,6 +462,12 @@ export class EcsModel {
     if (previous !== undefined) countUsage(usage, task, previous, -1);
     countUsage(usage, task, state, 1);
     task.readable = state;
+  }
+
+  /** A change ECS reports as an event: sent now, readable readLagSeconds later. */
+  private instanceChanged(instance: ContainerInstance): void {
+    this.publishInstance(instance);
+    this.observer.containerInstanceChanged?.(instance);
   }
 
   private publishInstance(instance: ContainerInstance): void {

@@ -1,4 +1,4 @@
-import { ECS_BUCKETS, type EcsOperation, taskShape } from './api/ecs-api';
+import { containerInstanceShape, ECS_BUCKETS, type EcsOperation, taskShape } from './api/ecs-api';
 import { RetryCounter } from './api/retry';
 import { type ApiFaults, type ApiTarget, newBuckets } from './api/server';
 import { type AsgInstance, AutoScalingModel, type GroupSpec, type LifecycleAction } from './autoscaling';
@@ -6,7 +6,15 @@ import { Clock, isoTime, Random, SIM_EPOCH } from './clock';
 import type { Controller, SimulatedAccount } from './controller';
 import type { AsyncHandler } from './delivery';
 import { type DeliveryFaults, deliver, type EventPattern, matchesPattern } from './delivery';
-import { ACCOUNT, EcsModel, type EcsOptions, REGION, type Service, type Task } from './ecs';
+import {
+  ACCOUNT,
+  type ContainerInstance,
+  EcsModel,
+  type EcsOptions,
+  REGION,
+  type Service,
+  type Task,
+} from './ecs';
 import { LambdaFunction } from './lambda';
 import { SqsEventSource, SqsQueue } from './sqs';
 import { queuePipeline, reconcileSchedule, taskStoppedPattern } from './template';
@@ -48,6 +56,28 @@ export interface EndedAction {
   lastTaskStoppedAt?: number;
 }
 
+/** An "ECS Container Instance State Change" event, as EventBridge carries it (aws-semantics §4.2). */
+export interface ContainerInstanceEvent {
+  version: '0';
+  id: string;
+  'detail-type': 'ECS Container Instance State Change';
+  source: 'aws.ecs';
+  account: string;
+  time: string;
+  region: string;
+  resources: [string];
+  detail: Record<string, unknown> & {
+    containerInstanceArn: string;
+    ec2InstanceId: string;
+    clusterArn: string;
+    status: string;
+    agentConnected: boolean;
+    version: number;
+    attributes: { name: string; value: string }[];
+    updatedAt: string;
+  };
+}
+
 /** Everything a run observed, for the report and the tests. */
 export class Recorder {
   /**
@@ -79,6 +109,8 @@ export class Recorder {
   /** Runs of the reconciler, and what each found. */
   readonly reconcileRuns: { at: number; report: unknown }[] = [];
   lifecycleCompletionsByController = 0;
+  /** Every "ECS Container Instance State Change" event the account's clusters sent, in order. */
+  readonly containerInstanceEvents: ContainerInstanceEvent[] = [];
 
   serviceHealth(name: string, at: number, count: number, room = true): void {
     let series = this.healthy.get(name);
@@ -198,6 +230,11 @@ export class World {
   readonly api: ApiTarget;
   /** Told of every change of an Auto Scaling instance, for scenarios that act on them. */
   onInstanceChanged?: (instance: AsgInstance, group: AutoScalingModel) => void;
+  /**
+   * Told of every "ECS Container Instance State Change" event the moment ECS sends it (before any
+   * delivery latency): where a rule on these events (matchesPattern) can route them to a target.
+   */
+  onContainerInstanceEvent?: (event: ContainerInstanceEvent, ecs: EcsModel) => void;
   /** Events SNS or EventBridge lost on the way to a queue (a fault the run asked for). */
   droppedEvents = 0;
   /** Events and notifications delivered twice (a fault the run asked for). */
@@ -206,11 +243,14 @@ export class World {
   skippedScheduledRuns = 0;
   duplicatedScheduledRuns = 0;
   private readonly rule: EventPattern;
+  /** Ids of container instance events: drawn apart, so that recording them changes no other draw. */
+  private readonly instanceEventIds: Random;
   private readonly clusterOfGroup = new Map<AutoScalingModel, EcsModel>();
 
   constructor(private readonly options: WorldOptions) {
     this.random = new Random(options.seed);
     this.channels = new Random(options.seed ^ 0x5bd1e995);
+    this.instanceEventIds = new Random(options.seed ^ 0x2545f491);
     const { clock, channels, recorder } = this;
     const clusterNames = options.clusters;
     if (clusterNames.length === 0 || new Set(clusterNames).size !== clusterNames.length)
@@ -312,6 +352,7 @@ export class World {
       this.random,
       {
         taskChanged: (task) => this.publishTaskEvent(task, ecs),
+        containerInstanceChanged: (instance) => this.publishContainerInstanceEvent(instance, ecs),
         serviceHealthChanged: (service: Service) =>
           recorder.serviceHealth(
             serviceKey(clusterNames, name, service.spec.name),
@@ -430,6 +471,39 @@ export class World {
       this.recorder.taskEventsQueued[task.lastStatus === 'STOPPED' ? 'stopped' : 'toldToStop']++;
       queue.sendMessage(JSON.stringify(event));
     });
+  }
+
+  /** Every "ECS Container Instance State Change" event the account's clusters sent, in order. */
+  get containerInstanceEvents(): readonly ContainerInstanceEvent[] {
+    return this.recorder.containerInstanceEvents;
+  }
+
+  /** ECS sends the instance's new state; the recorder keeps it and a subscriber (a rule) may take it. */
+  private publishContainerInstanceEvent(instance: ContainerInstance, ecs: EcsModel): void {
+    const shape = containerInstanceShape(instance, 'current', isoTime);
+    const event: ContainerInstanceEvent = {
+      version: '0',
+      id: this.instanceEventIds.uuid(),
+      'detail-type': 'ECS Container Instance State Change',
+      source: 'aws.ecs',
+      account: ACCOUNT,
+      time: isoTime(this.clock.now),
+      region: REGION,
+      resources: [instance.arn],
+      detail: {
+        ...shape,
+        clusterArn: ecs.clusterArn,
+        containerInstanceArn: instance.arn,
+        ec2InstanceId: instance.ec2InstanceId,
+        status: instance.status,
+        agentConnected: instance.agentConnected,
+        version: instance.version,
+        attributes: [...instance.attributesAt()].map(([name, value]) => ({ name, value })),
+        updatedAt: isoTime(this.clock.now),
+      },
+    };
+    this.recorder.containerInstanceEvents.push(event);
+    this.onContainerInstanceEvent?.(event, ecs);
   }
 
   /** Latency, loss, duplicates and reordering on the way from an event source to its target. */

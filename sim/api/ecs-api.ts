@@ -369,13 +369,22 @@ function describeServices(ecs: EcsModel, input: Input): Output {
   return { services, failures };
 }
 
+/** The agent every simulated instance runs (the versionInfo of DescribeContainerInstances and events). */
+export const AGENT_VERSION_INFO = {
+  agentVersion: '1.88.0',
+  agentHash: 'a3f7c2b1',
+  dockerVersion: 'DockerVersion: 25.0.6',
+} as const;
+
 /**
- * A container instance as the API returns it: `current` as it is now (the answer to a write),
- * `readable` as reads see it, readLagSeconds behind, its counts agreeing with the readable tasks.
+ * A container instance as the API returns it: `current` as it is now (the answer to a write, or the
+ * detail of an event), `readable` as reads see it, readLagSeconds behind, its counts agreeing with
+ * the readable tasks. `time` converts a simulated second: epoch seconds for the API, ISO strings for events.
  */
-export function containerInstanceShape(
+export function containerInstanceShape<T = number>(
   instance: ContainerInstance,
   view: 'current' | 'readable' = 'current',
+  time: (seconds: number) => T = epochSeconds as (seconds: number) => T,
 ): Output {
   const seen = view === 'readable' ? instance.readable : undefined;
   const usage = instance.readableUsage;
@@ -385,9 +394,10 @@ export function containerInstanceShape(
     version: (seen ?? instance).version,
     status: (seen ?? instance).status,
     agentConnected: (seen ?? instance).agentConnected,
+    versionInfo: { ...AGENT_VERSION_INFO },
     runningTasksCount: seen ? usage.running : instance.runningTasksCount,
     pendingTasksCount: seen ? usage.pending : instance.pendingTasksCount,
-    registeredAt: epochSeconds(instance.registeredAt),
+    registeredAt: time(instance.registeredAt),
     registeredResources: [
       { name: 'CPU', type: 'INTEGER', integerValue: instance.cpu },
       { name: 'MEMORY', type: 'INTEGER', integerValue: instance.memory },
