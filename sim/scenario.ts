@@ -258,6 +258,8 @@ export interface ScenarioOptions {
   apiLatency: [number, number];
   /** The ECS agent of every instance that enters Terminating:Wait disconnects at that moment. */
   disconnectAgentOnDrain?: boolean;
+  /** AMIs whose instances boot and pass EC2 health checks but never register with ECS (World.brokenAmis). */
+  brokenAmis?: string[];
   maxSimulatedHours: number;
   onProgress?: (progress: Progress) => void;
 }
@@ -369,6 +371,7 @@ export function buildWorld(options: ScenarioOptions, hook: 'notify' | 'silent' |
     ...(options.scheduleFaults && { scheduleFaults: options.scheduleFaults }),
     ecs: options.ecs,
     apiLatency: options.apiLatency,
+    ...(options.brokenAmis && { brokenAmis: options.brokenAmis }),
   });
   for (const group of world.groups.values()) group.startWithRunningInstances();
   for (const [name, ecs] of world.clusters) {

@@ -162,6 +162,8 @@ export interface WorldOptions {
   lambdaFaults?: LambdaFaults;
   /** How the reconciler's schedule misbehaves; on time, once per period when absent. */
   scheduleFaults?: ScheduleFaults;
+  /** AMIs whose ECS agent never registers (see World.brokenAmis). */
+  brokenAmis?: Iterable<string>;
 }
 
 /**
@@ -235,6 +237,12 @@ export class World {
    * delivery latency): where a rule on these events (matchesPattern) can route them to a target.
    */
   onContainerInstanceEvent?: (event: ContainerInstanceEvent, ecs: EcsModel) => void;
+  /**
+   * AMIs that boot but whose ECS agent never connects: an instance launched from one passes its EC2
+   * health checks and goes InService, yet never registers in its cluster, so nothing is placed on
+   * it. A scenario may add one while the run goes on ("a broken AMI is published").
+   */
+  readonly brokenAmis: Set<string>;
   /** Events SNS or EventBridge lost on the way to a queue (a fault the run asked for). */
   droppedEvents = 0;
   /** Events and notifications delivered twice (a fault the run asked for). */
@@ -251,6 +259,7 @@ export class World {
     this.random = new Random(options.seed);
     this.channels = new Random(options.seed ^ 0x5bd1e995);
     this.instanceEventIds = new Random(options.seed ^ 0x2545f491);
+    this.brokenAmis = new Set(options.brokenAmis ?? []);
     const { clock, channels, recorder } = this;
     const clusterNames = options.clusters;
     if (clusterNames.length === 0 || new Set(clusterNames).size !== clusterNames.length)
@@ -379,8 +388,10 @@ export class World {
         notify: (message) => this.publishLifecycleNotification(message),
         instanceChanged: (instance) => this.recordLane(instance, group, ecs),
         actionEnded: (action) => this.recordAction(action, group, ecs),
-        ec2Booted: (instance) =>
-          ecs.registerContainerInstance(instance.id, spec.instanceCpu, spec.instanceMemory, instance.amiId),
+        ec2Booted: (instance) => {
+          if (this.brokenAmis.has(instance.amiId)) return; // the agent never connects
+          ecs.registerContainerInstance(instance.id, spec.instanceCpu, spec.instanceMemory, instance.amiId);
+        },
         ec2Terminated: (instance) => this.ec2Terminated(instance, ecs),
       },
       this.channels,
