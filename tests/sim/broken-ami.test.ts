@@ -61,7 +61,8 @@ describe('an instance booted from a broken AMI', () => {
 
     expect(world.group.refresh?.status).toBe('Successful');
     expect(launchedFrom(BAD_AMI)).toHaveLength(6);
-    expect([...world.ecs.instances.values()].filter((ci) => ci.status !== 'INACTIVE')).toEqual([]);
+    const registered = [...world.ecs.instances.values()].filter((ci) => ci.status !== 'INACTIVE');
+    expect(registered.map((ci) => ci.ec2InstanceId)).toEqual([]);
     const healthyAfter = [...world.ecs.services.values()].reduce((sum, s) => sum + s.healthyCount, 0);
     expect(healthyBefore).toBeGreaterThan(0);
     expect(healthyAfter).toBe(0);
@@ -74,7 +75,7 @@ describe('an instance booted from a broken AMI', () => {
 
     const newest = [...world.group.instances.values()].at(-1);
     expect(newest?.state).toBe('InService');
-    expect(world.ecs.containerInstancesOf(newest?.id ?? '')).toEqual([]);
+    expect(world.ecs.containerInstancesOf(newest?.id ?? '').map((ci) => ci.arn)).toEqual([]);
     expect([...world.ecs.instances.values()].filter((ci) => ci.status === 'ACTIVE')).toHaveLength(6);
   });
 });
