@@ -1,4 +1,5 @@
 import { type Clock, isoTime, type Random } from './clock';
+import type { Ec2Model, LaunchTemplateSpecification } from './ec2';
 import { ACCOUNT } from './ecs';
 
 /**
@@ -76,6 +77,13 @@ export class LifecycleAction {
   }
 }
 
+/** The launch template version an instance was launched from (resolved at its launch). */
+export interface InstanceLaunchTemplate {
+  id: string;
+  name: string;
+  version: number;
+}
+
 export class AsgInstance {
   state = 'Pending';
   /** The lifecycle state as the describe calls show it (readLagSeconds behind); undefined until then. */
@@ -92,6 +100,7 @@ export class AsgInstance {
     readonly amiId: string,
     readonly launchedAt: number,
     readonly availabilityZone: string,
+    readonly launchTemplate?: InstanceLaunchTemplate,
   ) {}
 
   get alive(): boolean {
@@ -139,6 +148,8 @@ export class AutoScalingModel {
   private surge = 0;
   private maintainQueued = false;
   private launched = 0;
+  /** The launch template the group launches from, and the EC2 model that resolves it. */
+  private template?: { ec2: Ec2Model; spec: LaunchTemplateSpecification };
 
   constructor(
     readonly spec: GroupSpec,
@@ -150,6 +161,47 @@ export class AutoScalingModel {
   ) {
     this.desired = spec.desiredCapacity;
     this.amiId = spec.amiId;
+  }
+
+  /**
+   * The group launches from a launch template version (a number, `$Latest` or `$Default`, resolved
+   * at each launch) instead of `amiId`.
+   */
+  useLaunchTemplate(ec2: Ec2Model, spec: LaunchTemplateSpecification): void {
+    const template = ec2.findTemplate(spec);
+    ec2.resolve(template, spec.version); // refuse a version that does not exist
+    this.template = {
+      ec2,
+      spec: {
+        launchTemplateId: template.id,
+        launchTemplateName: template.name,
+        version: spec.version ?? '$Default',
+      },
+    };
+  }
+
+  /** The launch template the group refers to, as DescribeAutoScalingGroups shows it; absent without one. */
+  get launchTemplate(): Required<LaunchTemplateSpecification> | undefined {
+    return this.template?.spec as Required<LaunchTemplateSpecification> | undefined;
+  }
+
+  /** What a launch now boots: the AMI, and the launch template version it comes from. */
+  private launchConfiguration(): { amiId: string; launchTemplate?: InstanceLaunchTemplate } {
+    if (this.template === undefined) return { amiId: this.amiId };
+    const { ec2, spec } = this.template;
+    const version = ec2.resolveSpecification({
+      launchTemplateId: spec.launchTemplateId,
+      version: spec.version,
+    });
+    return {
+      amiId: version.data.imageId ?? this.amiId,
+      launchTemplate: { id: version.templateId, name: version.templateName, version: version.versionNumber },
+    };
+  }
+
+  /** The AMI the group launches now: its launch template's, or `amiId` without one. */
+  get currentAmiId(): string {
+    return this.launchConfiguration().amiId;
   }
 
   get arn(): string {
@@ -283,11 +335,12 @@ export class AutoScalingModel {
       for (let n = alive.length; n < target; n++) this.launch();
       if (alive.length > target) {
         // Default termination policy, simplified: instances of an old AMI first, then the oldest.
+        const current = this.currentAmiId;
         const victims = alive
           .filter((instance) => instance.state === 'InService')
           .sort(
             (a, b) =>
-              Number(a.amiId === this.amiId) - Number(b.amiId === this.amiId) || a.launchedAt - b.launchedAt,
+              Number(a.amiId === current) - Number(b.amiId === current) || a.launchedAt - b.launchedAt,
           )
           .slice(0, alive.length - target);
         for (const victim of victims) this.terminate(victim);
@@ -298,7 +351,8 @@ export class AutoScalingModel {
   private newInstance(): AsgInstance {
     const id = `i-${this.random.hex(17)}`;
     const zone = ZONES[this.launched++ % ZONES.length] as string;
-    const instance = new AsgInstance(id, this.amiId, this.clock.now, zone);
+    const { amiId, launchTemplate } = this.launchConfiguration();
+    const instance = new AsgInstance(id, amiId, this.clock.now, zone, launchTemplate);
     this.instances.set(id, instance);
     return instance;
   }

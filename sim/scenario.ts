@@ -260,6 +260,11 @@ export interface ScenarioOptions {
   disconnectAgentOnDrain?: boolean;
   /** AMIs whose instances boot and pass EC2 health checks but never register with ECS (World.brokenAmis). */
   brokenAmis?: string[];
+  /**
+   * Every group launches from this launch template (one per name, its version 1 the groups' AMI) at
+   * `version`; absent: the groups launch from their AMI, without a template.
+   */
+  launchTemplate?: { name: string; version?: string };
   maxSimulatedHours: number;
   onProgress?: (progress: Progress) => void;
 }
@@ -361,6 +366,7 @@ export function buildWorld(options: ScenarioOptions, hook: 'notify' | 'silent' |
         healthySeconds: shape.healthySeconds,
         shutdownSeconds: shape.shutdownSeconds,
         readLagSeconds: options.autoScaling?.readLagSeconds ?? 0,
+        ...(options.launchTemplate && { launchTemplate: options.launchTemplate }),
       };
     }),
     controller: options.controller,

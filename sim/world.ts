@@ -5,6 +5,7 @@ import { type AsgInstance, AutoScalingModel, type GroupSpec, type LifecycleActio
 import { Clock, isoTime, Random, SIM_EPOCH } from './clock';
 import type { Controller, SimulatedAccount } from './controller';
 import type { AsyncHandler } from './delivery';
+import { Ec2Model } from './ec2';
 import { type DeliveryFaults, deliver, type EventPattern, matchesPattern } from './delivery';
 import {
   ACCOUNT,
@@ -142,6 +143,11 @@ export function serviceKey(clusters: readonly string[], cluster: string, service
 /** An Auto Scaling group and the cluster its instances join (its launch template's ECS_CLUSTER). */
 export interface WorldGroup extends GroupSpec {
   cluster: string;
+  /**
+   * The group launches from this launch template (created with `amiId` as version 1 unless a group
+   * before it created it) at `version` (`$Default` when absent); absent: from `amiId`, no template.
+   */
+  launchTemplate?: { name: string; version?: string };
 }
 
 export interface WorldOptions {
@@ -213,6 +219,8 @@ export class World {
   readonly ecs: EcsModel;
   /** The first group: the only one of a one-group world. */
   readonly group: AutoScalingModel;
+  /** The account's launch templates. */
+  readonly ec2: Ec2Model;
   readonly recorder = new Recorder();
   readonly startDrain?: LambdaFunction;
   readonly finishDrain?: LambdaFunction;
@@ -260,6 +268,7 @@ export class World {
     this.channels = new Random(options.seed ^ 0x5bd1e995);
     this.instanceEventIds = new Random(options.seed ^ 0x2545f491);
     this.brokenAmis = new Set(options.brokenAmis ?? []);
+    this.ec2 = new Ec2Model(this.clock);
     const { clock, channels, recorder } = this;
     const clusterNames = options.clusters;
     if (clusterNames.length === 0 || new Set(clusterNames).size !== clusterNames.length)
@@ -335,6 +344,7 @@ export class World {
     this.api = {
       clusters,
       groups,
+      ec2: this.ec2,
       clock,
       random: channels,
       faults: options.apiFaults,
@@ -397,6 +407,13 @@ export class World {
       this.channels,
     );
     this.clusterOfGroup.set(group, ecs);
+    if (spec.launchTemplate !== undefined) {
+      const { name, version } = spec.launchTemplate;
+      const template =
+        [...this.ec2.templates.values()].find((t) => t.name === name) ??
+        this.ec2.createLaunchTemplate(name, { imageId: spec.amiId });
+      group.useLaunchTemplate(this.ec2, { launchTemplateId: template.id, version: version ?? '$Default' });
+    }
     return group;
   }
 

@@ -107,7 +107,13 @@ function instanceXml(
     element('LifecycleState', state) +
     element('HealthStatus', instance.ec2Gone ? 'UNHEALTHY' : 'HEALTHY') +
     element('ProtectedFromScaleIn', 'false') +
-    `<LaunchTemplate>${element('LaunchTemplateId', 'lt-0a1b2c3d4e5f60718')}${element('LaunchTemplateName', 'ecs')}${element('Version', instance.amiId)}</LaunchTemplate>` +
+    (instance.launchTemplate === undefined
+      ? `<LaunchTemplate>${element('LaunchTemplateId', 'lt-0a1b2c3d4e5f60718')}${element('LaunchTemplateName', 'ecs')}${element('Version', instance.amiId)}</LaunchTemplate>`
+      : launchTemplateXml(
+          instance.launchTemplate.id,
+          instance.launchTemplate.name,
+          String(instance.launchTemplate.version),
+        )) +
     '</member>'
   );
 }
@@ -147,6 +153,13 @@ function groupXml(group: AutoScalingModel): string {
     element('MinSize', String(group.spec.minSize)) +
     element('MaxSize', String(group.spec.maxSize)) +
     element('DesiredCapacity', String(group.desired)) +
+    (group.launchTemplate === undefined
+      ? ''
+      : launchTemplateXml(
+          group.launchTemplate.launchTemplateId,
+          group.launchTemplate.launchTemplateName,
+          group.launchTemplate.version,
+        )) +
     element('DefaultCooldown', '300') +
     '<AvailabilityZones><member>us-east-1a</member><member>us-east-1b</member><member>us-east-1c</member></AvailabilityZones>' +
     element('HealthCheckType', 'EC2') +
@@ -174,6 +187,10 @@ function describeLifecycleHooks(groups: AutoScalingGroups, params: Params): stri
     )
     .join('');
   return `<LifecycleHooks>${hooks}</LifecycleHooks>`;
+}
+
+function launchTemplateXml(id: string, name: string, version: string): string {
+  return `<LaunchTemplate>${element('LaunchTemplateId', id)}${element('LaunchTemplateName', name)}${element('Version', version)}</LaunchTemplate>`;
 }
 
 function element(name: string, value: string): string {

@@ -3,18 +3,20 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AutoScalingError } from '../autoscaling';
 import type { Clock, Random } from '../clock';
+import { Ec2Error, type Ec2Model } from '../ec2';
 import {
   AUTO_SCALING_OPERATIONS,
   type AutoScalingGroups,
   autoScalingError,
   autoScalingResponse,
 } from './autoscaling-api';
+import { EC2_OPERATIONS, ec2Bucket, ec2Error, ec2Response } from './ec2-api';
 import { ECS_BUCKETS, ECS_OPERATIONS, EcsApiError, type EcsClusters, type EcsOperation } from './ecs-api';
 
 /**
- * One loopback HTTP endpoint that speaks both wire protocols the real SDK clients use: awsJson1_1
- * for ECS (X-Amz-Target header) and awsQuery for Auto Scaling (form-encoded Action). Credentials
- * and signatures are not checked.
+ * One loopback HTTP endpoint that speaks the wire protocols the real SDK clients use: awsJson1_1
+ * for ECS (X-Amz-Target header), awsQuery for Auto Scaling and SNS, and the EC2 query protocol for
+ * EC2's launch template operations (form-encoded Action). Credentials and signatures are not checked.
  */
 
 export interface ApiFaults {
@@ -42,6 +44,8 @@ export const NO_API_FAULTS: ApiFaults = { tokenBuckets: false, throttle: 0, serv
 export interface ApiTarget {
   clusters: EcsClusters;
   groups: AutoScalingGroups;
+  /** The account's launch templates; EC2 calls fail with InvalidAction when absent. */
+  ec2?: Ec2Model;
   clock: Clock;
   random: Random;
   faults: ApiFaults;
@@ -91,6 +95,9 @@ const BUCKET_SIZES: Record<string, [number, number]> = {
   'auto-scaling': [40, 10],
   // SNS Publish: thousands per second in large Regions; an alert or two per drain never reaches it.
   'sns-publish': [300, 300],
+  // EC2 API request throttling, per account and Region: non-mutating (Describe*) and mutating actions.
+  'ec2-non-mutating': [100, 20],
+  'ec2-mutating': [200, 5],
 };
 
 export function newBuckets(): Map<string, TokenBucket> {
@@ -119,7 +126,9 @@ export function answer(
   }
   // Request ids only label answers; they draw on no simulated randomness.
   const params = new URLSearchParams(body);
-  if (params.get('Action') === 'Publish') return answerSnsPublish(target, params, randomUUID());
+  const action = params.get('Action') ?? '';
+  if (action === 'Publish') return answerSnsPublish(target, params, randomUUID());
+  if (action in EC2_OPERATIONS) return answerEc2(target, action, params, randomUUID());
   return answerAutoScaling(target, params, randomUUID());
 }
 
@@ -209,6 +218,40 @@ function answerAutoScaling(target: ApiTarget, params: URLSearchParams, requestId
   } catch (error) {
     if (error instanceof AutoScalingError)
       return xml(400, autoScalingError(error.code, error.message, requestId));
+    throw error;
+  }
+}
+
+/** EC2 (query protocol): launch templates. Throttles, fails and loses answers like the other services. */
+function answerEc2(
+  target: ApiTarget,
+  operation: string,
+  params: URLSearchParams,
+  requestId: string,
+): ApiResponse {
+  const xml = (status: number, body: string): ApiResponse => ({ status, contentType: 'text/xml', body });
+  const ec2 = target.ec2;
+  const handler = EC2_OPERATIONS[operation];
+  if (ec2 === undefined || handler === undefined)
+    return xml(
+      400,
+      ec2Error('InvalidAction', `The action ${operation} is not valid for this web service.`, requestId),
+    );
+  count(target, `ec2:${operation}`);
+  const fault = injectedFault(target, ec2Bucket(operation));
+  if (fault === 'throttle')
+    return xml(503, ec2Error('RequestLimitExceeded', 'Request limit exceeded.', requestId));
+  if (fault === 'error')
+    return xml(500, ec2Error('InternalError', 'An internal error has occurred', requestId));
+  try {
+    const result = handler(ec2, params);
+    const lost = lostResponse(target);
+    if (lost === 'error')
+      return xml(500, ec2Error('InternalError', 'An internal error has occurred', requestId));
+    if (lost === 'timeout') return xml(504, ec2Error('RequestTimeout', 'Gateway Timeout', requestId));
+    return xml(200, ec2Response(operation, result, requestId));
+  } catch (error) {
+    if (error instanceof Ec2Error) return xml(400, ec2Error(error.code, error.message, requestId));
     throw error;
   }
 }
