@@ -6,6 +6,7 @@ import { Clock, isoTime, Random, SIM_EPOCH } from './clock';
 import type { Controller, SimulatedAccount } from './controller';
 import type { AsyncHandler } from './delivery';
 import { Ec2Model } from './ec2';
+import { SsmParameters } from './ssm';
 import { type DeliveryFaults, deliver, type EventPattern, matchesPattern } from './delivery';
 import {
   ACCOUNT,
@@ -221,6 +222,11 @@ export class World {
   readonly group: AutoScalingModel;
   /** The account's launch templates. */
   readonly ec2: Ec2Model;
+  /**
+   * The public SSM parameters of the ECS-optimized AMIs; Amazon Linux 2023 (x86_64) recommends the
+   * first group's AMI when the story starts. `ssm.publishEcsOptimizedAmi` publishes a new one.
+   */
+  readonly ssm: SsmParameters;
   readonly recorder = new Recorder();
   readonly startDrain?: LambdaFunction;
   readonly finishDrain?: LambdaFunction;
@@ -269,6 +275,9 @@ export class World {
     this.instanceEventIds = new Random(options.seed ^ 0x2545f491);
     this.brokenAmis = new Set(options.brokenAmis ?? []);
     this.ec2 = new Ec2Model(this.clock);
+    this.ssm = new SsmParameters(this.clock, {
+      'amazon-linux-2023': options.groups[0]?.amiId,
+    });
     const { clock, channels, recorder } = this;
     const clusterNames = options.clusters;
     if (clusterNames.length === 0 || new Set(clusterNames).size !== clusterNames.length)
@@ -345,6 +354,7 @@ export class World {
       clusters,
       groups,
       ec2: this.ec2,
+      ssm: this.ssm,
       clock,
       random: channels,
       faults: options.apiFaults,
