@@ -474,8 +474,26 @@ function targetCount(options: ScenarioOptions): number {
 
 /** The scenario's action, on every group of the account. */
 function act(world: World, options: ScenarioOptions): void {
+  // Groups on a launch template refresh to a new version of it with the new AMI (one per template).
+  const newVersions = new Map<string, string>();
   for (const group of world.groups.values()) {
-    if (options.scenario === 'instance-refresh') {
+    const template = group.launchTemplate;
+    if (options.scenario === 'instance-refresh' && template !== undefined) {
+      let version = newVersions.get(template.launchTemplateId);
+      if (version === undefined) {
+        const created = world.ec2.createLaunchTemplateVersion({
+          launchTemplateId: template.launchTemplateId,
+          sourceVersion: template.version,
+          data: { imageId: NEW_AMI },
+        });
+        version = String(created.versionNumber);
+        newVersions.set(template.launchTemplateId, version);
+      }
+      group.startInstanceRefresh({
+        ...options.refresh,
+        desiredConfiguration: { launchTemplate: { launchTemplateId: template.launchTemplateId, version } },
+      });
+    } else if (options.scenario === 'instance-refresh') {
       group.startInstanceRefresh({ amiId: NEW_AMI, ...options.refresh });
     } else if (options.scenario === 'scale-in') {
       group.setDesiredCapacity(group.desired - options.scaleInBy);
