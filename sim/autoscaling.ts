@@ -1,4 +1,5 @@
 import { type Clock, isoTime, type Random } from './clock';
+import { Ec2Error, type Ec2Model, type LaunchTemplateSpecification } from './ec2';
 import { ACCOUNT } from './ecs';
 
 /**
@@ -43,12 +44,83 @@ export interface HookSpec {
   metadata?: string;
 }
 
+/** StartInstanceRefresh: the preferences (aws-semantics §2.1) and the configuration to refresh to. */
 export interface RefreshSpec {
-  amiId: string;
+  /**
+   * The AMI to refresh to, for a group without a launch template: the twin's shorthand for a new
+   * launch configuration, which the group launches from at once. A group with a launch template
+   * refreshes to `desiredConfiguration`, or to its own launch template when absent.
+   */
+  amiId?: string;
   minHealthyPercentage: number;
   /** Omitted: terminate and launch at the same time. */
   maxHealthyPercentage?: number;
   instanceWarmup: number;
+  /**
+   * Leave instances that already run the target configuration. Absent: false (AWS's default: every
+   * instance launched before the refresh is replaced), except for an `amiId` refresh, which has
+   * always skipped instances of that AMI.
+   */
+  skipMatching?: boolean;
+  /** Ascending, unique, 1-100: the share of the group that must be new before the refresh pauses. */
+  checkpointPercentages?: number[];
+  /** Seconds to wait at each checkpoint; 3600 when checkpoints are given without it. */
+  checkpointDelay?: number;
+  /** When the refresh fails, replace the instances it launched with the configuration from before. */
+  autoRollback?: boolean;
+  /** The launch template version to refresh to; the group refers to it once the refresh succeeds. */
+  desiredConfiguration?: { launchTemplate: LaunchTemplateSpecification };
+}
+
+export type RefreshStatus =
+  | 'InProgress'
+  | 'Successful'
+  | 'Failed'
+  | 'Cancelling'
+  | 'Cancelled'
+  | 'RollbackInProgress'
+  | 'RollbackFailed'
+  | 'RollbackSuccessful';
+
+/** What a launch boots: an AMI, and the launch template version it comes from when there is one. */
+export interface LaunchTarget {
+  amiId: string;
+  launchTemplate?: InstanceLaunchTemplate;
+}
+
+/** One instance refresh, as DescribeInstanceRefreshes shows it. */
+export interface RefreshState {
+  readonly id: string;
+  readonly spec: RefreshSpec;
+  status: RefreshStatus;
+  statusReason?: string;
+  readonly startedAt: number;
+  endedAt?: number;
+  /** What instances are replaced with: the refresh's configuration, the previous one in a rollback. */
+  target: LaunchTarget;
+  /** What the group launched before the refresh: where a rollback returns. */
+  readonly previous: LaunchTarget;
+  /** What the refresh replaces instances with (its desired configuration, resolved at its start). */
+  readonly desired: LaunchTarget;
+  /** When the current phase (the refresh, or its rollback) began. */
+  phaseStartedAt: number;
+  /** Share of the group's desired capacity that is new and ready (in service and warmed up). */
+  percentageComplete: number;
+  /** Instances the current phase still has to replace. */
+  instancesToUpdate: number;
+  /** Checkpoints reached so far. */
+  checkpointsReached: number;
+  /** Paused at a checkpoint until this second. */
+  waitingUntil?: number;
+  /** When the share complete last grew (or the refresh started or left a checkpoint). */
+  lastProgressAt: number;
+  /** Why and when the refresh began to roll back, and how far it had come (RollbackDetails). */
+  rollbackDetails?: {
+    reason: string;
+    startedAt: number;
+    percentageCompleteOnRollback: number;
+    instancesToUpdateOnRollback: number;
+  };
 }
 
 export type ActionEnd = 'completed' | 'heartbeat-timeout' | 'global-timeout';
@@ -76,6 +148,13 @@ export class LifecycleAction {
   }
 }
 
+/** The launch template version an instance was launched from (resolved at its launch). */
+export interface InstanceLaunchTemplate {
+  id: string;
+  name: string;
+  version: number;
+}
+
 export class AsgInstance {
   state = 'Pending';
   /** The lifecycle state as the describe calls show it (readLagSeconds behind); undefined until then. */
@@ -92,6 +171,7 @@ export class AsgInstance {
     readonly amiId: string,
     readonly launchedAt: number,
     readonly availabilityZone: string,
+    readonly launchTemplate?: InstanceLaunchTemplate,
   ) {}
 
   get alive(): boolean {
@@ -117,15 +197,16 @@ export class AutoScalingError extends Error {
   }
 }
 
-interface RefreshState {
-  spec: RefreshSpec;
-  status: 'InProgress' | 'Successful';
-  startedAt: number;
-  endedAt?: number;
-}
-
 const ZONES = ['us-east-1a', 'us-east-1b', 'us-east-1c'];
 const REFRESH_CHECK_SECONDS = 5;
+/**
+ * A refresh whose new instances stop becoming healthy fails after an hour without progress
+ * ("one-hour timeout when stuck on ... unhealthy new instances", aws-semantics §2.1).
+ */
+export const REFRESH_STALL_SECONDS = 3600;
+/** CheckpointDelay when checkpoints are given without one. */
+export const DEFAULT_CHECKPOINT_DELAY = 3600;
+const ACTIVE_REFRESH: RefreshStatus[] = ['InProgress', 'Cancelling', 'RollbackInProgress'];
 
 export class AutoScalingModel {
   readonly instances = new Map<string, AsgInstance>();
@@ -134,11 +215,16 @@ export class AutoScalingModel {
   readonly hooks = new Map<string, HookSpec>();
   desired: number;
   amiId: string;
+  /** The latest instance refresh. */
   refresh?: RefreshState;
+  /** Every instance refresh, newest first (DescribeInstanceRefreshes). */
+  readonly refreshes: RefreshState[] = [];
   /** Extra instances an instance refresh may launch before terminating (MaxHealthyPercentage > 100). */
   private surge = 0;
   private maintainQueued = false;
   private launched = 0;
+  /** The launch template the group launches from, and the EC2 model that resolves it. */
+  private template?: { ec2: Ec2Model; spec: LaunchTemplateSpecification };
 
   constructor(
     readonly spec: GroupSpec,
@@ -150,6 +236,54 @@ export class AutoScalingModel {
   ) {
     this.desired = spec.desiredCapacity;
     this.amiId = spec.amiId;
+  }
+
+  /**
+   * The group launches from a launch template version (a number, `$Latest` or `$Default`, resolved
+   * at each launch) instead of `amiId`.
+   */
+  useLaunchTemplate(ec2: Ec2Model, spec: LaunchTemplateSpecification): void {
+    const template = ec2.findTemplate(spec);
+    ec2.resolve(template, spec.version); // refuse a version that does not exist
+    this.template = {
+      ec2,
+      spec: {
+        launchTemplateId: template.id,
+        launchTemplateName: template.name,
+        version: spec.version ?? '$Default',
+      },
+    };
+  }
+
+  /** The launch template the group refers to, as DescribeAutoScalingGroups shows it; absent without one. */
+  get launchTemplate(): Required<LaunchTemplateSpecification> | undefined {
+    return this.template?.spec as Required<LaunchTemplateSpecification> | undefined;
+  }
+
+  /** What a launch now boots: the AMI, and the launch template version it comes from. */
+  private launchConfiguration(): LaunchTarget {
+    // A refresh to a desired configuration launches it; its rollback launches what came before.
+    const refresh = this.refresh;
+    if (
+      refresh?.spec.desiredConfiguration !== undefined &&
+      (refresh.status === 'InProgress' || refresh.status === 'RollbackInProgress')
+    )
+      return refresh.target;
+    if (this.template === undefined) return { amiId: this.amiId };
+    const { ec2, spec } = this.template;
+    const version = ec2.resolveSpecification({
+      launchTemplateId: spec.launchTemplateId,
+      version: spec.version,
+    });
+    return {
+      amiId: version.data.imageId ?? this.amiId,
+      launchTemplate: { id: version.templateId, name: version.templateName, version: version.versionNumber },
+    };
+  }
+
+  /** The AMI the group launches now: its launch template's, or `amiId` without one. */
+  get currentAmiId(): string {
+    return this.launchConfiguration().amiId;
   }
 
   get arn(): string {
@@ -211,10 +345,139 @@ export class AutoScalingModel {
     this.maintain();
   }
 
-  startInstanceRefresh(spec: RefreshSpec): void {
-    this.amiId = spec.amiId;
-    this.refresh = { spec, status: 'InProgress', startedAt: this.clock.now };
+  /** StartInstanceRefresh: validated as Auto Scaling does; answers the refresh. */
+  startInstanceRefresh(spec: RefreshSpec): RefreshState {
+    if (this.refresh !== undefined && ACTIVE_REFRESH.includes(this.refresh.status)) {
+      throw new AutoScalingError(
+        'InstanceRefreshInProgress',
+        `An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.`,
+      );
+    }
+    this.validateRefresh(spec);
+    const previous = this.launchConfiguration();
+    let target = previous;
+    const desired = spec.desiredConfiguration?.launchTemplate;
+    if (desired !== undefined) {
+      const version = (this.template?.ec2 as Ec2Model).resolveSpecification(desired);
+      target = {
+        amiId: version.data.imageId ?? this.amiId,
+        launchTemplate: {
+          id: version.templateId,
+          name: version.templateName,
+          version: version.versionNumber,
+        },
+      };
+    } else if (spec.amiId !== undefined) {
+      this.amiId = spec.amiId;
+      target = { amiId: spec.amiId };
+    }
+    const now = this.clock.now;
+    const refresh: RefreshState = {
+      // Counted, not drawn: starting a refresh leaves the group's randomness as it is.
+      id: `${hash8(this.spec.name)}-0000-4000-8000-${(this.refreshes.length + 1).toString(16).padStart(12, '0')}`,
+      spec,
+      status: 'InProgress',
+      startedAt: now,
+      target,
+      previous,
+      desired: target,
+      phaseStartedAt: now,
+      percentageComplete: 0,
+      instancesToUpdate: 0,
+      checkpointsReached: 0,
+      lastProgressAt: now,
+    };
+    this.refresh = refresh;
+    this.refreshes.unshift(refresh);
     this.refreshStep();
+    return refresh;
+  }
+
+  /** CancelInstanceRefresh: no more replacements; Cancelled once launches and terminations in flight end. */
+  cancelInstanceRefresh(): RefreshState {
+    const refresh = this.refresh;
+    if (
+      refresh === undefined ||
+      (refresh.status !== 'InProgress' && refresh.status !== 'RollbackInProgress')
+    ) {
+      throw new AutoScalingError(
+        'ActiveInstanceRefreshNotFound',
+        'No in progress or pending Instance Refresh found',
+      );
+    }
+    refresh.status = 'Cancelling';
+    refresh.waitingUntil = undefined;
+    this.surge = 0;
+    return refresh;
+  }
+
+  /**
+   * RollbackInstanceRefresh: the refresh stops and the instances it launched are replaced with the
+   * configuration from before, as the refresh replaced them. Only a refresh to a desired
+   * configuration, from and to numbered launch template versions, can be rolled back.
+   */
+  rollbackInstanceRefresh(reason = 'Rollback requested by user'): RefreshState {
+    const refresh = this.refresh;
+    if (refresh === undefined || refresh.status !== 'InProgress') {
+      throw new AutoScalingError(
+        'ActiveInstanceRefreshNotFound',
+        'No in progress or pending Instance Refresh found',
+      );
+    }
+    const irreversible = this.irreversible(refresh.spec);
+    if (irreversible !== undefined) throw new AutoScalingError('IrreversibleInstanceRefresh', irreversible);
+    this.startRollback(refresh, reason);
+    return refresh;
+  }
+
+  /** Why a refresh to `spec` could not be rolled back; undefined when it could. */
+  private irreversible(spec: RefreshSpec): string | undefined {
+    const desired = spec.desiredConfiguration?.launchTemplate;
+    if (desired === undefined) return 'The instance refresh has no desired configuration to roll back from.';
+    if (!/^\d+$/.test(desired.version ?? '$Default'))
+      return 'The desired configuration uses the $Latest or $Default version of its launch template.';
+    if (!/^\d+$/.test(this.template?.spec.version ?? ''))
+      return 'The Auto Scaling group uses the $Latest or $Default version of its launch template.';
+    return undefined;
+  }
+
+  private validateRefresh(spec: RefreshSpec): void {
+    const invalid = (message: string) => new AutoScalingError('ValidationError', message);
+    const { minHealthyPercentage: min, maxHealthyPercentage: max } = spec;
+    if (min < 0 || min > 100) throw invalid('MinHealthyPercentage must be between 0 and 100.');
+    if (max !== undefined && (max < 100 || max > 200 || max - min > 100))
+      throw invalid(
+        'MaxHealthyPercentage must be between 100 and 200, and at most 100 above MinHealthyPercentage.',
+      );
+    const checkpoints = spec.checkpointPercentages;
+    if (checkpoints !== undefined) {
+      if (
+        checkpoints.length === 0 ||
+        checkpoints.some((c, n) => c < 1 || c > 100 || (n > 0 && c <= (checkpoints[n - 1] ?? 0)))
+      )
+        throw invalid('CheckpointPercentages must be unique values between 1 and 100 in ascending order.');
+    } else if (spec.checkpointDelay !== undefined) {
+      throw invalid('CheckpointDelay requires CheckpointPercentages.');
+    }
+    if (spec.desiredConfiguration !== undefined && this.template === undefined)
+      throw invalid(
+        'The Auto Scaling group has no launch template: a desired configuration cannot be resolved.',
+      );
+    if (spec.amiId !== undefined && this.template !== undefined)
+      throw invalid('The Auto Scaling group uses a launch template: refresh to a desired configuration.');
+    if (spec.desiredConfiguration !== undefined) {
+      // Refuse a template or version that does not exist before anything changes.
+      try {
+        (this.template?.ec2 as Ec2Model).resolveSpecification(spec.desiredConfiguration.launchTemplate);
+      } catch (error) {
+        if (error instanceof Ec2Error) throw invalid(error.message);
+        throw error;
+      }
+    }
+    if (spec.autoRollback) {
+      const irreversible = this.irreversible(spec);
+      if (irreversible !== undefined) throw invalid(`AutoRollback is not supported: ${irreversible}`);
+    }
   }
 
   /** EC2 terminates the instance first (console, Spot); the group notices later and runs its hooks. */
@@ -283,11 +546,12 @@ export class AutoScalingModel {
       for (let n = alive.length; n < target; n++) this.launch();
       if (alive.length > target) {
         // Default termination policy, simplified: instances of an old AMI first, then the oldest.
+        const current = this.currentAmiId;
         const victims = alive
           .filter((instance) => instance.state === 'InService')
           .sort(
             (a, b) =>
-              Number(a.amiId === this.amiId) - Number(b.amiId === this.amiId) || a.launchedAt - b.launchedAt,
+              Number(a.amiId === current) - Number(b.amiId === current) || a.launchedAt - b.launchedAt,
           )
           .slice(0, alive.length - target);
         for (const victim of victims) this.terminate(victim);
@@ -298,7 +562,8 @@ export class AutoScalingModel {
   private newInstance(): AsgInstance {
     const id = `i-${this.random.hex(17)}`;
     const zone = ZONES[this.launched++ % ZONES.length] as string;
-    const instance = new AsgInstance(id, this.amiId, this.clock.now, zone);
+    const { amiId, launchTemplate } = this.launchConfiguration();
+    const instance = new AsgInstance(id, amiId, this.clock.now, zone, launchTemplate);
     this.instances.set(id, instance);
     return instance;
   }
@@ -421,27 +686,55 @@ export class AutoScalingModel {
 
   // ---- instance refresh ----------------------------------------------------------------------
 
+  /** Whether an instance runs the configuration `target` describes. */
+  private static matches(instance: AsgInstance, target: LaunchTarget): boolean {
+    if (target.launchTemplate === undefined) return instance.amiId === target.amiId;
+    return (
+      instance.launchTemplate?.id === target.launchTemplate.id &&
+      instance.launchTemplate.version === target.launchTemplate.version
+    );
+  }
+
+  /**
+   * Whether the current phase replaces the instance: one that does not run its target, or, unless
+   * the refresh skips matching instances, any launched before it began. A rollback replaces only
+   * the instances that do not run the previous configuration.
+   */
+  private needsReplacement(refresh: RefreshState, instance: AsgInstance): boolean {
+    if (!AutoScalingModel.matches(instance, refresh.target)) return true;
+    if (refresh.status === 'RollbackInProgress') return false;
+    const skipMatching = refresh.spec.skipMatching ?? refresh.spec.amiId !== undefined;
+    return !skipMatching && instance.launchedAt < refresh.phaseStartedAt;
+  }
+
   /**
    * One look at the refresh: launch ahead within MaxHealthyPercentage, terminate old instances as far
    * as MinHealthyPercentage allows; when neither bound can be met, replace one at a time. Instances
    * still waiting on a terminate hook are not healthy capacity, so the refresh never waits for drains.
+   * It pauses at each checkpoint, and fails (or rolls back) after an hour without progress.
    */
   private refreshStep(): void {
     const refresh = this.refresh;
-    if (refresh === undefined || refresh.status !== 'InProgress') return;
+    if (refresh === undefined) return;
+    if (refresh.status === 'Cancelling') return this.cancelStep(refresh);
+    if (refresh.status !== 'InProgress' && refresh.status !== 'RollbackInProgress') return;
     const { spec } = refresh;
     const alive = [...this.instances.values()].filter((instance) => instance.alive);
-    const old = alive.filter((instance) => instance.amiId !== spec.amiId);
+    const old = alive.filter((instance) => this.needsReplacement(refresh, instance));
     const ready = (instance: AsgInstance) =>
       instance.state === 'InService' && this.clock.now >= (instance.inServiceAt ?? 0) + spec.instanceWarmup;
+    this.measureProgress(refresh, alive, old, ready);
 
-    if (old.length === 0) {
+    if (old.length === 0 && alive.every(ready)) return this.finishRefresh(refresh);
+    // A pause at a checkpoint is not a stall.
+    const paused = refresh.waitingUntil !== undefined;
+    if (!paused && this.clock.now - refresh.lastProgressAt >= REFRESH_STALL_SECONDS) {
+      this.refreshFailed(refresh, `No new instance became healthy for ${REFRESH_STALL_SECONDS} seconds.`);
+      if (refresh.status !== 'RollbackInProgress') return;
+    } else if (old.length === 0) {
       this.surge = 0;
-      if (alive.every(ready)) {
-        refresh.status = 'Successful';
-        refresh.endedAt = this.clock.now;
-        return;
-      }
+    } else if (this.atCheckpoint(refresh)) {
+      this.surge = 0;
     } else {
       const healthy = alive.filter(ready).length;
       const floor = Math.ceil((this.desired * spec.minHealthyPercentage) / 100);
@@ -455,6 +748,12 @@ export class AutoScalingModel {
       const settling = alive.some((instance) => !ready(instance));
       let terminations = healthy - floor;
       if (terminations <= 0 && !settling && headroom === 0) terminations = 1;
+      // Never more new instances than the next checkpoint asks for.
+      const checkpoint = this.nextCheckpoint(refresh);
+      if (checkpoint !== undefined) {
+        const allowed = Math.ceil((this.desired * checkpoint) / 100) - (alive.length - old.length);
+        terminations = Math.min(terminations, allowed);
+      }
       const victims = old
         .filter((instance) => instance.state === 'InService')
         .sort((a, b) => a.launchedAt - b.launchedAt)
@@ -466,4 +765,120 @@ export class AutoScalingModel {
     }
     this.clock.after(REFRESH_CHECK_SECONDS, () => this.refreshStep());
   }
+
+  /** PercentageComplete and InstancesToUpdate; progress is a growing share of new, ready instances. */
+  private measureProgress(
+    refresh: RefreshState,
+    alive: AsgInstance[],
+    old: AsgInstance[],
+    ready: (instance: AsgInstance) => boolean,
+  ): void {
+    const fresh = alive.filter((instance) => ready(instance) && !old.includes(instance)).length;
+    const percentage = this.desired === 0 ? 100 : Math.min(100, Math.floor((100 * fresh) / this.desired));
+    if (percentage > refresh.percentageComplete) refresh.lastProgressAt = this.clock.now;
+    refresh.percentageComplete = percentage;
+    refresh.instancesToUpdate = old.length;
+  }
+
+  /** The checkpoint the refresh works towards; none in a rollback, or past the last one. */
+  private nextCheckpoint(refresh: RefreshState): number | undefined {
+    if (refresh.status !== 'InProgress') return undefined;
+    return refresh.spec.checkpointPercentages?.[refresh.checkpointsReached];
+  }
+
+  /** Whether the refresh holds still at a checkpoint: reached now, or its delay not yet over. */
+  private atCheckpoint(refresh: RefreshState): boolean {
+    const now = this.clock.now;
+    if (refresh.waitingUntil !== undefined) {
+      if (now < refresh.waitingUntil) return true;
+      refresh.waitingUntil = undefined;
+      refresh.statusReason = undefined;
+      refresh.lastProgressAt = now; // the stall clock starts again after the pause
+      const checkpoints = refresh.spec.checkpointPercentages ?? [];
+      // After the last checkpoint below 100, the refresh is over: the rest keep their configuration.
+      if (refresh.checkpointsReached >= checkpoints.length) {
+        this.finishRefresh(refresh);
+        return true;
+      }
+    }
+    const checkpoint = this.nextCheckpoint(refresh);
+    if (checkpoint === undefined || checkpoint === 100 || refresh.percentageComplete < checkpoint)
+      return false;
+    refresh.checkpointsReached++;
+    refresh.waitingUntil = now + (refresh.spec.checkpointDelay ?? DEFAULT_CHECKPOINT_DELAY);
+    refresh.statusReason = `Waiting at checkpoint ${checkpoint}% until ${isoTime(refresh.waitingUntil)}.`;
+    return true;
+  }
+
+  private finishRefresh(refresh: RefreshState): void {
+    this.surge = 0;
+    refresh.endedAt = this.clock.now;
+    if (refresh.status === 'RollbackInProgress') {
+      refresh.status = 'RollbackSuccessful';
+      return;
+    }
+    refresh.status = 'Successful';
+    const desired = refresh.spec.desiredConfiguration?.launchTemplate;
+    // The group refers to the desired configuration from now on.
+    if (desired !== undefined && this.template !== undefined) {
+      this.template = {
+        ec2: this.template.ec2,
+        spec: {
+          launchTemplateId: refresh.desired.launchTemplate?.id,
+          launchTemplateName: refresh.desired.launchTemplate?.name,
+          version: desired.version ?? '$Default',
+        },
+      };
+    }
+  }
+
+  /** The refresh fails; with AutoRollback it rolls back instead. A failed rollback is RollbackFailed. */
+  private refreshFailed(refresh: RefreshState, reason: string): void {
+    this.surge = 0;
+    if (refresh.status === 'InProgress' && refresh.spec.autoRollback) {
+      this.startRollback(refresh, `${reason} Rolling back.`);
+      return;
+    }
+    refresh.status = refresh.status === 'RollbackInProgress' ? 'RollbackFailed' : 'Failed';
+    refresh.statusReason = reason;
+    refresh.endedAt = this.clock.now;
+  }
+
+  private startRollback(refresh: RefreshState, reason: string): void {
+    const now = this.clock.now;
+    refresh.rollbackDetails = {
+      reason,
+      startedAt: now,
+      percentageCompleteOnRollback: refresh.percentageComplete,
+      instancesToUpdateOnRollback: refresh.instancesToUpdate,
+    };
+    refresh.status = 'RollbackInProgress';
+    refresh.statusReason = reason;
+    refresh.target = refresh.previous;
+    refresh.phaseStartedAt = now;
+    refresh.lastProgressAt = now;
+    refresh.percentageComplete = 0;
+    refresh.waitingUntil = undefined;
+    this.surge = 0;
+  }
+
+  /** A cancelled refresh ends once no launch or termination it started is still in flight. */
+  private cancelStep(refresh: RefreshState): void {
+    const inFlight = [...this.instances.values()].some(
+      (instance) => instance.state.startsWith('Pending') || instance.state.startsWith('Terminating'),
+    );
+    if (!inFlight) {
+      refresh.status = 'Cancelled';
+      refresh.endedAt = this.clock.now;
+      return;
+    }
+    this.clock.after(REFRESH_CHECK_SECONDS, () => this.refreshStep());
+  }
+}
+
+/** Eight hex digits from a name (FNV-1a): refresh ids of different groups differ. */
+function hash8(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let n = 0; n < text.length; n++) hash = Math.imul(hash ^ text.charCodeAt(n), 0x01000193) >>> 0;
+  return hash.toString(16).padStart(8, '0');
 }

@@ -146,6 +146,11 @@ export class ContainerInstance implements ContainerInstanceState {
   readonly history = new Set<Task>();
   /** Non-STOPPED tasks per service name, for spread placement and static host ports. */
   readonly serviceTasks = new Map<string, number>();
+  /**
+   * The attributes ECS itself gives the instance when its agent registers it (`ecs.` names, not
+   * counted against the ten custom ones): `ecs.ami-id` is the AMI its EC2 instance booted from.
+   */
+  readonly providedAttributes: ReadonlyMap<string, string>;
   freeCpu: number;
   freeMemory: number;
   deregisteredAt?: number;
@@ -160,6 +165,15 @@ export class ContainerInstance implements ContainerInstanceState {
   ) {
     this.freeCpu = cpu;
     this.freeMemory = memory;
+    this.providedAttributes = new Map([
+      ['ecs.ami-id', amiId],
+      ['ecs.availability-zone', `${REGION}a`],
+    ]);
+  }
+
+  /** Every attribute as `state` shows it: ECS's own, then the custom ones (PutAttributes). */
+  attributesAt(state: ContainerInstanceState = this): Map<string, string> {
+    return new Map([...this.providedAttributes, ...state.attributes]);
   }
 
   /** As ECS defines it: tasks whose desired status is RUNNING, whatever their last status. */
@@ -195,6 +209,12 @@ export class Service {
 export interface EcsObserver {
   taskChanged(task: Task): void;
   serviceHealthChanged(service: Service): void;
+  /**
+   * A container instance registered, changed status (ACTIVE, DRAINING, INACTIVE) or its agent
+   * connected or disconnected: what ECS sends as an "ECS Container Instance State Change" event,
+   * at the moment of the change, with the instance's new version.
+   */
+  containerInstanceChanged?(instance: ContainerInstance): void;
 }
 
 /** Seconds a task spends pulling its image before RUNNING. */
@@ -249,7 +269,7 @@ export class EcsModel {
     this.instances.set(arn, instance);
     this.byEc2.set(ec2InstanceId, [...(this.byEc2.get(ec2InstanceId) ?? []), instance]);
     this.activeOrder.push(instance);
-    this.publishInstance(instance);
+    this.instanceChanged(instance);
     for (const service of this.services.values()) {
       if (service.spec.daemon) this.startDaemonTask(service, instance);
     }
@@ -284,7 +304,7 @@ export class EcsModel {
       instance.status = 'INACTIVE';
       instance.deregisteredAt = this.clock.now;
       instance.version++;
-      this.publishInstance(instance);
+      this.instanceChanged(instance);
       for (const task of [...instance.tasks]) {
         this.markStopped(task, 'TerminationNotice', `Host EC2 (instance ${ec2InstanceId}) terminated.`);
       }
@@ -328,7 +348,7 @@ export class EcsModel {
     if (instance.agentConnected === connected) return;
     instance.agentConnected = connected;
     instance.version++;
-    this.publishInstance(instance);
+    this.instanceChanged(instance);
   }
 
   /** A change only the agent can report: carried out now, or held until the agent reconnects. */
@@ -358,7 +378,7 @@ export class EcsModel {
       if (instance.status !== status) {
         instance.status = status;
         instance.version++;
-        this.publishInstance(instance);
+        this.instanceChanged(instance);
         if (status === 'DRAINING') this.startDraining(instance);
         else this.reconcileAll();
       }
@@ -442,6 +462,12 @@ export class EcsModel {
     if (previous !== undefined) countUsage(usage, task, previous, -1);
     countUsage(usage, task, state, 1);
     task.readable = state;
+  }
+
+  /** A change ECS reports as an event: sent now, readable readLagSeconds later. */
+  private instanceChanged(instance: ContainerInstance): void {
+    this.publishInstance(instance);
+    this.observer.containerInstanceChanged?.(instance);
   }
 
   private publishInstance(instance: ContainerInstance): void {

@@ -264,6 +264,13 @@ export interface ScenarioOptions {
   apiLatency: [number, number];
   /** The ECS agent of every instance that enters Terminating:Wait disconnects at that moment. */
   disconnectAgentOnDrain?: boolean;
+  /** AMIs whose instances boot and pass EC2 health checks but never register with ECS (World.brokenAmis). */
+  brokenAmis?: string[];
+  /**
+   * Every group launches from this launch template (one per name, its version 1 the groups' AMI) at
+   * `version`; absent: the groups launch from their AMI, without a template.
+   */
+  launchTemplate?: { name: string; version?: string };
   maxSimulatedHours: number;
   onProgress?: (progress: Progress) => void;
 }
@@ -365,6 +372,7 @@ export function buildWorld(options: ScenarioOptions, hook: 'notify' | 'silent' |
         healthySeconds: shape.healthySeconds,
         shutdownSeconds: shape.shutdownSeconds,
         readLagSeconds: options.autoScaling?.readLagSeconds ?? 0,
+        ...(options.launchTemplate && { launchTemplate: options.launchTemplate }),
       };
     }),
     controller: options.controller,
@@ -375,6 +383,7 @@ export function buildWorld(options: ScenarioOptions, hook: 'notify' | 'silent' |
     ...(options.scheduleFaults && { scheduleFaults: options.scheduleFaults }),
     ecs: options.ecs,
     apiLatency: options.apiLatency,
+    ...(options.brokenAmis && { brokenAmis: options.brokenAmis }),
   });
   for (const group of world.groups.values()) group.startWithRunningInstances();
   for (const [name, ecs] of world.clusters) {
@@ -471,8 +480,26 @@ function targetCount(options: ScenarioOptions): number {
 
 /** The scenario's action, on every group of the account. */
 function act(world: World, options: ScenarioOptions): void {
+  // Groups on a launch template refresh to a new version of it with the new AMI (one per template).
+  const newVersions = new Map<string, string>();
   for (const group of world.groups.values()) {
-    if (options.scenario === 'instance-refresh') {
+    const template = group.launchTemplate;
+    if (options.scenario === 'instance-refresh' && template !== undefined) {
+      let version = newVersions.get(template.launchTemplateId);
+      if (version === undefined) {
+        const created = world.ec2.createLaunchTemplateVersion({
+          launchTemplateId: template.launchTemplateId,
+          sourceVersion: template.version,
+          data: { imageId: NEW_AMI },
+        });
+        version = String(created.versionNumber);
+        newVersions.set(template.launchTemplateId, version);
+      }
+      group.startInstanceRefresh({
+        ...options.refresh,
+        desiredConfiguration: { launchTemplate: { launchTemplateId: template.launchTemplateId, version } },
+      });
+    } else if (options.scenario === 'instance-refresh') {
       group.startInstanceRefresh({ amiId: NEW_AMI, ...options.refresh });
     } else if (options.scenario === 'scale-in') {
       group.setDesiredCapacity(group.desired - options.scaleInBy);

@@ -1,12 +1,22 @@
-import { ECS_BUCKETS, type EcsOperation, taskShape } from './api/ecs-api';
+import { containerInstanceShape, ECS_BUCKETS, type EcsOperation, taskShape } from './api/ecs-api';
 import { RetryCounter } from './api/retry';
 import { type ApiFaults, type ApiTarget, newBuckets } from './api/server';
 import { type AsgInstance, AutoScalingModel, type GroupSpec, type LifecycleAction } from './autoscaling';
 import { Clock, isoTime, Random, SIM_EPOCH } from './clock';
 import type { Controller, SimulatedAccount } from './controller';
 import type { AsyncHandler } from './delivery';
+import { Ec2Model } from './ec2';
+import { SsmParameters } from './ssm';
 import { type DeliveryFaults, deliver, type EventPattern, matchesPattern } from './delivery';
-import { ACCOUNT, EcsModel, type EcsOptions, REGION, type Service, type Task } from './ecs';
+import {
+  ACCOUNT,
+  type ContainerInstance,
+  EcsModel,
+  type EcsOptions,
+  REGION,
+  type Service,
+  type Task,
+} from './ecs';
 import { LambdaFunction } from './lambda';
 import { SqsEventSource, SqsQueue } from './sqs';
 import { queuePipeline, reconcileSchedule, taskStoppedPattern } from './template';
@@ -48,6 +58,28 @@ export interface EndedAction {
   lastTaskStoppedAt?: number;
 }
 
+/** An "ECS Container Instance State Change" event, as EventBridge carries it (aws-semantics §4.2). */
+export interface ContainerInstanceEvent {
+  version: '0';
+  id: string;
+  'detail-type': 'ECS Container Instance State Change';
+  source: 'aws.ecs';
+  account: string;
+  time: string;
+  region: string;
+  resources: [string];
+  detail: Record<string, unknown> & {
+    containerInstanceArn: string;
+    ec2InstanceId: string;
+    clusterArn: string;
+    status: string;
+    agentConnected: boolean;
+    version: number;
+    attributes: { name: string; value: string }[];
+    updatedAt: string;
+  };
+}
+
 /** Everything a run observed, for the report and the tests. */
 export class Recorder {
   /**
@@ -79,6 +111,8 @@ export class Recorder {
   /** Runs of the reconciler, and what each found. */
   readonly reconcileRuns: { at: number; report: unknown }[] = [];
   lifecycleCompletionsByController = 0;
+  /** Every "ECS Container Instance State Change" event the account's clusters sent, in order. */
+  readonly containerInstanceEvents: ContainerInstanceEvent[] = [];
 
   serviceHealth(name: string, at: number, count: number, room = true): void {
     let series = this.healthy.get(name);
@@ -110,6 +144,11 @@ export function serviceKey(clusters: readonly string[], cluster: string, service
 /** An Auto Scaling group and the cluster its instances join (its launch template's ECS_CLUSTER). */
 export interface WorldGroup extends GroupSpec {
   cluster: string;
+  /**
+   * The group launches from this launch template (created with `amiId` as version 1 unless a group
+   * before it created it) at `version` (`$Default` when absent); absent: from `amiId`, no template.
+   */
+  launchTemplate?: { name: string; version?: string };
 }
 
 export interface WorldOptions {
@@ -130,6 +169,8 @@ export interface WorldOptions {
   lambdaFaults?: LambdaFaults;
   /** How the reconciler's schedule misbehaves; on time, once per period when absent. */
   scheduleFaults?: ScheduleFaults;
+  /** AMIs whose ECS agent never registers (see World.brokenAmis). */
+  brokenAmis?: Iterable<string>;
 }
 
 /**
@@ -179,6 +220,13 @@ export class World {
   readonly ecs: EcsModel;
   /** The first group: the only one of a one-group world. */
   readonly group: AutoScalingModel;
+  /** The account's launch templates. */
+  readonly ec2: Ec2Model;
+  /**
+   * The public SSM parameters of the ECS-optimized AMIs; Amazon Linux 2023 (x86_64) recommends the
+   * first group's AMI when the story starts. `ssm.publishEcsOptimizedAmi` publishes a new one.
+   */
+  readonly ssm: SsmParameters;
   readonly recorder = new Recorder();
   readonly startDrain?: LambdaFunction;
   readonly finishDrain?: LambdaFunction;
@@ -198,6 +246,17 @@ export class World {
   readonly api: ApiTarget;
   /** Told of every change of an Auto Scaling instance, for scenarios that act on them. */
   onInstanceChanged?: (instance: AsgInstance, group: AutoScalingModel) => void;
+  /**
+   * Told of every "ECS Container Instance State Change" event the moment ECS sends it (before any
+   * delivery latency): where a rule on these events (matchesPattern) can route them to a target.
+   */
+  onContainerInstanceEvent?: (event: ContainerInstanceEvent, ecs: EcsModel) => void;
+  /**
+   * AMIs that boot but whose ECS agent never connects: an instance launched from one passes its EC2
+   * health checks and goes InService, yet never registers in its cluster, so nothing is placed on
+   * it. A scenario may add one while the run goes on ("a broken AMI is published").
+   */
+  readonly brokenAmis: Set<string>;
   /** Events SNS or EventBridge lost on the way to a queue (a fault the run asked for). */
   droppedEvents = 0;
   /** Events and notifications delivered twice (a fault the run asked for). */
@@ -206,11 +265,19 @@ export class World {
   skippedScheduledRuns = 0;
   duplicatedScheduledRuns = 0;
   private readonly rule: EventPattern;
+  /** Ids of container instance events: drawn apart, so that recording them changes no other draw. */
+  private readonly instanceEventIds: Random;
   private readonly clusterOfGroup = new Map<AutoScalingModel, EcsModel>();
 
   constructor(private readonly options: WorldOptions) {
     this.random = new Random(options.seed);
     this.channels = new Random(options.seed ^ 0x5bd1e995);
+    this.instanceEventIds = new Random(options.seed ^ 0x2545f491);
+    this.brokenAmis = new Set(options.brokenAmis ?? []);
+    this.ec2 = new Ec2Model(this.clock);
+    this.ssm = new SsmParameters(this.clock, {
+      'amazon-linux-2023': options.groups[0]?.amiId,
+    });
     const { clock, channels, recorder } = this;
     const clusterNames = options.clusters;
     if (clusterNames.length === 0 || new Set(clusterNames).size !== clusterNames.length)
@@ -286,6 +353,8 @@ export class World {
     this.api = {
       clusters,
       groups,
+      ec2: this.ec2,
+      ssm: this.ssm,
       clock,
       random: channels,
       faults: options.apiFaults,
@@ -312,6 +381,7 @@ export class World {
       this.random,
       {
         taskChanged: (task) => this.publishTaskEvent(task, ecs),
+        containerInstanceChanged: (instance) => this.publishContainerInstanceEvent(instance, ecs),
         serviceHealthChanged: (service: Service) =>
           recorder.serviceHealth(
             serviceKey(clusterNames, name, service.spec.name),
@@ -338,13 +408,22 @@ export class World {
         notify: (message) => this.publishLifecycleNotification(message),
         instanceChanged: (instance) => this.recordLane(instance, group, ecs),
         actionEnded: (action) => this.recordAction(action, group, ecs),
-        ec2Booted: (instance) =>
-          ecs.registerContainerInstance(instance.id, spec.instanceCpu, spec.instanceMemory, instance.amiId),
+        ec2Booted: (instance) => {
+          if (this.brokenAmis.has(instance.amiId)) return; // the agent never connects
+          ecs.registerContainerInstance(instance.id, spec.instanceCpu, spec.instanceMemory, instance.amiId);
+        },
         ec2Terminated: (instance) => this.ec2Terminated(instance, ecs),
       },
       this.channels,
     );
     this.clusterOfGroup.set(group, ecs);
+    if (spec.launchTemplate !== undefined) {
+      const { name, version } = spec.launchTemplate;
+      const template =
+        [...this.ec2.templates.values()].find((t) => t.name === name) ??
+        this.ec2.createLaunchTemplate(name, { imageId: spec.amiId });
+      group.useLaunchTemplate(this.ec2, { launchTemplateId: template.id, version: version ?? '$Default' });
+    }
     return group;
   }
 
@@ -430,6 +509,39 @@ export class World {
       this.recorder.taskEventsQueued[task.lastStatus === 'STOPPED' ? 'stopped' : 'toldToStop']++;
       queue.sendMessage(JSON.stringify(event));
     });
+  }
+
+  /** Every "ECS Container Instance State Change" event the account's clusters sent, in order. */
+  get containerInstanceEvents(): readonly ContainerInstanceEvent[] {
+    return this.recorder.containerInstanceEvents;
+  }
+
+  /** ECS sends the instance's new state; the recorder keeps it and a subscriber (a rule) may take it. */
+  private publishContainerInstanceEvent(instance: ContainerInstance, ecs: EcsModel): void {
+    const shape = containerInstanceShape(instance, 'current', isoTime);
+    const event: ContainerInstanceEvent = {
+      version: '0',
+      id: this.instanceEventIds.uuid(),
+      'detail-type': 'ECS Container Instance State Change',
+      source: 'aws.ecs',
+      account: ACCOUNT,
+      time: isoTime(this.clock.now),
+      region: REGION,
+      resources: [instance.arn],
+      detail: {
+        ...shape,
+        clusterArn: ecs.clusterArn,
+        containerInstanceArn: instance.arn,
+        ec2InstanceId: instance.ec2InstanceId,
+        status: instance.status,
+        agentConnected: instance.agentConnected,
+        version: instance.version,
+        attributes: [...instance.attributesAt()].map(([name, value]) => ({ name, value })),
+        updatedAt: isoTime(this.clock.now),
+      },
+    };
+    this.recorder.containerInstanceEvents.push(event);
+    this.onContainerInstanceEvent?.(event, ecs);
   }
 
   /** Latency, loss, duplicates and reordering on the way from an event source to its target. */

@@ -1,4 +1,11 @@
-import { type AsgInstance, AutoScalingError, type AutoScalingModel } from '../autoscaling';
+import {
+  type AsgInstance,
+  AutoScalingError,
+  type AutoScalingModel,
+  type RefreshSpec,
+  type RefreshState,
+} from '../autoscaling';
+import { isoTime } from '../clock';
 
 /**
  * The Auto Scaling operations the controller uses, plus the reads a person uses to look around and
@@ -37,6 +44,35 @@ export const AUTO_SCALING_OPERATIONS: Record<string, (groups: AutoScalingGroups,
       const input = { groupName, hookName: required(params, 'LifecycleHookName'), ...identify(params) };
       groupNamed(groups, groupName).recordHeartbeat(input);
       return '';
+    },
+    StartInstanceRefresh: (groups, params) => {
+      const group = groupNamed(groups, required(params, 'AutoScalingGroupName'));
+      const strategy = params.get('Strategy') ?? 'Rolling';
+      if (strategy !== 'Rolling')
+        throw new AutoScalingError(
+          'ValidationError',
+          `The simulation supports the Rolling strategy only, not ${strategy}`,
+        );
+      const refresh = group.startInstanceRefresh(refreshSpec(params));
+      return element('InstanceRefreshId', refresh.id);
+    },
+    DescribeInstanceRefreshes: (groups, params) => {
+      const group = groupNamed(groups, required(params, 'AutoScalingGroupName'));
+      const ids = members(params, 'InstanceRefreshIds');
+      const wanted = group.refreshes.filter((refresh) => ids.length === 0 || ids.includes(refresh.id));
+      const max = Math.min(Number(params.get('MaxRecords') ?? 50), 100);
+      const start = Number(params.get('NextToken') ?? 0);
+      const page = wanted.slice(start, start + max);
+      const next = start + max < wanted.length ? element('NextToken', String(start + max)) : '';
+      return `<InstanceRefreshes>${page.map((refresh) => refreshXml(group, refresh)).join('')}</InstanceRefreshes>${next}`;
+    },
+    CancelInstanceRefresh: (groups, params) => {
+      const group = groupNamed(groups, required(params, 'AutoScalingGroupName'));
+      return element('InstanceRefreshId', group.cancelInstanceRefresh().id);
+    },
+    RollbackInstanceRefresh: (groups, params) => {
+      const group = groupNamed(groups, required(params, 'AutoScalingGroupName'));
+      return element('InstanceRefreshId', group.rollbackInstanceRefresh().id);
     },
     SetDesiredCapacity: (groups, params) => {
       const group = groupNamed(groups, required(params, 'AutoScalingGroupName'));
@@ -107,7 +143,13 @@ function instanceXml(
     element('LifecycleState', state) +
     element('HealthStatus', instance.ec2Gone ? 'UNHEALTHY' : 'HEALTHY') +
     element('ProtectedFromScaleIn', 'false') +
-    `<LaunchTemplate>${element('LaunchTemplateId', 'lt-0a1b2c3d4e5f60718')}${element('LaunchTemplateName', 'ecs')}${element('Version', instance.amiId)}</LaunchTemplate>` +
+    (instance.launchTemplate === undefined
+      ? `<LaunchTemplate>${element('LaunchTemplateId', 'lt-0a1b2c3d4e5f60718')}${element('LaunchTemplateName', 'ecs')}${element('Version', instance.amiId)}</LaunchTemplate>`
+      : launchTemplateXml(
+          instance.launchTemplate.id,
+          instance.launchTemplate.name,
+          String(instance.launchTemplate.version),
+        )) +
     '</member>'
   );
 }
@@ -147,6 +189,13 @@ function groupXml(group: AutoScalingModel): string {
     element('MinSize', String(group.spec.minSize)) +
     element('MaxSize', String(group.spec.maxSize)) +
     element('DesiredCapacity', String(group.desired)) +
+    (group.launchTemplate === undefined
+      ? ''
+      : launchTemplateXml(
+          group.launchTemplate.launchTemplateId,
+          group.launchTemplate.launchTemplateName,
+          group.launchTemplate.version,
+        )) +
     element('DefaultCooldown', '300') +
     '<AvailabilityZones><member>us-east-1a</member><member>us-east-1b</member><member>us-east-1c</member></AvailabilityZones>' +
     element('HealthCheckType', 'EC2') +
@@ -174,6 +223,96 @@ function describeLifecycleHooks(groups: AutoScalingGroups, params: Params): stri
     )
     .join('');
   return `<LifecycleHooks>${hooks}</LifecycleHooks>`;
+}
+
+/** StartInstanceRefresh's Preferences and DesiredConfiguration, with Auto Scaling's defaults. */
+function refreshSpec(params: Params): RefreshSpec {
+  const number = (name: string) => {
+    const value = params.get(`Preferences.${name}`);
+    if (value === null) return undefined;
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed)) throw new AutoScalingError('ValidationError', `Invalid ${name}: ${value}`);
+    return parsed;
+  };
+  const flag = (name: string) => params.get(`Preferences.${name}`) === 'true';
+  const checkpoints = members(params, 'Preferences.CheckpointPercentages').map(Number);
+  const template = 'DesiredConfiguration.LaunchTemplate.';
+  const launchTemplateId = params.get(`${template}LaunchTemplateId`) ?? undefined;
+  const launchTemplateName = params.get(`${template}LaunchTemplateName`) ?? undefined;
+  const version = params.get(`${template}Version`) ?? undefined;
+  const min = number('MinHealthyPercentage');
+  const max = number('MaxHealthyPercentage');
+  if (max !== undefined && min === undefined)
+    throw new AutoScalingError('ValidationError', 'MaxHealthyPercentage requires MinHealthyPercentage.');
+  return {
+    minHealthyPercentage: min ?? 90,
+    ...(max !== undefined && { maxHealthyPercentage: max }),
+    // The group's HealthCheckGracePeriod (0 here) when absent, as it has no DefaultInstanceWarmup.
+    instanceWarmup: number('InstanceWarmup') ?? 0,
+    skipMatching: flag('SkipMatching'),
+    autoRollback: flag('AutoRollback'),
+    ...(checkpoints.length > 0 && { checkpointPercentages: checkpoints }),
+    ...(number('CheckpointDelay') !== undefined && { checkpointDelay: number('CheckpointDelay') }),
+    ...((launchTemplateId !== undefined || launchTemplateName !== undefined) && {
+      desiredConfiguration: {
+        launchTemplate: {
+          ...(launchTemplateId !== undefined && { launchTemplateId }),
+          ...(launchTemplateName !== undefined && { launchTemplateName }),
+          ...(version !== undefined && { version }),
+        },
+      },
+    }),
+  };
+}
+
+function refreshXml(group: AutoScalingModel, refresh: RefreshState): string {
+  const { spec } = refresh;
+  const desired = spec.desiredConfiguration?.launchTemplate;
+  const rollback = refresh.rollbackDetails;
+  return (
+    '<member>' +
+    element('InstanceRefreshId', refresh.id) +
+    element('AutoScalingGroupName', group.spec.name) +
+    element('Status', refresh.status) +
+    (refresh.statusReason === undefined ? '' : element('StatusReason', refresh.statusReason)) +
+    element('StartTime', isoTime(refresh.startedAt)) +
+    (refresh.endedAt === undefined ? '' : element('EndTime', isoTime(refresh.endedAt))) +
+    element('PercentageComplete', String(refresh.percentageComplete)) +
+    element('InstancesToUpdate', String(refresh.instancesToUpdate)) +
+    '<Preferences>' +
+    element('MinHealthyPercentage', String(spec.minHealthyPercentage)) +
+    (spec.maxHealthyPercentage === undefined
+      ? ''
+      : element('MaxHealthyPercentage', String(spec.maxHealthyPercentage))) +
+    element('InstanceWarmup', String(spec.instanceWarmup)) +
+    (spec.checkpointPercentages === undefined
+      ? ''
+      : `<CheckpointPercentages>${spec.checkpointPercentages.map((c) => element('member', String(c))).join('')}</CheckpointPercentages>` +
+        element('CheckpointDelay', String(spec.checkpointDelay ?? 3600))) +
+    element('SkipMatching', String(spec.skipMatching ?? false)) +
+    element('AutoRollback', String(spec.autoRollback ?? false)) +
+    '</Preferences>' +
+    (desired === undefined || refresh.desired.launchTemplate === undefined
+      ? ''
+      : `<DesiredConfiguration>${launchTemplateXml(
+          refresh.desired.launchTemplate.id,
+          refresh.desired.launchTemplate.name,
+          desired.version ?? '$Default',
+        )}</DesiredConfiguration>`) +
+    (rollback === undefined
+      ? ''
+      : '<RollbackDetails>' +
+        element('RollbackReason', rollback.reason) +
+        element('RollbackStartTime', isoTime(rollback.startedAt)) +
+        element('PercentageCompleteOnRollback', String(rollback.percentageCompleteOnRollback)) +
+        element('InstancesToUpdateOnRollback', String(rollback.instancesToUpdateOnRollback)) +
+        '</RollbackDetails>') +
+    '</member>'
+  );
+}
+
+function launchTemplateXml(id: string, name: string, version: string): string {
+  return `<LaunchTemplate>${element('LaunchTemplateId', id)}${element('LaunchTemplateName', name)}${element('Version', version)}</LaunchTemplate>`;
 }
 
 function element(name: string, value: string): string {

@@ -157,32 +157,55 @@ function describeClusters(clusters: EcsClusters, input: Input): Output {
   return { clusters: found, failures };
 }
 
-/** An EC2 instance id in the cluster query language, with or without single or double quotes. */
-const EC2_ID = String.raw`(?:'([\w-]+)'|"([\w-]+)"|([\w-]+))`;
-const EQUALS = new RegExp(String.raw`^\s*ec2InstanceId\s*==\s*${EC2_ID}\s*$`);
-const WITHIN = /^\s*ec2InstanceId\s+in\s*\[([^\]]*)\]\s*$/;
-const LIST_ITEM = new RegExp(String.raw`^\s*${EC2_ID}\s*$`);
+/** A value in the cluster query language, with or without single or double quotes. */
+const VALUE = String.raw`(?:'([^']*)'|"([^"]*)"|([^\s'",\[\]]+))`;
+/** `ec2InstanceId` or `attribute:<name>` (attribute names as PutAttributes allows them). */
+const SUBJECT = String.raw`(ec2InstanceId|attribute:[A-Za-z0-9\-_/\\.]{1,128})`;
+const COMPARE = new RegExp(String.raw`^\s*${SUBJECT}\s*(==|!=)\s*${VALUE}\s*$`);
+const WITHIN = new RegExp(String.raw`^\s*${SUBJECT}\s+(in|not_in|!in)\s*\[([^\]]*)\]\s*$`);
+const EXISTS = new RegExp(String.raw`^\s*(attribute:[A-Za-z0-9\-_/\\.]{1,128})\s+(exists|!exists)\s*$`);
+const LIST_ITEM = new RegExp(String.raw`^\s*${VALUE}\s*$`);
 
-/** The cluster query language, as far as looking up instances goes: ec2InstanceId ==, in [...]. */
+/**
+ * The cluster query language, as far as looking up instances goes: the subjects `ec2InstanceId` and
+ * `attribute:<name>` (ECS's own attributes such as `ecs.ami-id`, and custom ones, as reads see them)
+ * with `==`, `!=`, `in [...]`, `!in [...]`; and `attribute:<name> exists` / `!exists`.
+ */
 function instanceFilter(filter: string | undefined): (instance: ContainerInstance) => boolean {
   if (filter === undefined || filter.trim() === '') return () => true;
   const unsupported = () =>
     new EcsApiError('InvalidParameterException', `The simulation does not support the filter: ${filter}`);
-  const equals = EQUALS.exec(filter);
-  if (equals) {
-    const id = equals[1] ?? equals[2] ?? equals[3];
-    return (instance) => instance.ec2InstanceId === id;
+  const valueOf = (subject: string) =>
+    subject === 'ec2InstanceId'
+      ? (instance: ContainerInstance) => instance.ec2InstanceId
+      : (instance: ContainerInstance) =>
+          instance.attributesAt(instance.readable ?? instance).get(subject.slice('attribute:'.length));
+  const compare = COMPARE.exec(filter);
+  if (compare) {
+    const value = valueOf(compare[1] ?? '');
+    const wanted = compare[3] ?? compare[4] ?? compare[5];
+    return compare[2] === '==' ? (i) => value(i) === wanted : (i) => value(i) !== wanted;
   }
   const within = WITHIN.exec(filter);
   if (within) {
-    const ids = new Set(
-      (within[1] ?? '').split(',').map((item) => {
-        const id = LIST_ITEM.exec(item);
-        if (id === null) throw unsupported();
-        return id[1] ?? id[2] ?? id[3];
+    const value = valueOf(within[1] ?? '');
+    const values = new Set(
+      (within[3] ?? '').split(',').map((item) => {
+        const match = LIST_ITEM.exec(item);
+        if (match === null) throw unsupported();
+        return match[1] ?? match[2] ?? match[3];
       }),
     );
-    return (instance) => ids.has(instance.ec2InstanceId);
+    const inside = (i: ContainerInstance) => {
+      const v = value(i);
+      return v !== undefined && values.has(v);
+    };
+    return within[2] === 'in' ? inside : (i) => !inside(i);
+  }
+  const exists = EXISTS.exec(filter);
+  if (exists) {
+    const value = valueOf(exists[1] ?? '');
+    return exists[2] === 'exists' ? (i) => value(i) !== undefined : (i) => value(i) === undefined;
   }
   throw unsupported();
 }
@@ -346,13 +369,22 @@ function describeServices(ecs: EcsModel, input: Input): Output {
   return { services, failures };
 }
 
+/** The agent every simulated instance runs (the versionInfo of DescribeContainerInstances and events). */
+export const AGENT_VERSION_INFO = {
+  agentVersion: '1.88.0',
+  agentHash: 'a3f7c2b1',
+  dockerVersion: 'DockerVersion: 25.0.6',
+} as const;
+
 /**
- * A container instance as the API returns it: `current` as it is now (the answer to a write),
- * `readable` as reads see it, readLagSeconds behind, its counts agreeing with the readable tasks.
+ * A container instance as the API returns it: `current` as it is now (the answer to a write, or the
+ * detail of an event), `readable` as reads see it, readLagSeconds behind, its counts agreeing with
+ * the readable tasks. `time` converts a simulated second: epoch seconds for the API, ISO strings for events.
  */
-export function containerInstanceShape(
+export function containerInstanceShape<T = number>(
   instance: ContainerInstance,
   view: 'current' | 'readable' = 'current',
+  time: (seconds: number) => T = epochSeconds as (seconds: number) => T,
 ): Output {
   const seen = view === 'readable' ? instance.readable : undefined;
   const usage = instance.readableUsage;
@@ -362,9 +394,10 @@ export function containerInstanceShape(
     version: (seen ?? instance).version,
     status: (seen ?? instance).status,
     agentConnected: (seen ?? instance).agentConnected,
+    versionInfo: { ...AGENT_VERSION_INFO },
     runningTasksCount: seen ? usage.running : instance.runningTasksCount,
     pendingTasksCount: seen ? usage.pending : instance.pendingTasksCount,
-    registeredAt: epochSeconds(instance.registeredAt),
+    registeredAt: time(instance.registeredAt),
     registeredResources: [
       { name: 'CPU', type: 'INTEGER', integerValue: instance.cpu },
       { name: 'MEMORY', type: 'INTEGER', integerValue: instance.memory },
@@ -377,11 +410,7 @@ export function containerInstanceShape(
         integerValue: seen ? instance.memory - usage.memory : instance.freeMemory,
       },
     ],
-    attributes: [
-      { name: 'ecs.ami-id', value: instance.amiId },
-      { name: 'ecs.availability-zone', value: `${REGION}a` },
-      ...[...(seen ?? instance).attributes].map(([name, value]) => ({ name, value })),
-    ],
+    attributes: [...instance.attributesAt(seen ?? instance)].map(([name, value]) => ({ name, value })),
   };
 }
 

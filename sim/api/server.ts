@@ -3,18 +3,22 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AutoScalingError } from '../autoscaling';
 import type { Clock, Random } from '../clock';
+import { Ec2Error, type Ec2Model } from '../ec2';
+import type { SsmParameters } from '../ssm';
 import {
   AUTO_SCALING_OPERATIONS,
   type AutoScalingGroups,
   autoScalingError,
   autoScalingResponse,
 } from './autoscaling-api';
+import { EC2_OPERATIONS, ec2Bucket, ec2Error, ec2Response } from './ec2-api';
 import { ECS_BUCKETS, ECS_OPERATIONS, EcsApiError, type EcsClusters, type EcsOperation } from './ecs-api';
+import { SSM_OPERATIONS, SsmApiError } from './ssm-api';
 
 /**
- * One loopback HTTP endpoint that speaks both wire protocols the real SDK clients use: awsJson1_1
- * for ECS (X-Amz-Target header) and awsQuery for Auto Scaling (form-encoded Action). Credentials
- * and signatures are not checked.
+ * One loopback HTTP endpoint that speaks the wire protocols the real SDK clients use: awsJson1_1
+ * for ECS and SSM (X-Amz-Target header), awsQuery for Auto Scaling and SNS, and the EC2 query protocol for
+ * EC2's launch template operations (form-encoded Action). Credentials and signatures are not checked.
  */
 
 export interface ApiFaults {
@@ -42,6 +46,10 @@ export const NO_API_FAULTS: ApiFaults = { tokenBuckets: false, throttle: 0, serv
 export interface ApiTarget {
   clusters: EcsClusters;
   groups: AutoScalingGroups;
+  /** The account's launch templates; EC2 calls fail with InvalidAction when absent. */
+  ec2?: Ec2Model;
+  /** The account's SSM parameters (the public ECS-optimized AMI ones); SSM calls fail when absent. */
+  ssm?: SsmParameters;
   clock: Clock;
   random: Random;
   faults: ApiFaults;
@@ -91,6 +99,11 @@ const BUCKET_SIZES: Record<string, [number, number]> = {
   'auto-scaling': [40, 10],
   // SNS Publish: thousands per second in large Regions; an alert or two per drain never reaches it.
   'sns-publish': [300, 300],
+  // EC2 API request throttling, per account and Region: non-mutating (Describe*) and mutating actions.
+  'ec2-non-mutating': [100, 20],
+  'ec2-mutating': [200, 5],
+  // SSM GetParameter(s): the default (standard) throughput quota, 40 transactions per second.
+  'ssm-get': [40, 40],
 };
 
 export function newBuckets(): Map<string, TokenBucket> {
@@ -106,6 +119,7 @@ export interface ApiResponse {
 }
 
 const ECS_TARGET_PREFIX = 'AmazonEC2ContainerServiceV20141113.';
+const SSM_TARGET_PREFIX = 'AmazonSSM.';
 
 /** Answers one request against the target. Pure with respect to the network: tests call it directly. */
 export function answer(
@@ -117,9 +131,14 @@ export function answer(
   if (amzTarget?.startsWith(ECS_TARGET_PREFIX)) {
     return answerEcs(target, amzTarget.slice(ECS_TARGET_PREFIX.length), body);
   }
+  if (amzTarget?.startsWith(SSM_TARGET_PREFIX)) {
+    return answerSsm(target, amzTarget.slice(SSM_TARGET_PREFIX.length), body);
+  }
   // Request ids only label answers; they draw on no simulated randomness.
   const params = new URLSearchParams(body);
-  if (params.get('Action') === 'Publish') return answerSnsPublish(target, params, randomUUID());
+  const action = params.get('Action') ?? '';
+  if (action === 'Publish') return answerSnsPublish(target, params, randomUUID());
+  if (action in EC2_OPERATIONS) return answerEc2(target, action, params, randomUUID());
   return answerAutoScaling(target, params, randomUUID());
 }
 
@@ -209,6 +228,67 @@ function answerAutoScaling(target: ApiTarget, params: URLSearchParams, requestId
   } catch (error) {
     if (error instanceof AutoScalingError)
       return xml(400, autoScalingError(error.code, error.message, requestId));
+    throw error;
+  }
+}
+
+/** SSM (awsJson1_1): the public parameters. Throttles, fails and loses answers like the other services. */
+function answerSsm(target: ApiTarget, operation: string, body: string): ApiResponse {
+  const json = (status: number, payload: unknown): ApiResponse => ({
+    status,
+    contentType: 'application/x-amz-json-1.1',
+    body: JSON.stringify(payload),
+  });
+  const fail = (status: number, code: string, message: string) => json(status, { __type: code, message });
+  const handler = SSM_OPERATIONS[operation];
+  if (target.ssm === undefined || handler === undefined)
+    return fail(400, 'UnknownOperationException', `Unknown operation ${operation}`);
+  count(target, `ssm:${operation}`);
+  const fault = injectedFault(target, 'ssm-get');
+  if (fault === 'throttle') return fail(400, 'ThrottlingException', 'Rate exceeded');
+  if (fault === 'error') return fail(500, 'InternalServerError', 'Service unavailable');
+  try {
+    const output = handler(target.ssm, body === '' ? {} : (JSON.parse(body) as Record<string, unknown>));
+    const lost = lostResponse(target);
+    if (lost === 'error') return fail(500, 'InternalServerError', 'Service unavailable');
+    if (lost === 'timeout') return fail(504, 'RequestTimeout', 'Gateway Timeout');
+    return json(200, output);
+  } catch (error) {
+    if (error instanceof SsmApiError) return fail(400, error.code, error.message);
+    throw error;
+  }
+}
+
+/** EC2 (query protocol): launch templates. Throttles, fails and loses answers like the other services. */
+function answerEc2(
+  target: ApiTarget,
+  operation: string,
+  params: URLSearchParams,
+  requestId: string,
+): ApiResponse {
+  const xml = (status: number, body: string): ApiResponse => ({ status, contentType: 'text/xml', body });
+  const ec2 = target.ec2;
+  const handler = EC2_OPERATIONS[operation];
+  if (ec2 === undefined || handler === undefined)
+    return xml(
+      400,
+      ec2Error('InvalidAction', `The action ${operation} is not valid for this web service.`, requestId),
+    );
+  count(target, `ec2:${operation}`);
+  const fault = injectedFault(target, ec2Bucket(operation));
+  if (fault === 'throttle')
+    return xml(503, ec2Error('RequestLimitExceeded', 'Request limit exceeded.', requestId));
+  if (fault === 'error')
+    return xml(500, ec2Error('InternalError', 'An internal error has occurred', requestId));
+  try {
+    const result = handler(ec2, params);
+    const lost = lostResponse(target);
+    if (lost === 'error')
+      return xml(500, ec2Error('InternalError', 'An internal error has occurred', requestId));
+    if (lost === 'timeout') return xml(504, ec2Error('RequestTimeout', 'Gateway Timeout', requestId));
+    return xml(200, ec2Response(operation, result, requestId));
+  } catch (error) {
+    if (error instanceof Ec2Error) return xml(400, ec2Error(error.code, error.message, requestId));
     throw error;
   }
 }
