@@ -8,6 +8,25 @@
 export const HEARTBEATS_PER_TIMEOUT = 3;
 
 /**
+ * Slack the hook's timer keeps after a heartbeat is due: four reconciler runs (a minute apart by
+ * default), so that a drain whose last event is lost survives three failed runs in a row (in the
+ * fault matrix, three crashes in a row at HeartbeatTimeout 300 let an action time out when
+ * heartbeats waited for a third of it). It matters only for short timeouts.
+ */
+export const HEARTBEAT_SLACK_SECONDS = 240;
+
+/** Seconds after a heartbeat when the next one is due. */
+export function heartbeatEverySeconds(heartbeatTimeoutSeconds: number): number {
+  return Math.max(
+    30,
+    Math.min(
+      heartbeatTimeoutSeconds / HEARTBEATS_PER_TIMEOUT,
+      heartbeatTimeoutSeconds - HEARTBEAT_SLACK_SECONDS,
+    ),
+  );
+}
+
+/**
  * Whether an event emitted at `emittedAt` should record a heartbeat, given the emission time of the
  * event that last sent one for the same instance in this container (undefined: none known).
  * Times in milliseconds. A late event close to the last heartbeat brings no news; one far from it
@@ -19,5 +38,5 @@ export function heartbeatDue(
   heartbeatTimeoutSeconds: number,
 ): boolean {
   if (lastSentAt === undefined) return true;
-  return Math.abs(emittedAt - lastSentAt) >= (heartbeatTimeoutSeconds * 1000) / HEARTBEATS_PER_TIMEOUT;
+  return Math.abs(emittedAt - lastSentAt) >= heartbeatEverySeconds(heartbeatTimeoutSeconds) * 1000;
 }

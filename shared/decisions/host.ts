@@ -733,7 +733,8 @@ function waitsOnOurHook(
 
 /**
  * A draining host with tasks left: that is progress, so restart the hook's heartbeat timer, paced
- * to a third of HeartbeatTimeout after the drain started or the last heartbeat this container sent.
+ * to a third of HeartbeatTimeout (less for short timeouts: see heartbeatEverySeconds) after the drain
+ * started or the last heartbeat this container sent.
  * Nothing to keep alive once we know no action of ours waits.
  */
 function keepAliveAfter(
