@@ -15,12 +15,13 @@ import {
   wholeNumber,
   writableFile,
 } from './cli-input';
-import { type DrainSettings, loadController, openTransport } from './controller';
+import { type Controller, type DrainSettings, loadController, openTransport } from './controller';
 import {
   type ClusterShape,
   defaultOptions,
   demoShape,
   type Progress,
+  type RunResult,
   runScenario,
   SCENARIOS,
   type ScenarioName,
@@ -117,12 +118,8 @@ async function main(): Promise<void> {
     );
     const without = values['controller-only']
       ? undefined
-      : await runScenario({ ...options, onProgress: reporter('without controller', scenario) });
-    const withController = await runScenario({
-      ...options,
-      controller,
-      onProgress: reporter('with controller', scenario),
-    });
+      : await rehearse(options, undefined, reporter('without controller', scenario));
+    const withController = await rehearse(options, controller, reporter('with controller', scenario));
 
     const runs = without ? [without, withController] : [withController];
     writeFileSync(svgPath, renderTimeline(runs));
@@ -148,19 +145,46 @@ async function main(): Promise<void> {
   }
 }
 
-/** Live progress on stderr: one line rewritten in place on a terminal, a line every 10 simulated minutes otherwise. */
-function reporter(label: string, scenario: ScenarioName): (progress: Progress) => void {
+/** One run of the rehearsal, its progress reported as it goes and where it ended. */
+async function rehearse(
+  options: ScenarioOptions,
+  controller: Controller | undefined,
+  progress: ReturnType<typeof reporter>,
+): Promise<RunResult> {
+  const result = await runScenario({
+    ...options,
+    ...(controller && { controller }),
+    onProgress: progress.onProgress,
+  });
+  progress.finish();
+  return result;
+}
+
+/**
+ * Live progress on stderr: one line rewritten in place on a terminal, a line every 10 simulated
+ * minutes otherwise; `finish` prints where the run ended, which those lines may have skipped.
+ */
+function reporter(label: string, scenario: ScenarioName) {
   let lastPrinted = -Infinity;
+  let last: string | undefined;
   // A refresh replaces instances; a scale-in and a spot interruption only take them away.
   const done = scenario === 'instance-refresh' ? 'replaced' : 'removed';
-  return (progress) => {
-    const line = `  ${label}: t=${clock(progress.simulatedSeconds)}  ${done} ${progress.instancesReplaced}/${progress.instancesToReplace}  draining ${progress.draining}  in service ${progress.inService}`;
-    if (process.stderr.isTTY) {
-      process.stderr.write(`\r${line}\u001b[K`);
-    } else if (progress.simulatedSeconds - lastPrinted >= 600) {
-      process.stderr.write(`${line}\n`);
-      lastPrinted = progress.simulatedSeconds;
-    }
+  return {
+    onProgress: (progress: Progress) => {
+      const line = `  ${label}: t=${clock(progress.simulatedSeconds)}  ${done} ${progress.instancesReplaced}/${progress.instancesToReplace}  draining ${progress.draining}  in service ${progress.inService}`;
+      last = line;
+      if (process.stderr.isTTY) {
+        process.stderr.write(`\r${line}\u001b[K`);
+      } else if (progress.simulatedSeconds - lastPrinted >= 600) {
+        process.stderr.write(`${line}\n`);
+        lastPrinted = progress.simulatedSeconds;
+        last = undefined;
+      }
+    },
+    finish: () => {
+      if (process.stderr.isTTY) process.stderr.write('\n');
+      else if (last !== undefined) process.stderr.write(`${last}\n`);
+    },
   };
 }
 
