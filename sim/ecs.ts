@@ -685,6 +685,12 @@ export class EcsModel {
     if (this.passing) return;
     this.passing = true;
     const pass = (): void => {
+      // A service below its floor is looked at again: room may have come (an instance registered,
+      // capacity freed) without its health changing, and whoever measures it should know.
+      for (const service of this.services.values()) {
+        if (!service.spec.daemon && service.healthyCount < service.floor)
+          this.observer.serviceHealthChanged(service);
+      }
       this.reconcileAll();
       this.clock.after(SCHEDULER_PASS_SECONDS, pass);
     };

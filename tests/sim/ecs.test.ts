@@ -1,4 +1,4 @@
-import type { EcsOptions, ServiceSpec } from '../../sim/ecs';
+import { type EcsOptions, SCHEDULER_PASS_SECONDS, type ServiceSpec } from '../../sim/ecs';
 import { simulatedCluster } from '../helpers/ecs-model';
 
 /** A cluster of `hosts` instances with room for plenty of tasks, and every task event recorded. */
@@ -198,5 +198,33 @@ describe('ECS draining in the simulation', () => {
     expect(ecs.updateContainerInstancesState([victim.arn], 'DRAINING').failures).toEqual([
       { arn: victim.arn, reason: 'MISSING' },
     ]);
+  });
+});
+
+describe("the scheduler's own pass", () => {
+  it('reports again a service below its floor, so that room coming without a health change is seen', async () => {
+    // One host with room for two tasks of 2048 CPU units; the service wants four (floor four).
+    const { clock, ecs, healthy } = simulatedCluster(1, 5);
+    ecs.createService({
+      name: 'big',
+      desiredCount: 4,
+      minimumHealthyPercent: 100,
+      maximumPercent: 200,
+      cpu: 2048,
+      memory: 1024,
+      startupSeconds: 10,
+      stopSeconds: 30,
+      staticHostPort: false,
+      daemon: false,
+    });
+    await clock.run(100);
+    const seen = () => healthy.filter((entry) => entry.service === 'big').map((entry) => entry.at);
+    const before = seen().length;
+
+    await clock.run(100 + 2 * SCHEDULER_PASS_SECONDS);
+
+    // No task started or stopped, yet each pass said the service is still below its floor.
+    expect(seen().length).toBeGreaterThanOrEqual(before + 2);
+    expect(healthy.filter((entry) => entry.service === 'big').every((entry) => entry.count <= 2)).toBe(true);
   });
 });
