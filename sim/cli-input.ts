@@ -87,7 +87,7 @@ export function readShapeFile(path: string): ClusterShape {
 }
 
 /** The first problem zod found, in words: the field's path, and for an unknown key a close match. */
-export function describeIssue(error: z.ZodError): string {
+function describeIssue(error: z.ZodError): string {
   // A misspelled field shows twice: as an unknown key, and as the field it meant, missing.
   const issue = error.issues.find((each) => each.code === 'unrecognized_keys') ?? error.issues[0];
   if (issue === undefined) return 'invalid';
@@ -114,7 +114,7 @@ function knownKeys(path: PropertyKey[]): string[] {
 }
 
 /** The candidate closest to `word` (case aside, at most two edits away), if any. */
-export function closestMatch(word: string, candidates: string[]): string | undefined {
+function closestMatch(word: string, candidates: string[]): string | undefined {
   let best: { candidate: string; distance: number } | undefined;
   for (const candidate of candidates) {
     const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());

@@ -29,7 +29,7 @@ import {
 } from './scenario';
 import { formatComparison, impossibleShape, summarize } from './report';
 import { reportStem, renderReport } from './html-report';
-import { clock, renderTimeline } from './svg';
+import { clock, plural, renderTimeline } from './svg';
 
 const HELP = `npm start -- [options]
 
@@ -303,10 +303,6 @@ function drainSettings(values: Flags, heartbeatTimeout: number): DrainSettings {
     );
   }
   return { deadlineAction, drainDeadlineSeconds: Math.min(asked, global) };
-}
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 function isDeadlineAction(text: string): text is DeadlineAction {

@@ -78,7 +78,7 @@ export function createReconcileHandler(dependencies: ReconcileDependencies) {
           },
           { found: 'held by our hook' },
         );
-        byInstance.set(`${group.cluster} ${instance.instanceId}`, host);
+        byInstance.set(hostKey(group.cluster, instance.instanceId), host);
         hosts.push(host);
       }
       for (const id of heldSince.keys()) if (!stillHeld.has(id)) heldSince.delete(id);
@@ -95,7 +95,7 @@ export function createReconcileHandler(dependencies: ReconcileDependencies) {
         const { found } = await deps.ecs.describeContainerInstances(cluster, arns);
         for (const instance of found) {
           // Both sides name clusters as the configuration does.
-          let host = byInstance.get(`${cluster} ${instance.ec2InstanceId}`);
+          let host = byInstance.get(hostKey(cluster, instance.ec2InstanceId));
           if (host === undefined) {
             host = newHost(
               {
@@ -107,7 +107,7 @@ export function createReconcileHandler(dependencies: ReconcileDependencies) {
               },
               { found: 'draining' },
             );
-            byInstance.set(`${cluster} ${instance.ec2InstanceId}`, host);
+            byInstance.set(hostKey(cluster, instance.ec2InstanceId), host);
             hosts.push(host);
           }
           const { snapshot } = host;
@@ -123,7 +123,7 @@ export function createReconcileHandler(dependencies: ReconcileDependencies) {
         const live = (snapshot.containerInstances ?? []).filter((instance) => instance.status !== 'INACTIVE');
         if (live.length === 0 || snapshot.observedAt === undefined) continue;
         if (live.some((instance) => tasksWantingToRun(instance) > 0)) continue;
-        const key = `${snapshot.cluster} ${snapshot.ec2InstanceId}`;
+        const key = hostKey(snapshot.cluster, snapshot.ec2InstanceId);
         quiet.add(key);
         if (!quietSince.has(key)) quietSince.set(key, snapshot.observedAt);
         snapshot.quietSince = quietSince.get(key);
@@ -180,6 +180,11 @@ async function lookAgain(results: HostResult[], deps: DrainDeps): Promise<HostRe
   });
   const looked = new Set(again.map(({ host }) => host));
   return [...results.filter(({ host }) => !looked.has(host)), ...(await driveHosts(fresh, deps))];
+}
+
+/** One host per EC2 instance of a cluster, whichever side found it; the key of this run's maps. */
+function hostKey(cluster: string, ec2InstanceId: string | undefined): string {
+  return `${cluster} ${ec2InstanceId}`;
 }
 
 /** The part of its 60 s timeout a reconciler run spends on paced ECS reads. */
