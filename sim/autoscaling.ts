@@ -216,9 +216,13 @@ export class AutoScalingModel {
   desired: number;
   amiId: string;
   /** The latest instance refresh. */
-  refresh?: RefreshState;
   /** Every instance refresh, newest first (DescribeInstanceRefreshes). */
   readonly refreshes: RefreshState[] = [];
+
+  /** The latest instance refresh, if any (DescribeInstanceRefreshes lists it first). */
+  get refresh(): RefreshState | undefined {
+    return this.refreshes[0];
+  }
   /** Extra instances an instance refresh may launch before terminating (MaxHealthyPercentage > 100). */
   private surge = 0;
   private maintainQueued = false;
@@ -387,7 +391,6 @@ export class AutoScalingModel {
       checkpointsReached: 0,
       lastProgressAt: now,
     };
-    this.refresh = refresh;
     this.refreshes.unshift(refresh);
     this.refreshStep();
     return refresh;

@@ -162,7 +162,6 @@ export const Fleet = z
   }));
 export type FleetCluster = z.infer<typeof FleetCluster>;
 export type Fleet = z.output<typeof Fleet>;
-export type FleetInput = z.input<typeof Fleet>;
 
 /** The fleet of a run without one: cluster `prod` of `shape`, and its one group. */
 export function singleClusterFleet(shape: ClusterShape): Fleet {

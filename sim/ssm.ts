@@ -48,7 +48,7 @@ export class SsmParameters {
   }
 
   /** PutParameter (overwrite): the next version of the parameter. */
-  put(name: string, value: string): Parameter {
+  private put(name: string, value: string): Parameter {
     const parameter = {
       name,
       value,

@@ -1,5 +1,7 @@
+import { element, escape } from './xml';
 import {
   type AsgInstance,
+  DEFAULT_CHECKPOINT_DELAY,
   AutoScalingError,
   type AutoScalingModel,
   type RefreshSpec,
@@ -244,6 +246,7 @@ function refreshSpec(params: Params): RefreshSpec {
   const max = number('MaxHealthyPercentage');
   if (max !== undefined && min === undefined)
     throw new AutoScalingError('ValidationError', 'MaxHealthyPercentage requires MinHealthyPercentage.');
+  const checkpointDelay = number('CheckpointDelay');
   return {
     minHealthyPercentage: min ?? 90,
     ...(max !== undefined && { maxHealthyPercentage: max }),
@@ -252,7 +255,7 @@ function refreshSpec(params: Params): RefreshSpec {
     skipMatching: flag('SkipMatching'),
     autoRollback: flag('AutoRollback'),
     ...(checkpoints.length > 0 && { checkpointPercentages: checkpoints }),
-    ...(number('CheckpointDelay') !== undefined && { checkpointDelay: number('CheckpointDelay') }),
+    ...(checkpointDelay !== undefined && { checkpointDelay }),
     ...((launchTemplateId !== undefined || launchTemplateName !== undefined) && {
       desiredConfiguration: {
         launchTemplate: {
@@ -288,7 +291,7 @@ function refreshXml(group: AutoScalingModel, refresh: RefreshState): string {
     (spec.checkpointPercentages === undefined
       ? ''
       : `<CheckpointPercentages>${spec.checkpointPercentages.map((c) => element('member', String(c))).join('')}</CheckpointPercentages>` +
-        element('CheckpointDelay', String(spec.checkpointDelay ?? 3600))) +
+        element('CheckpointDelay', String(spec.checkpointDelay ?? DEFAULT_CHECKPOINT_DELAY))) +
     element('SkipMatching', String(spec.skipMatching ?? false)) +
     element('AutoRollback', String(spec.autoRollback ?? false)) +
     '</Preferences>' +
@@ -313,12 +316,4 @@ function refreshXml(group: AutoScalingModel, refresh: RefreshState): string {
 
 function launchTemplateXml(id: string, name: string, version: string): string {
   return `<LaunchTemplate>${element('LaunchTemplateId', id)}${element('LaunchTemplateName', name)}${element('Version', version)}</LaunchTemplate>`;
-}
-
-function element(name: string, value: string): string {
-  return `<${name}>${escape(value)}</${name}>`;
-}
-
-function escape(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }

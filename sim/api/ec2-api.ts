@@ -1,3 +1,4 @@
+import { element, escape } from './xml';
 import { isoTime } from '../clock';
 import { CREATED_BY, Ec2Error, type Ec2Model, type LaunchTemplate, type LaunchTemplateVersion } from '../ec2';
 
@@ -128,12 +129,4 @@ function versionXml(template: LaunchTemplate, version: LaunchTemplateVersion): s
     (data.instanceType === undefined ? '' : element('instanceType', data.instanceType)) +
     '</launchTemplateData>'
   );
-}
-
-function element(name: string, value: string): string {
-  return `<${name}>${escape(value)}</${name}>`;
-}
-
-function escape(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
