@@ -49,6 +49,8 @@ export const DRAIN_POLICY_DEFAULTS = {
   standaloneGraceSeconds: 600,
   daemonGraceSeconds: 120,
   ecsReadsPerSecond: 10,
+  // LaunchTimeout: boot, agent start and registration take one to three minutes.
+  launchTimeoutSeconds: 600,
 } as const satisfies Partial<ControllerConfig>;
 
 const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -69,8 +71,23 @@ export const ControllerEnvironment = z
     // The account's bucket refills at 20 per second; a share beyond it would only be throttled.
     ECS_READS_PER_SECOND: z.coerce.number().min(1).max(20).default(DRAIN_POLICY_DEFAULTS.ecsReadsPerSecond),
     ALERT_TOPIC_ARN: z.string().optional(),
+    // Launch readiness: on or off, the stack's launch hook, and its HeartbeatTimeout.
+    LAUNCH_READINESS: z.enum(['enabled', 'disabled']).default('disabled'),
+    LAUNCH_HOOK_NAME: z.string().optional(),
+    LAUNCH_TIMEOUT: z.coerce
+      .number()
+      .int()
+      .min(30)
+      .max(7200)
+      .default(DRAIN_POLICY_DEFAULTS.launchTimeoutSeconds),
   })
   .superRefine((env, context) => {
+    if (env.LAUNCH_READINESS === 'enabled' && (env.LAUNCH_HOOK_NAME ?? '') === '')
+      context.addIssue({
+        code: 'custom',
+        path: ['LAUNCH_HOOK_NAME'],
+        message: 'launch readiness is enabled, but its hook is not named',
+      });
     for (const group of env.AUTO_SCALING_GROUPS) {
       if (!env.CLUSTER_NAMES.includes(group.cluster)) {
         context.addIssue({
@@ -108,6 +125,13 @@ export interface ControllerConfig {
   ecsReadsPerSecond: number;
   /** Where alerts go; none when absent. */
   alertTopicArn?: string;
+  /**
+   * The launch hook this stack owns on every group (launch readiness); absent: readiness is off and
+   * new instances go into service as soon as EC2 says they are healthy.
+   */
+  launchHookName?: string;
+  /** Seconds the launch hook holds a new instance that ECS cannot use before it is abandoned. */
+  launchTimeoutSeconds: number;
 }
 
 /** Reads the configuration once, at cold start; a missing or invalid variable fails loudly with its name. */
@@ -139,6 +163,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ControllerConf
     ecsReadsPerSecond: data.ECS_READS_PER_SECOND,
     ...(data.ALERT_TOPIC_ARN !== undefined &&
       data.ALERT_TOPIC_ARN !== '' && { alertTopicArn: data.ALERT_TOPIC_ARN }),
+    ...(data.LAUNCH_READINESS === 'enabled' && { launchHookName: data.LAUNCH_HOOK_NAME }),
+    launchTimeoutSeconds: data.LAUNCH_TIMEOUT,
   };
 }
 

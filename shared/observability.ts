@@ -12,7 +12,10 @@ export type DrainMetric =
   | 'AlertSent'
   | 'AlertFailed'
   | 'DrainCannotProgress'
-  | 'MessageRejected';
+  | 'MessageRejected'
+  /** Launch readiness: a new instance went into service once ECS could use it, or was given up. */
+  | 'LaunchContinued'
+  | 'LaunchAbandoned';
 
 /** Values with a distribution: how long drains take, how big batches are. */
 export type DrainMeasure = 'DrainDurationSeconds' | 'BatchSize';

@@ -6,6 +6,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import type { RetryStrategyV2 } from '@smithy/types';
 import type { SQSEvent } from 'aws-lambda';
 import { createFinishDrainHandler } from '../functions/finish-drain/app';
+import { createLaunchReadinessHandler } from '../functions/launch-readiness/app';
 import { createReconcileHandler } from '../functions/reconcile/app';
 import { createStartDrainHandler } from '../functions/start-drain/app';
 import { AutoScalingAdapter } from '../shared/aws/auto-scaling';
@@ -90,6 +91,8 @@ export interface SimulatedAccount {
 export interface ControllerFunctions {
   startDrain(): AsyncHandler;
   finishDrain(): AsyncHandler;
+  /** Launch readiness (absent in a controller built without it, LaunchReadiness disabled). */
+  launchReadiness?(): AsyncHandler;
   /** The scheduled reconciler (absent in a controller built without one). */
   reconcile?(): AsyncHandler;
 }
@@ -106,11 +109,21 @@ export type DrainSettings = Partial<
     | 'alertTopicArn'
     | 'ecsReadsPerSecond'
   >
-> & { reconciler?: boolean };
+> & {
+  reconciler?: boolean;
+  /** LaunchReadiness (on by default, as in template.yaml) and its LaunchTimeout in seconds. */
+  launchReadiness?: boolean;
+  launchTimeoutSeconds?: number;
+};
 
 export interface Controller {
   /** The functions of the stack deployed into one simulated account. */
   deploy(account: SimulatedAccount): ControllerFunctions;
+  /**
+   * The launch hook the stack puts on every group it serves (of `clusters` only, when the stack was
+   * deployed for some of the account's clusters); absent with launch readiness off.
+   */
+  launchHook?: { name: string; timeoutSeconds: number; clusters?: string[] };
 }
 
 /**
@@ -130,8 +143,21 @@ export function loadController(
     clusterNames,
   }: { heartbeatTimeout?: number; logLevel?: LogLevel; drain?: DrainSettings; clusterNames?: string[] } = {},
 ): Controller {
-  const { reconciler = true, ...policy } = drain;
+  const {
+    reconciler = true,
+    launchReadiness = true,
+    launchTimeoutSeconds = DRAIN_POLICY_DEFAULTS.launchTimeoutSeconds,
+    ...policy
+  } = drain;
+  const launchHook = launchReadiness
+    ? {
+        name: `${STACK.hookName}-launch`,
+        timeoutSeconds: launchTimeoutSeconds,
+        ...(clusterNames !== undefined && { clusters: clusterNames }),
+      }
+    : undefined;
   return {
+    ...(launchHook && { launchHook }),
     deploy(account) {
       const served: ServedFleet =
         clusterNames === undefined
@@ -147,6 +173,8 @@ export function loadController(
         ...DRAIN_POLICY_DEFAULTS,
         alertTopicArn: STACK.alertTopicArn,
         ...policy,
+        launchTimeoutSeconds,
+        ...(launchHook && { launchHookName: launchHook.name }),
       };
       const container = (path: DecisionPath) => {
         const clientConfig = {
@@ -194,6 +222,12 @@ export function loadController(
           const handler = createFinishDrainHandler(container('event'));
           return (event) => handler(event as SQSEvent);
         },
+        ...(launchHook && {
+          launchReadiness: () => {
+            const handler = createLaunchReadinessHandler(container('launch'));
+            return (event) => handler(event as SQSEvent);
+          },
+        }),
         ...(reconciler && {
           reconcile: () => {
             const handler = createReconcileHandler(container('reconciler'));

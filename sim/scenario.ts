@@ -336,13 +336,24 @@ export interface RunResult {
   retries: Record<string, RetryStats>;
   /** Alerts the functions published to the stack's alert topic. */
   published?: { topicArn: string; subject: string; message: string; at: number }[];
+  /** Each group's latest instance refresh as DescribeInstanceRefreshes would end it. */
+  refreshes: RefreshOutcome[];
+}
+
+export interface RefreshOutcome {
+  group: string;
+  status: string;
+  statusReason?: string;
+  percentageComplete: number;
+  /** Whether it rolled back (its rollback began, whatever its end). */
+  rolledBack: boolean;
 }
 
 /** Time for initial placement before the scenario acts: every task is healthy by then. */
 export const SETTLE_SECONDS = 600;
 const CHECK_SECONDS = 30;
-const NEW_AMI = 'ami-0new0000000000002';
-const OLD_AMI = 'ami-0old0000000000001';
+export const NEW_AMI = 'ami-0new0000000000002';
+export const OLD_AMI = 'ami-0old0000000000001';
 
 /** The fleet a run plays: `options.fleet`, or the one cluster of `options.shape`. */
 export function fleetOf(options: Pick<ScenarioOptions, 'fleet' | 'shape'>): Fleet {
@@ -401,6 +412,18 @@ export function buildWorld(options: ScenarioOptions, hook: 'notify' | 'silent' |
         notify: hook === 'notify',
         metadata: JSON.stringify({ cluster: group.cluster }),
       });
+      // Launch readiness: new instances wait until ECS can use them, abandoned at the timeout.
+      const launchHook = options.controller?.launchHook;
+      if (launchHook !== undefined && (launchHook.clusters ?? [group.cluster]).includes(group.cluster)) {
+        world.groups.get(group.name)?.putLifecycleHook({
+          name: launchHook.name,
+          transition: 'autoscaling:EC2_INSTANCE_LAUNCHING',
+          heartbeatTimeout: launchHook.timeoutSeconds,
+          defaultResult: 'ABANDON',
+          notify: hook === 'notify',
+          metadata: JSON.stringify({ cluster: group.cluster }),
+        });
+      }
     }
   }
   return world;
@@ -447,7 +470,7 @@ export async function runScenario(options: ScenarioOptions): Promise<RunResult> 
     settled,
     recorder: world.recorder,
     lambdas: Object.fromEntries(
-      [world.startDrain, world.finishDrain, world.reconcile].flatMap((lambda) =>
+      [world.startDrain, world.finishDrain, world.reconcile, world.launchReadiness].flatMap((lambda) =>
         lambda ? [[lambda.name, lambda.stats]] : [],
       ),
     ),
@@ -462,6 +485,19 @@ export async function runScenario(options: ScenarioOptions): Promise<RunResult> 
     scheduledRuns: { skipped: world.skippedScheduledRuns, duplicated: world.duplicatedScheduledRuns },
     retries: world.retries.report(),
     published: world.api.published ?? [],
+    refreshes: [...world.groups.values()].flatMap((group) => {
+      const refresh = group.refresh;
+      if (refresh === undefined) return [];
+      return [
+        {
+          group: group.spec.name,
+          status: refresh.status,
+          ...(refresh.statusReason !== undefined && { statusReason: refresh.statusReason }),
+          percentageComplete: refresh.percentageComplete,
+          rolledBack: refresh.rollbackDetails !== undefined,
+        },
+      ];
+    }),
   };
 }
 

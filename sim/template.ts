@@ -52,10 +52,31 @@ export type StackValues = Record<string, string | string[]>;
  * this returns in its place.
  */
 export function taskStoppedPattern(values: StackValues): EventPattern {
+  return rulePattern('TaskStoppedRule', values);
+}
+
+/** Launch readiness's EventBridge pattern (ContainerInstanceRule), resolved as `taskStoppedPattern` is. */
+export function containerInstancePattern(values: StackValues): EventPattern {
+  return rulePattern('ContainerInstanceRule', values);
+}
+
+function rulePattern(rule: string, values: StackValues): EventPattern {
   const stack = stackValues(values);
-  let pattern = resolve(readTemplate().Resources.TaskStoppedRule.Properties.EventPattern, stack);
+  let pattern = resolve(readTemplate().Resources[rule].Properties.EventPattern, stack);
   if (typeof pattern === 'string') pattern = JSON.parse(pattern);
   return withPlainClusterArns(pattern as EventPattern, stack);
+}
+
+/**
+ * The filter policy of the launch queue's subscription to the hook topic (scope MessageBody): which
+ * lifecycle notifications SNS hands to launch readiness. Its syntax for exact values is an event
+ * pattern's, so `matchesPattern` applies it.
+ */
+export function launchSubscriptionFilter(): EventPattern {
+  const subscription = readTemplate().Resources.LaunchQueueSubscription.Properties;
+  if (subscription.FilterPolicyScope !== 'MessageBody')
+    throw new Error('template.yaml: the simulation applies filter policies on the message body only');
+  return subscription.FilterPolicy as EventPattern;
 }
 
 /** How the template delivers events to a function: its queue and the event source mapping. */
@@ -71,13 +92,16 @@ export interface QueuePipeline {
   };
 }
 
-/** The queue and event source mapping in front of the finish function (`TaskEvents`) or the start function. */
-export function queuePipeline(which: 'task-events' | 'lifecycle-notifications'): QueuePipeline {
+const PIPELINES = {
+  'task-events': ['TaskEventQueue', 'FinishDrainFunction', 'TaskEvents'],
+  'lifecycle-notifications': ['LifecycleQueue', 'StartDrainFunction', 'LifecycleNotifications'],
+  launches: ['LaunchQueue', 'LaunchReadinessFunction', 'LaunchesAndRegistrations'],
+} as const;
+
+/** The queue and event source mapping in front of the finish, start or launch readiness function. */
+export function queuePipeline(which: keyof typeof PIPELINES): QueuePipeline {
   const { Resources: resources, Globals: globals } = readTemplate();
-  const [queueName, functionName, eventName] =
-    which === 'task-events'
-      ? ['TaskEventQueue', 'FinishDrainFunction', 'TaskEvents']
-      : ['LifecycleQueue', 'StartDrainFunction', 'LifecycleNotifications'];
+  const [queueName, functionName, eventName] = PIPELINES[which];
   const queue = resources[queueName].Properties;
   const fn = resources[functionName].Properties;
   const { BatchSize, MaximumBatchingWindowInSeconds, ScalingConfig, FunctionResponseTypes } =

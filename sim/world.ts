@@ -19,7 +19,13 @@ import {
 } from './ecs';
 import { LambdaFunction } from './lambda';
 import { SqsEventSource, SqsQueue } from './sqs';
-import { queuePipeline, reconcileSchedule, taskStoppedPattern } from './template';
+import {
+  containerInstancePattern,
+  launchSubscriptionFilter,
+  queuePipeline,
+  reconcileSchedule,
+  taskStoppedPattern,
+} from './template';
 
 /**
  * The names the simulated stack is deployed with; the real handlers read them from the environment.
@@ -111,6 +117,20 @@ export class Recorder {
   /** Runs of the reconciler, and what each found. */
   readonly reconcileRuns: { at: number; report: unknown }[] = [];
   lifecycleCompletionsByController = 0;
+  /** How every launch lifecycle action ended (launch readiness): completed, or timed out, and with what result. */
+  readonly launchActions: {
+    instanceId: string;
+    group: string;
+    startedAt: number;
+    endedAt: number;
+    endedBy: string;
+    result: 'CONTINUE' | 'ABANDON';
+  }[] = [];
+  /**
+   * Instances that went into service while ECS could not use them (no ACTIVE container instance with
+   * its agent connected): capacity an instance refresh counted that no task could be placed on.
+   */
+  readonly inServiceUnready: { instanceId: string; group: string; at: number }[] = [];
   /** Every "ECS Container Instance State Change" event the account's clusters sent, in order. */
   readonly containerInstanceEvents: ContainerInstanceEvent[] = [];
 
@@ -238,6 +258,14 @@ export class World {
   /** EventBridge rule target: task STOPPED events wait here for the finish function. */
   readonly taskEvents?: SqsQueue;
   readonly taskEventSource?: SqsEventSource;
+  /** Launch readiness (LaunchReadiness enabled), fed by its queue. */
+  readonly launchReadiness?: LambdaFunction;
+  /**
+   * The launch hook's notifications (the topic's subscription filtered to launches) and the served
+   * clusters' container instance events (ContainerInstanceRule) wait here for launch readiness.
+   */
+  readonly launches?: SqsQueue;
+  readonly launchEventSource?: SqsEventSource;
   /** Where the task event queue's redrive policy moves a message received too often. */
   readonly failureQueue: SqsQueue;
   readonly retries: RetryCounter;
@@ -265,6 +293,9 @@ export class World {
   skippedScheduledRuns = 0;
   duplicatedScheduledRuns = 0;
   private readonly rule: EventPattern;
+  /** ContainerInstanceRule's pattern and the launch subscription's filter policy, with launch readiness. */
+  private readonly launchRule?: EventPattern;
+  private readonly launchFilter?: EventPattern;
   /** Ids of container instance events: drawn apart, so that recording them changes no other draw. */
   private readonly instanceEventIds: Random;
   private readonly clusterOfGroup = new Map<AutoScalingModel, EcsModel>();
@@ -286,12 +317,13 @@ export class World {
     if (groupNames.length === 0 || new Set(groupNames).size !== groupNames.length)
       throw new Error(`a world needs one or more groups, each named once: ${groupNames.join(', ')}`);
     // One rule for every cluster, as template.yaml's ClusterNames list makes it.
-    this.rule = taskStoppedPattern({
+    const stack = {
       'AWS::Partition': 'aws',
       'AWS::Region': REGION,
       'AWS::AccountId': ACCOUNT,
       ClusterNames: clusterNames,
-    });
+    };
+    this.rule = taskStoppedPattern(stack);
     // Every cluster and group draws on the one `random`: ids differ across them (one Random per
     // group, seeded alike, would give two groups the same instance ids).
     const clusters = new Map(clusterNames.map((name) => [name, this.newCluster(name, clusterNames)]));
@@ -319,8 +351,13 @@ export class World {
     };
     if (options.controller) {
       const functions = options.controller.deploy(this.account);
-      const deployFunction = (name: string, factory: () => AsyncHandler, queueName: string) => {
-        const pipeline = queuePipeline(name === 'start-drain' ? 'lifecycle-notifications' : 'task-events');
+      const deployFunction = (
+        name: string,
+        factory: () => AsyncHandler,
+        queueName: string,
+        which: Parameters<typeof queuePipeline>[0],
+      ) => {
+        const pipeline = queuePipeline(which);
         const fn = new LambdaFunction(clock, {
           name,
           factory,
@@ -340,14 +377,37 @@ export class World {
         });
         return { fn, queue, source: new SqsEventSource(queue, fn, clock, pipeline.eventSource) };
       };
-      const start = deployFunction('start-drain', functions.startDrain, 'ecs-drain-LifecycleQueue');
+      const start = deployFunction(
+        'start-drain',
+        functions.startDrain,
+        'ecs-drain-LifecycleQueue',
+        'lifecycle-notifications',
+      );
       this.startDrain = start.fn;
       this.lifecycleNotifications = start.queue;
       this.lifecycleEventSource = start.source;
-      const finish = deployFunction('finish-drain', functions.finishDrain, 'ecs-drain-TaskEventQueue');
+      const finish = deployFunction(
+        'finish-drain',
+        functions.finishDrain,
+        'ecs-drain-TaskEventQueue',
+        'task-events',
+      );
       this.finishDrain = finish.fn;
       this.taskEvents = finish.queue;
       this.taskEventSource = finish.source;
+      if (functions.launchReadiness !== undefined) {
+        const launch = deployFunction(
+          'launch-readiness',
+          functions.launchReadiness,
+          'ecs-drain-LaunchQueue',
+          'launches',
+        );
+        this.launchReadiness = launch.fn;
+        this.launches = launch.queue;
+        this.launchEventSource = launch.source;
+        this.launchRule = containerInstancePattern(stack);
+        this.launchFilter = launchSubscriptionFilter();
+      }
       if (functions.reconcile !== undefined) this.reconcile = this.scheduleReconciler(functions.reconcile);
     }
     this.api = {
@@ -542,6 +602,10 @@ export class World {
     };
     this.recorder.containerInstanceEvents.push(event);
     this.onContainerInstanceEvent?.(event, ecs);
+    const queue = this.launches;
+    if (queue !== undefined && this.launchRule !== undefined && matchesPattern(event, this.launchRule)) {
+      this.deliver(this.options.deliveryFaults, () => queue.sendMessage(JSON.stringify(event)));
+    }
   }
 
   /** Latency, loss, duplicates and reordering on the way from an event source to its target. */
@@ -553,10 +617,17 @@ export class World {
 
   /** Auto Scaling publishes to the hook's SNS topic; its raw-delivery subscription puts it in the queue. */
   private publishLifecycleNotification(message: Record<string, string>): void {
-    const queue = this.lifecycleNotifications;
-    if (queue === undefined) return;
     const faults = this.options.notificationFaults ?? this.options.deliveryFaults;
-    this.deliver(faults, () => queue.sendMessage(JSON.stringify(message)));
+    // Each subscription of the topic is delivered (and can fail) on its own.
+    const queue = this.lifecycleNotifications;
+    if (queue !== undefined) this.deliver(faults, () => queue.sendMessage(JSON.stringify(message)));
+    const launches = this.launches;
+    if (
+      launches !== undefined &&
+      this.launchFilter !== undefined &&
+      matchesPattern(message, this.launchFilter)
+    )
+      this.deliver(faults, () => launches.sendMessage(JSON.stringify(message)));
   }
 
   private recordLane(instance: AsgInstance, group: AutoScalingModel, ecs: EcsModel): void {
@@ -576,6 +647,13 @@ export class World {
       throw new Error(`instance id ${instance.id} drawn twice (${lane.group}, ${group.spec.name})`);
     }
     const now = this.clock.now;
+    if (instance.state === 'InService' && lane.inServiceAt === undefined && now > 0) {
+      const usable = ecs
+        .containerInstancesOf(instance.id)
+        .some((ci) => ci.status === 'ACTIVE' && ci.agentConnected);
+      if (!usable)
+        this.recorder.inServiceUnready.push({ instanceId: instance.id, group: group.spec.name, at: now });
+    }
     if (instance.state === 'InService') lane.inServiceAt ??= now;
     if (instance.state === 'Terminating:Wait' || instance.state === 'Terminating') lane.waitingAt ??= now;
     if (instance.state === 'Terminating:Proceed' && lane.proceedingAt === undefined) {
@@ -596,7 +674,17 @@ export class World {
   }
 
   private recordAction(action: LifecycleAction, group: AutoScalingModel, ecs: EcsModel): void {
-    if (action.hook.transition !== 'autoscaling:EC2_INSTANCE_TERMINATING') return;
+    if (action.hook.transition === 'autoscaling:EC2_INSTANCE_LAUNCHING') {
+      this.recorder.launchActions.push({
+        instanceId: action.instance.id,
+        group: group.spec.name,
+        startedAt: action.startedAt,
+        endedAt: action.endedAt ?? this.clock.now,
+        endedBy: action.endedBy ?? 'unknown',
+        result: action.result ?? 'CONTINUE',
+      });
+      return;
+    }
     const leftOnInstance =
       action.endedBy === 'completed'
         ? []

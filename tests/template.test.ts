@@ -20,7 +20,12 @@ import {
 const root = join(__dirname, '..');
 const template = readTemplate();
 const resources = template.Resources;
-const FUNCTIONS = ['StartDrainFunction', 'FinishDrainFunction', 'ReconcileFunction'];
+const FUNCTIONS = [
+  'StartDrainFunction',
+  'FinishDrainFunction',
+  'ReconcileFunction',
+  'LaunchReadinessFunction',
+];
 
 // A stack serving two clusters and three groups.
 const PAIRS = ['prod:prod-ecs-asg', 'prod:prod-spot-asg', 'batch:batch-asg'];
@@ -84,12 +89,20 @@ function statementsOf(functionId: string, pairs = PAIRS): Statement[] {
     (policy: { Statement: Statement[] }) => policy.Statement,
   );
   const attached = ofType({ ...resources, ...expandServedGroups(pairs) }, 'AWS::IAM::Policy')
-    .filter((policy) => policy.Properties.Roles.some((role: Fragment) => role.Ref === `${functionId}Role`))
+    .filter((policy) =>
+      policy.Properties.Roles.some((role: Fragment) => roleRef(role) === `${functionId}Role`),
+    )
     .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[]);
   return [...own, ...attached].map((statement) => resolveIntrinsics(statement, STACK) as Statement);
 }
 
 const actionsOf = (statement: Statement) => [statement.Action].flat();
+
+/** The role a policy names, with every condition true (launch readiness is on by default). */
+function roleRef(role: Fragment): string | undefined {
+  if (role['Fn::If'] !== undefined) return roleRef(role['Fn::If'][1]);
+  return role.Ref;
+}
 
 describe('template.yaml', () => {
   it('is a SAM template with the language extensions, expanded first', () => {
@@ -216,6 +229,8 @@ describe('template.yaml', () => {
         daemonGraceSeconds: 120,
         ecsReadsPerSecond: 10,
         alertTopicArn: ALERT_TOPIC,
+        launchHookName: 'ecs-drain-launch',
+        launchTimeoutSeconds: 600,
       });
     });
 
@@ -239,13 +254,25 @@ describe('template.yaml', () => {
 
   describe('one hook and one lifecycle policy per served group (Fn::ForEach)', () => {
     const expanded = expandServedGroups(PAIRS);
-    const hooks = ofType(expanded, 'AWS::AutoScaling::LifecycleHook');
+    const allHooks = ofType(expanded, 'AWS::AutoScaling::LifecycleHook');
+    const hooks = allHooks.filter(
+      (hook) => hook.Properties.LifecycleTransition === 'autoscaling:EC2_INSTANCE_TERMINATING',
+    );
+    const launchHooks = allHooks.filter(
+      (hook) => hook.Properties.LifecycleTransition === 'autoscaling:EC2_INSTANCE_LAUNCHING',
+    );
     const policies = ofType(expanded, 'AWS::IAM::Policy');
     const resolved = (node: unknown) => resolveIntrinsics(node, STACK);
 
-    it('creates exactly one hook and one policy per cluster:group pair, and nothing else', () => {
-      expect(Object.keys(expanded)).toHaveLength(2 * PAIRS.length);
+    it('creates exactly one hook of each kind and one policy per cluster:group pair, and nothing else', () => {
+      expect(Object.keys(expanded)).toHaveLength(3 * PAIRS.length);
       expect(hooks).toHaveLength(PAIRS.length);
+      expect(launchHooks).toHaveLength(PAIRS.length);
+      expect(launchHooks.map((hook) => resolved(hook.Properties.AutoScalingGroupName))).toEqual([
+        'prod-ecs-asg',
+        'prod-spot-asg',
+        'batch-asg',
+      ]);
       expect(policies).toHaveLength(PAIRS.length);
       expect(hooks.map((hook) => resolved(hook.Properties.AutoScalingGroupName))).toEqual([
         'prod-ecs-asg',
@@ -277,10 +304,30 @@ describe('template.yaml', () => {
       }
     });
 
-    it('lets every function complete and heartbeat actions of that one group, on all three roles', () => {
+    it('holds each new instance until launch readiness lets it go, abandoning it at LaunchTimeout', () => {
+      for (const hook of launchHooks) {
+        expect(hook.Condition).toBe('ReadinessOn');
+        expect(hook.Properties).toMatchObject({
+          LifecycleHookName: { 'Fn::Sub': '${LifecycleHookName}-launch' },
+          DefaultResult: 'ABANDON',
+          HeartbeatTimeout: { Ref: 'LaunchTimeout' },
+          NotificationTargetARN: { Ref: 'HookTopic' },
+          RoleARN: { 'Fn::GetAtt': 'HookPublishRole.Arn' },
+        });
+        expect([hook.DependsOn].flat()).toContain('LaunchQueueSubscription');
+      }
+      expect(
+        launchHooks.map((hook) => JSON.parse(resolved(hook.Properties.NotificationMetadata) as string)),
+      ).toEqual([{ cluster: 'prod' }, { cluster: 'prod' }, { cluster: 'batch' }]);
+      expect(template.Globals.Function.Environment.Variables.LAUNCH_HOOK_NAME).toEqual({
+        'Fn::Sub': '${LifecycleHookName}-launch',
+      });
+    });
+
+    it('lets every function complete and heartbeat actions of that one group, on every role', () => {
       policies.forEach((policy, index) => {
         const group = (PAIRS[index] as string).split(':')[1] as string;
-        expect(policy.Properties.Roles).toEqual(FUNCTIONS.map((id) => ({ Ref: `${id}Role` })));
+        expect(policy.Properties.Roles.map(roleRef)).toEqual(FUNCTIONS.map((id) => `${id}Role`));
         expect(resolved(policy.Properties.PolicyDocument.Statement)).toEqual([
           {
             Sid: expect.any(String),
@@ -563,14 +610,18 @@ describe('template.yaml', () => {
       // action holds, and writes the drain's start time as an attribute: without a right, every such
       // batch fails until it reaches the failure queue.
       const actions = statements.flatMap(actionsOf);
+      const drains = ['ecs:UpdateContainerInstancesState', 'ecs:PutAttributes'];
       for (const action of [
-        'ecs:UpdateContainerInstancesState',
-        'ecs:PutAttributes',
+        ...drains,
         'sns:Publish',
         'autoscaling:CompleteLifecycleAction',
         'autoscaling:RecordLifecycleActionHeartbeat',
-      ])
-        expect(actions).toContain(action);
+      ]) {
+        // Launch readiness reads and answers launch actions; it never drains.
+        if (functionId === 'LaunchReadinessFunction' && drains.includes(action))
+          expect(actions).not.toContain(action);
+        else expect(actions).toContain(action);
+      }
     });
 
     it('stops tasks and tells daemon services apart only in the reconciler, which alone applies the policies', () => {

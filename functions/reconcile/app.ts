@@ -11,8 +11,10 @@ import {
   newHost,
 } from '../../shared/drain/drive-hosts';
 import { ListingTurns } from '../../shared/drain/container-memory';
+import { LAUNCH_WAIT_STATE } from '../../shared/aws/auto-scaling';
+import { driveLaunches, type LaunchDeps, SettledLaunches } from '../../shared/launch/drive-launches';
 
-export type ReconcileDependencies = FunctionDependencies;
+export type ReconcileDependencies = FunctionDependencies & Pick<LaunchDeps, 'imageOf'>;
 
 /** What one run found and did, for its log line (and the simulation's report). */
 export interface ReconcileReport {
@@ -22,6 +24,8 @@ export interface ReconcileReport {
   /** Commands decided, by kind (complete, drain, heartbeat, stop-tasks, none). */
   commands: Record<string, number>;
   failed: number;
+  /** With launch readiness: the launches our hook may hold, by decision (continue, abandon, wait, ignore, failed). */
+  launches?: Record<string, number>;
 }
 
 /**
@@ -33,12 +37,27 @@ export interface ReconcileReport {
  * drains whose last event was lost are finished, heartbeats keep long drains alive, and the
  * deadline and the task policies apply.
  *
+ * With launch readiness on, it also looks at every new instance our launch hook holds (Pending:Wait),
+ * as launch readiness's own function does: a launch whose notification and events were lost waits a
+ * minute, not LaunchTimeout.
+ *
  * Its cost grows with the number of drains, not with the cluster: one DescribeAutoScalingGroups
  * per fifty groups, one ListContainerInstances page per hundred drains, one describe per hundred.
  */
 export function createReconcileHandler(dependencies: ReconcileDependencies) {
   const { config, telemetry } = dependencies;
   const deps = { ...containerDeps(dependencies, 'reconciler'), listingTurns: new ListingTurns() };
+  // The fallback of launch readiness: a launch whose notification and events were all lost.
+  const launchDeps: LaunchDeps = {
+    ...dependencies.telemetry,
+    config,
+    ecs: dependencies.ecs,
+    autoScaling: dependencies.autoScaling,
+    alerts: dependencies.alerts,
+    timing: deps.timing,
+    settled: new SettledLaunches(),
+    ...(dependencies.imageOf !== undefined && { imageOf: dependencies.imageOf }),
+  };
   // The reads its pace allows in half its timeout: a run that could not finish would decide nothing.
   const readsPerRun = Math.floor(
     ECS_READ_SHARES.reconciler.share * config.ecsReadsPerSecond * RUN_READ_SECONDS,
@@ -52,9 +71,16 @@ export function createReconcileHandler(dependencies: ReconcileDependencies) {
     try {
       const now = deps.timing.now();
       const hosts: Host[] = [];
-      const held = await deps.autoScaling.waitingInstances(
+      const readiness = config.launchHookName !== undefined;
+      const waiting = await deps.autoScaling.waitingInstances(
         config.groups.map((group) => group.autoScalingGroupName),
+        { launches: readiness },
       );
+      const held = waiting.filter((instance) => instance.lifecycleState !== LAUNCH_WAIT_STATE);
+      // New instances our launch hook may hold; one entering a warm pool may be held by either hook.
+      const launching = readiness
+        ? waiting.filter((instance) => instance.lifecycleState !== 'Terminating:Wait')
+        : [];
       const stillHeld = new Set<string>();
       /** One host per EC2 instance, whichever side found it. */
       const byInstance = new Map<string, Host>();
@@ -134,7 +160,13 @@ export function createReconcileHandler(dependencies: ReconcileDependencies) {
       // the run's reads go to listing the tasks of hosts (one ListTasks each, in turn).
       const findingReads = 2 * Math.ceil(draining / 100) * config.clusters.length;
       deps.listingTurns.startRun(Math.max(1, readsPerRun - findingReads));
-      const results = await lookAgain(await driveHosts(hosts, deps), deps);
+      const [results, launches] = await Promise.all([
+        driveHosts(hosts, deps).then((first) => lookAgain(first, deps)),
+        driveLaunches(
+          launching.map(({ instanceId }) => ({ instanceId })),
+          launchDeps,
+        ),
+      ]);
       const commands: Record<string, number> = {};
       let failed = 0;
       for (const { command, error } of results) {
@@ -142,7 +174,18 @@ export function createReconcileHandler(dependencies: ReconcileDependencies) {
         const kind = command === undefined ? 'failed' : label(command);
         commands[kind] = (commands[kind] ?? 0) + 1;
       }
-      const report = { held: stillHeld.size, draining, commands, failed };
+      const launched: Record<string, number> = {};
+      for (const { decision, error } of launches) {
+        const kind = error !== undefined ? 'failed' : (decision?.kind ?? 'failed');
+        launched[kind] = (launched[kind] ?? 0) + 1;
+      }
+      const report = {
+        held: stillHeld.size,
+        draining,
+        commands,
+        failed,
+        ...(readiness && { launches: launched }),
+      };
       telemetry.logger.info('reconciled', { ...report });
       return report;
     } finally {

@@ -14,10 +14,18 @@ const DESCRIBE_INSTANCES_MAX = 50;
 /** Group names per DescribeAutoScalingGroups call. */
 const DESCRIBE_GROUPS_MAX = 50;
 
-/** An instance a terminating lifecycle hook holds (Terminating:Wait, or on its way into a warm pool). */
+/** An instance a lifecycle hook holds (Terminating:Wait, on its way into a warm pool, or Pending:Wait). */
 export interface WaitingInstance extends LifecycleView {
   instanceId: string;
 }
+
+/** Auto Scaling's view of an instance, with the launch template version it was launched from. */
+export interface InstanceView extends LifecycleView {
+  launchTemplate?: { id: string; version: string };
+}
+
+/** Where a launch hook holds a new instance. */
+export const LAUNCH_WAIT_STATE = 'Pending:Wait';
 
 /** Identifies one lifecycle action: by its token when we have it, otherwise by instance id. */
 export interface LifecycleActionRef {
@@ -48,16 +56,21 @@ export class AutoScalingAdapter {
    * Auto Scaling's view of each instance, fifty per call. An instance in no group is absent from
    * the map: "If you specify an ID that does not exist, it is ignored with no error."
    */
-  async describeInstances(instanceIds: string[]): Promise<Map<string, LifecycleView>> {
-    const views = new Map<string, LifecycleView>();
+  async describeInstances(instanceIds: string[]): Promise<Map<string, InstanceView>> {
+    const views = new Map<string, InstanceView>();
     for (const batch of chunks([...new Set(instanceIds)], DESCRIBE_INSTANCES_MAX)) {
       await this.pacer.take();
       const output = await this.client.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: batch }));
       for (const instance of output.AutoScalingInstances ?? []) {
         if (instance.InstanceId === undefined) continue;
+        const template = instance.LaunchTemplate;
         views.set(instance.InstanceId, {
           autoScalingGroupName: instance.AutoScalingGroupName ?? '',
           lifecycleState: instance.LifecycleState ?? '',
+          ...(template?.LaunchTemplateId !== undefined &&
+            template.Version !== undefined && {
+              launchTemplate: { id: template.LaunchTemplateId, version: template.Version },
+            }),
         });
       }
     }
@@ -65,10 +78,11 @@ export class AutoScalingAdapter {
   }
 
   /**
-   * Instances of these groups that a terminating hook holds: one call per fifty groups (a page
-   * lists up to 100 groups with all their instances), whatever the number of drains.
+   * Instances of these groups that a terminating hook holds (and, with `launches`, that a launch hook
+   * holds in Pending:Wait): one call per fifty groups (a page lists up to 100 groups with all their
+   * instances), whatever the number of drains.
    */
-  async waitingInstances(groupNames: string[]): Promise<WaitingInstance[]> {
+  async waitingInstances(groupNames: string[], { launches = false } = {}): Promise<WaitingInstance[]> {
     const waiting: WaitingInstance[] = [];
     for (const batch of chunks([...new Set(groupNames)], DESCRIBE_GROUPS_MAX)) {
       const pages = paginateDescribeAutoScalingGroups(
@@ -82,7 +96,8 @@ export class AutoScalingAdapter {
         for (const group of next.value.AutoScalingGroups ?? []) {
           for (const instance of group.Instances ?? []) {
             const state = instance.LifecycleState ?? '';
-            if (instance.InstanceId === undefined || !HOOK_WAIT_STATES.has(state)) continue;
+            const held = HOOK_WAIT_STATES.has(state) || (launches && state === LAUNCH_WAIT_STATE);
+            if (instance.InstanceId === undefined || !held) continue;
             waiting.push({
               instanceId: instance.InstanceId,
               autoScalingGroupName: group.AutoScalingGroupName ?? '',
@@ -96,12 +111,18 @@ export class AutoScalingAdapter {
     return waiting;
   }
 
-  /** Lets the instance go on (CONTINUE). Completing an action that is already gone is success. */
-  async completeLifecycleAction(action: LifecycleActionRef): Promise<LifecycleCallOutcome> {
+  /**
+   * Lets the instance go on (CONTINUE), or, for a launch that will never serve, gives it up (ABANDON:
+   * Auto Scaling terminates and replaces it). Completing an action that is already gone is success.
+   */
+  async completeLifecycleAction(
+    action: LifecycleActionRef,
+    result: 'CONTINUE' | 'ABANDON' = 'CONTINUE',
+  ): Promise<LifecycleCallOutcome> {
     await this.pacer.take();
     return tolerateMissingAction(() =>
       this.client.send(
-        new CompleteLifecycleActionCommand({ ...identify(action), LifecycleActionResult: 'CONTINUE' }),
+        new CompleteLifecycleActionCommand({ ...identify(action), LifecycleActionResult: result }),
       ),
     );
   }

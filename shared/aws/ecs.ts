@@ -11,6 +11,7 @@ import {
   UpdateContainerInstancesStateCommand,
 } from '@aws-sdk/client-ecs';
 import type { ContainerInstanceView, TaskView } from '../decisions/host';
+import { AMI_ID_ATTRIBUTE } from '../events/container-instance-state-change';
 import type { Pacer, Priority } from './pacer';
 
 /** API limits per call (ECS API reference). */
@@ -276,6 +277,7 @@ function toContainerInstanceView(instance: ContainerInstance): ContainerInstance
     agentConnected: instance.agentConnected ?? false,
     runningTasksCount: instance.runningTasksCount ?? 0,
     pendingTasksCount: instance.pendingTasksCount ?? 0,
+    ...(attribute(AMI_ID_ATTRIBUTE) !== undefined && { amiId: attribute(AMI_ID_ATTRIBUTE) }),
   };
 }
 

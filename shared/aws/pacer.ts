@@ -72,15 +72,17 @@ export class Pacer {
  * default: half the bucket's refill of 20 per second, which every tool in the account and Region
  * shares) is split. A Lambda container cannot see the others, so each paces itself to a fixed part:
  * the task events' two containers (their event source's MaximumConcurrency) get most, for hand-back
- * is what waits on reads; the notifications' two containers and the reconciler share the rest.
+ * is what waits on reads; the notifications' two containers, the reconciler and launch readiness's two share the rest (the
+ * start and launch paths batch their few reads over many instances).
  * Parts times containers add up to 0.95: the rest covers the burst of one each container may take
  * and the jitter of calls on their way, so that no second sees more than the share (at 1.0, the
  * busiest second of a refresh of 1,000 instances saw 11 reads for a share of 10).
  */
 export const ECS_READ_SHARES: Readonly<Record<DecisionPath, { share: number; containers: number }>> = {
-  event: { share: 0.375, containers: 2 },
+  event: { share: 0.35, containers: 2 },
   start: { share: 0.05, containers: 2 },
   reconciler: { share: 0.1, containers: 1 },
+  launch: { share: 0.025, containers: 2 },
 };
 
 /** One container's ECS read pacer: its part of the share, in bursts of one (the account's bucket absorbs the rest). */

@@ -28,6 +28,8 @@ export interface ContainerInstanceView {
   runningTasksCount: number;
   /** Tasks whose last status is PENDING. */
   pendingTasksCount: number;
+  /** The AMI its agent reported (the `ecs.ami-id` attribute). */
+  amiId?: string;
   /** When the controller started draining it (epoch ms), from its custom attribute. */
   drainStartedAt?: number;
   /** When a heartbeat was last recorded for its host (epoch ms), from its custom attribute. */
@@ -140,7 +142,8 @@ export type DrainPolicy = Omit<ControllerConfig, 'clusters' | 'alertTopicArn'> &
   path: DecisionPath;
 };
 
-export type DecisionPath = 'start' | 'event' | 'reconciler';
+/** Which function decides: the three drain paths, and launch readiness (which reads, never drains). */
+export type DecisionPath = 'start' | 'event' | 'reconciler' | 'launch';
 
 /**
  * Something an operator should hear about, once per drain and key (the keys already sent are kept

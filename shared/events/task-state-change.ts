@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** An ECS ARN of this resource type (`cluster/…`, `task/…`, `container-instance/…`), in any partition. */
-const ecsArn = (resource: string) =>
+export const ecsArn = (resource: string) =>
   z
     .string()
     .regex(

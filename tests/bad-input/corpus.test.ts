@@ -173,6 +173,8 @@ const config: ControllerConfig = {
     { autoScalingGroupName: 'batch-asg', cluster: 'batch' },
   ],
   lifecycleHookName: 'ecs-drain',
+  launchHookName: 'ecs-drain-launch',
+  launchTimeoutSeconds: 600,
   heartbeatTimeoutSeconds: 1800,
   drainDeadlineSeconds: 3600,
   deadlineAction: 'continue',

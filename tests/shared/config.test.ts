@@ -24,7 +24,20 @@ describe('loadConfig', () => {
       standaloneGraceSeconds: 600,
       daemonGraceSeconds: 120,
       ecsReadsPerSecond: 10,
+      launchTimeoutSeconds: 600,
     });
+  });
+
+  it('reads launch readiness: off unless enabled, and then its hook must be named', () => {
+    expect(loadConfig(complete).launchHookName).toBeUndefined();
+    const enabled = { ...complete, LAUNCH_READINESS: 'enabled', LAUNCH_HOOK_NAME: 'ecs-drain-launch' };
+    expect(loadConfig({ ...enabled, LAUNCH_TIMEOUT: '900' })).toMatchObject({
+      launchHookName: 'ecs-drain-launch',
+      launchTimeoutSeconds: 900,
+    });
+    expect(loadConfig({ ...complete, LAUNCH_HOOK_NAME: 'ecs-drain-launch' }).launchHookName).toBeUndefined();
+    expect(() => loadConfig({ ...enabled, LAUNCH_HOOK_NAME: '' })).toThrow(/LAUNCH_HOOK_NAME/);
+    expect(() => loadConfig({ ...enabled, LAUNCH_TIMEOUT: '10' })).toThrow(/LAUNCH_TIMEOUT/);
   });
 
   it('reads the share of the ECS read bucket, which cannot exceed the bucket refill of 20 per second', () => {

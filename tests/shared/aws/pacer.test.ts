@@ -93,9 +93,14 @@ describe('the pacers of the functions', () => {
   // 30 calls at once: the burst goes through, the rest at the pacer's rate.
   it.each([
     [
-      'ECS reads of a task events container: 3.75 per second of 10, one at a time',
+      'ECS reads of a task events container: 3.5 per second of 10, one at a time',
       (t: Timing) => ecsReadPacer('event', 10, t),
-      (29 / 3.75) * 1000,
+      (29 / 3.5) * 1000,
+    ],
+    [
+      'ECS reads of a launch readiness container: 0.25 per second of 10',
+      (t: Timing) => ecsReadPacer('launch', 10, t),
+      116000,
     ],
     [
       'ECS reads of a notifications container: 0.5 per second of 10',
@@ -108,9 +113,9 @@ describe('the pacers of the functions', () => {
       29000,
     ],
     [
-      'ECS reads of a task events container with EcsReadsPerSecond 20: 7.5 per second',
+      'ECS reads of a task events container with EcsReadsPerSecond 20: 7 per second',
       (t: Timing) => ecsReadPacer('event', 20, t),
-      (29 / 7.5) * 1000,
+      (29 / 7) * 1000,
     ],
     ['autoScalingPacer: 10 per second, in bursts of 20', autoScalingPacer, 1000],
   ])('%s', async (_case, build, expectedMilliseconds) => {

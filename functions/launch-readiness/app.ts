@@ -1,0 +1,67 @@
+import { decideOnLaunchMessage, type LaunchCandidate } from '../../shared/decisions/launch-message';
+import type { FunctionDependencies } from '../../shared/drain/drive-hosts';
+import { readSqsBatch, reject } from '../../shared/drain/sqs-batch';
+import { realTiming } from '../../shared/aws/pacer';
+import { driveLaunches, type LaunchDeps, SettledLaunches } from '../../shared/launch/drive-launches';
+import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+
+export type LaunchReadinessDependencies = FunctionDependencies & Pick<LaunchDeps, 'imageOf'>;
+
+/**
+ * SQS (the launch hook's notifications, and "ECS Container Instance State Change" events of the
+ * served clusters -> queue -> this function): lets each new instance our launch hook holds go into
+ * service once its container instance is ACTIVE in its group's cluster with the agent connected, and
+ * abandons one that registered in another cluster, runs another AMI than its launch template names,
+ * or is still not ready after LaunchTimeout. The reconciler looks at every held launch each minute,
+ * so a lost event costs a minute, not a launch.
+ *
+ * Returns the messages of instances whose reads or completion failed (ReportBatchItemFailures); a
+ * message that can never succeed is logged once, naming the field, and dropped.
+ */
+export function createLaunchReadinessHandler(dependencies: LaunchReadinessDependencies) {
+  const { config, ecs, autoScaling, alerts, telemetry, timing = realTiming, imageOf } = dependencies;
+  const deps: LaunchDeps = {
+    ...telemetry,
+    config,
+    ecs,
+    autoScaling,
+    alerts,
+    timing,
+    settled: new SettledLaunches(),
+    ...(imageOf !== undefined && { imageOf }),
+  };
+  return async (event: SQSEvent): Promise<SQSBatchResponse> => {
+    try {
+      const records = readSqsBatch(event, telemetry);
+      telemetry.measure('BatchSize', records.length);
+      const candidates: (LaunchCandidate & { messageId: string })[] = [];
+      for (const { messageId, body } of records) {
+        const decision = decideOnLaunchMessage(body, config, timing.now());
+        if (decision.kind === 'reject') {
+          const { reason, field, value } = decision;
+          reject(telemetry, reason, { messageId, field, value });
+        } else if (decision.kind === 'ignore') {
+          telemetry.logger.debug('message skipped', { messageId, reason: decision.reason });
+        } else candidates.push({ ...decision.candidate, messageId });
+      }
+      const results = await driveLaunches(candidates, deps);
+      // Every message about an instance shares its fate.
+      const batchItemFailures: SQSBatchItemFailure[] = [];
+      for (const { candidate, error } of results) {
+        if (error === undefined) continue;
+        const messageIds = candidates
+          .filter((each) => each.instanceId === candidate.instanceId)
+          .map(({ messageId }) => messageId);
+        telemetry.logger.error('launch not settled: its messages will be retried', {
+          instanceId: candidate.instanceId,
+          error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+          messages: messageIds.length,
+        });
+        for (const itemIdentifier of messageIds) batchItemFailures.push({ itemIdentifier });
+      }
+      return { batchItemFailures };
+    } finally {
+      telemetry.publish();
+    }
+  };
+}

@@ -1,0 +1,257 @@
+import type { AutoScalingAdapter, InstanceView } from '../aws/auto-scaling';
+import type { EcsAdapter } from '../aws/ecs';
+import type { Timing } from '../aws/pacer';
+import type { AlertPublisher } from '../aws/sns';
+import { type ControllerConfig, servedGroup } from '../config';
+import { decideLaunch, type LaunchDecision, type RegisteredView } from '../decisions/launch';
+import type { LaunchCandidate } from '../decisions/launch-message';
+import type { Telemetry } from '../observability';
+
+/** What launch readiness observes and acts with: adapters over the function's own clients, and its memory. */
+export interface LaunchDeps extends Telemetry {
+  config: ControllerConfig;
+  ecs: EcsAdapter;
+  autoScaling: AutoScalingAdapter;
+  alerts: AlertPublisher;
+  timing: Timing;
+  settled: SettledLaunches;
+  /** The AMI a launch template version names (`ami-…`); absent: the AMI is not checked. */
+  imageOf?: (launchTemplate: { id: string; version: string }) => Promise<string | undefined>;
+}
+
+export interface LaunchResult {
+  candidate: LaunchCandidate;
+  decision?: LaunchDecision;
+  /** A read or the completion failed: whatever told us about the instance is retried. */
+  error?: unknown;
+}
+
+/**
+ * Instances this container has settled (completed, or seen past Pending:Wait): the events of an
+ * instance in service keep coming with every task placed on it, and cost nothing once it is here.
+ */
+export class SettledLaunches {
+  private readonly at = new Map<string, number>();
+
+  constructor(private readonly forgetAfterMs = 3600_000) {}
+
+  has(instanceId: string, now: number): boolean {
+    const at = this.at.get(instanceId);
+    return at !== undefined && now - at < this.forgetAfterMs;
+  }
+
+  add(instanceId: string, now: number): void {
+    this.at.set(instanceId, now);
+    if (this.at.size > 10_000) {
+      for (const [id, when] of this.at) if (now - when >= this.forgetAfterMs) this.at.delete(id);
+    }
+  }
+}
+
+/** Lifecycle states a launch hook of ours may hold an instance in. */
+const HELD_AT_LAUNCH = new Set(['Pending:Wait', 'Warmed:Pending:Wait']);
+
+/**
+ * Observe, decide, act for the new instances of a batch: one DescribeAutoScalingInstances per fifty,
+ * and, for the ones our launch hook may hold, one ListContainerInstances per twenty and one
+ * DescribeContainerInstances per hundred in each cluster. A registration an event told of is
+ * confirmed by that describe: events are late and out of order.
+ */
+export async function driveLaunches(
+  candidates: LaunchCandidate[],
+  deps: LaunchDeps,
+): Promise<LaunchResult[]> {
+  const now = deps.timing.now();
+  const byInstance = mergeByInstance(candidates);
+  const results: LaunchResult[] = [];
+  const fresh = [...byInstance.values()].filter((candidate) => {
+    if (!deps.settled.has(candidate.instanceId, now)) return true;
+    results.push({ candidate, decision: { kind: 'ignore', reason: 'settled by this container already' } });
+    return false;
+  });
+  if (fresh.length === 0) return results;
+
+  let views: Map<string, InstanceView>;
+  try {
+    views = await deps.autoScaling.describeInstances(fresh.map((candidate) => candidate.instanceId));
+  } catch (error) {
+    return [...results, ...fresh.map((candidate) => ({ candidate, error }))];
+  }
+  const held = fresh.filter((candidate) => {
+    const view = views.get(candidate.instanceId);
+    const group = view && servedGroup(deps.config.groups, view.autoScalingGroupName);
+    return group !== undefined && HELD_AT_LAUNCH.has(view?.lifecycleState ?? '');
+  });
+  const registered = await observeRegistrations(held, views, deps);
+
+  const acted = await Promise.all(
+    fresh.map(async (candidate): Promise<LaunchResult> => {
+      const seen = registered.get(candidate.instanceId);
+      if (seen instanceof Error) return { candidate, error: seen };
+      const view = views.get(candidate.instanceId);
+      const group = view && servedGroup(deps.config.groups, view.autoScalingGroupName);
+      try {
+        const expectedAmiId =
+          group !== undefined && view?.launchTemplate !== undefined && deps.imageOf !== undefined
+            ? await deps.imageOf(view.launchTemplate)
+            : undefined;
+        const decision = decideLaunch(
+          {
+            instanceId: candidate.instanceId,
+            ...(group !== undefined && { group }),
+            ...(view !== undefined && { lifecycleState: view.lifecycleState }),
+            registered: seen ?? [],
+            ...(expectedAmiId !== undefined && { expectedAmiId }),
+            ...(candidate.waitingSince !== undefined && { waitingSince: candidate.waitingSince }),
+            now: deps.timing.now(),
+          },
+          deps.config.launchTimeoutSeconds,
+        );
+        await act(candidate, decision, view, deps);
+        return { candidate, decision };
+      } catch (error) {
+        return { candidate, error };
+      }
+    }),
+  );
+  return [...results, ...acted];
+}
+
+/** One candidate per instance: the notification's token and start, every registration events told of. */
+function mergeByInstance(
+  candidates: LaunchCandidate[],
+): Map<string, LaunchCandidate & { seenAll: RegisteredView[] }> {
+  const merged = new Map<string, LaunchCandidate & { seenAll: RegisteredView[] }>();
+  for (const candidate of candidates) {
+    const known = merged.get(candidate.instanceId) ?? { instanceId: candidate.instanceId, seenAll: [] };
+    if (candidate.lifecycleActionToken !== undefined) {
+      known.lifecycleActionToken = candidate.lifecycleActionToken;
+      if (candidate.waitingSince !== undefined) known.waitingSince = candidate.waitingSince;
+    }
+    if (candidate.seen !== undefined) known.seenAll.push(candidate.seen);
+    merged.set(candidate.instanceId, known);
+  }
+  return merged;
+}
+
+/**
+ * The container instances of each held instance, described afresh: in its group's cluster (listed by
+ * EC2 instance id), and in any served cluster an event said it registered in. A cluster whose reads
+ * fail fails its instances (an Error in place of their registrations).
+ */
+async function observeRegistrations(
+  held: (LaunchCandidate & { seenAll?: RegisteredView[] })[],
+  views: Map<string, InstanceView>,
+  deps: LaunchDeps,
+): Promise<Map<string, RegisteredView[] | Error>> {
+  const wanted = new Map<string, { ids: Set<string>; arns: Set<string> }>();
+  const want = (cluster: string) => {
+    let entry = wanted.get(cluster);
+    if (entry === undefined) wanted.set(cluster, (entry = { ids: new Set(), arns: new Set() }));
+    return entry;
+  };
+  for (const candidate of held) {
+    const group = servedGroup(
+      deps.config.groups,
+      views.get(candidate.instanceId)?.autoScalingGroupName ?? '',
+    );
+    const seenAll = candidate.seenAll ?? [];
+    for (const seen of seenAll) want(seen.cluster).arns.add(seen.arn);
+    // An event named its container instance in the group's cluster: describing it is enough.
+    if (group !== undefined && !seenAll.some((seen) => seen.cluster === group.cluster))
+      want(group.cluster).ids.add(candidate.instanceId);
+  }
+  const registered = new Map<string, RegisteredView[] | Error>();
+  await Promise.all(
+    [...wanted].map(async ([cluster, { ids, arns }]) => {
+      try {
+        const listed = ids.size > 0 ? await deps.ecs.listContainerInstancesOf(cluster, [...ids]) : [];
+        const { found } = await deps.ecs.describeContainerInstances(cluster, [...listed, ...arns]);
+        for (const instance of found) {
+          const views = registered.get(instance.ec2InstanceId);
+          if (views instanceof Error) continue;
+          const view: RegisteredView = {
+            cluster,
+            arn: instance.arn,
+            status: instance.status,
+            agentConnected: instance.agentConnected,
+            ...(instance.amiId !== undefined && { amiId: instance.amiId }),
+          };
+          registered.set(instance.ec2InstanceId, [...(views ?? []), view]);
+        }
+      } catch (error) {
+        const failure = error instanceof Error ? error : new Error(String(error));
+        for (const id of ids) registered.set(id, failure);
+        for (const candidate of held)
+          if (candidate.seenAll?.some((seen) => seen.cluster === cluster))
+            registered.set(candidate.instanceId, failure);
+      }
+    }),
+  );
+  return registered;
+}
+
+async function act(
+  candidate: LaunchCandidate,
+  decision: LaunchDecision,
+  view: InstanceView | undefined,
+  deps: LaunchDeps,
+): Promise<void> {
+  const { logger } = deps;
+  const context = {
+    instanceId: candidate.instanceId,
+    autoScalingGroupName: view?.autoScalingGroupName,
+    lifecycleState: view?.lifecycleState,
+    reason: decision.reason,
+  };
+  if (decision.kind === 'ignore') {
+    // Past our hook (or never ours): nothing of it will ever change our mind.
+    if (view === undefined || !HELD_AT_LAUNCH.has(view.lifecycleState))
+      deps.settled.add(candidate.instanceId, deps.timing.now());
+    logger.debug('launch: nothing to do', context);
+    return;
+  }
+  if (decision.kind === 'wait') {
+    logger.info('launch: not ready yet, the hook keeps it waiting', context);
+    return;
+  }
+  const result = decision.kind === 'continue' ? 'CONTINUE' : 'ABANDON';
+  const outcome = await deps.autoScaling.completeLifecycleAction(
+    {
+      autoScalingGroupName: view?.autoScalingGroupName ?? '',
+      lifecycleHookName: deps.config.launchHookName ?? '',
+      instanceId: candidate.instanceId,
+      ...(candidate.lifecycleActionToken !== undefined && {
+        lifecycleActionToken: candidate.lifecycleActionToken,
+      }),
+    },
+    result,
+  );
+  deps.settled.add(candidate.instanceId, deps.timing.now());
+  if (outcome === 'gone') {
+    deps.count('LifecycleActionAlreadyGone');
+    logger.info('launch: our launch action was already gone', { ...context, result });
+    return;
+  }
+  if (decision.kind === 'continue') {
+    deps.count('LaunchContinued');
+    logger.info('launch: ready for ECS, the instance goes into service', context);
+    return;
+  }
+  deps.count('LaunchAbandoned');
+  logger.warn('launch: abandoned, Auto Scaling terminates and replaces the instance', context);
+  try {
+    await deps.alerts.publish({
+      subject: `ECS launch abandoned: ${candidate.instanceId}`,
+      key: 'launch-abandoned',
+      cluster: servedGroup(deps.config.groups, view?.autoScalingGroupName ?? '')?.cluster ?? '',
+      instanceId: candidate.instanceId,
+      ...(view !== undefined && { autoScalingGroupName: view.autoScalingGroupName }),
+      summary: `A new instance was given up before it went into service: ${decision.reason}. An instance refresh in progress stops or rolls back when its new instances keep failing.`,
+    });
+    deps.count('AlertSent');
+  } catch (error) {
+    deps.count('AlertFailed');
+    logger.error('alert not sent', { ...context, error: String(error) });
+  }
+}
