@@ -74,8 +74,12 @@ export type AmiWatchDecision =
       existingVersion?: number;
     };
 
-/** An AMI id as EC2 writes it: `ami-` and 8 or 17 hexadecimal digits. */
-const AMI_ID = /^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+/**
+ * The shape of an AMI id: `ami-` and 8 or 17 characters (EC2 writes hexadecimal digits; lower-case
+ * letters are let through, the twin's made-up ids use them). A guard against a parameter that holds
+ * something else entirely, not a check that the image exists.
+ */
+const AMI_ID = /^ami-[0-9a-z]{8}(?:[0-9a-z]{9})?$/;
 
 export function decideAmiWatch(snapshot: AmiWatchSnapshot): AmiWatchDecision {
   const { recommendedImageId: recommended, launchTemplate: template, current } = snapshot;
