@@ -1,5 +1,6 @@
 import { type Clock, isoTime } from './clock';
 import { REGION } from './ecs';
+import { ECS_OPTIMIZED_AMI_PREFIXES, type EcsAmiVariant } from '../shared/rollout/ami-variants';
 
 /**
  * The SSM parameters an AMI rollout reads: the public parameters under which AWS publishes the
@@ -8,19 +9,8 @@ import { REGION } from './ecs';
  * A scenario publishes a new AMI with `publishEcsOptimizedAmi`; every put raises the parameter's version.
  */
 
-/** The ECS-optimized AMI variants and their parameter prefixes ([ECS-DG] retrieve-ecs-optimized_AMI.md). */
-export const ECS_OPTIMIZED_AMI_PREFIXES = {
-  'amazon-linux-2023': '/aws/service/ecs/optimized-ami/amazon-linux-2023/',
-  'amazon-linux-2023/arm64': '/aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/',
-  'amazon-linux-2023/inf': '/aws/service/ecs/optimized-ami/amazon-linux-2023/inf/',
-  'amazon-linux-2': '/aws/service/ecs/optimized-ami/amazon-linux-2/',
-  'amazon-linux-2/kernel-5.10': '/aws/service/ecs/optimized-ami/amazon-linux-2/kernel-5.10/',
-  'amazon-linux-2/arm64': '/aws/service/ecs/optimized-ami/amazon-linux-2/arm64/',
-  'amazon-linux-2/kernel-5.10/arm64': '/aws/service/ecs/optimized-ami/amazon-linux-2/kernel-5.10/arm64/',
-  'amazon-linux-2/gpu': '/aws/service/ecs/optimized-ami/amazon-linux-2/gpu/',
-  'amazon-linux-2/inf': '/aws/service/ecs/optimized-ami/amazon-linux-2/inf/',
-} as const;
-export type EcsAmiVariant = keyof typeof ECS_OPTIMIZED_AMI_PREFIXES;
+// The table lives with the watcher that reads it (shared/); the twin publishes its Amazon Linux variants.
+export { ECS_OPTIMIZED_AMI_PREFIXES, type EcsAmiVariant };
 
 export interface Parameter {
   readonly name: string;

@@ -8,7 +8,10 @@ import {
   loadConfig,
   STANDALONE_TASK_POLICIES,
 } from '../shared/config';
+import { REFRESH_DEFAULTS } from '../shared/decisions/refresh-plan';
 import type { DrainMetric } from '../shared/observability';
+import { AMI_VARIANTS, amiParameterNames } from '../shared/rollout/ami-variants';
+import { loadWatcherConfig } from '../shared/rollout/config';
 import {
   readTemplate,
   reconcileSchedule,
@@ -261,11 +264,13 @@ describe('template.yaml', () => {
     const launchHooks = allHooks.filter(
       (hook) => hook.Properties.LifecycleTransition === 'autoscaling:EC2_INSTANCE_LAUNCHING',
     );
-    const policies = ofType(expanded, 'AWS::IAM::Policy');
+    // The lifecycle policies; the AMI watcher's RefreshActions policies are tested with the watcher.
+    const policies = ofType(expanded, 'AWS::IAM::Policy').filter((policy) => policy.Condition === undefined);
     const resolved = (node: unknown) => resolveIntrinsics(node, STACK);
 
     it('creates exactly one hook of each kind and one policy per cluster:group pair, and nothing else', () => {
-      expect(Object.keys(expanded)).toHaveLength(3 * PAIRS.length);
+      // The terminate hook, the launch hook, the lifecycle policy, and the AMI watcher's refresh policy.
+      expect(Object.keys(expanded)).toHaveLength(4 * PAIRS.length);
       expect(hooks).toHaveLength(PAIRS.length);
       expect(launchHooks).toHaveLength(PAIRS.length);
       expect(launchHooks.map((hook) => resolved(hook.Properties.AutoScalingGroupName))).toEqual([
@@ -774,5 +779,200 @@ describe('template.yaml', () => {
       const logGroup = resources[id].Properties.LoggingConfig.LogGroup.Ref;
       expect(resources[logGroup].Properties.RetentionInDays).toEqual({ Ref: 'LogRetentionInDays' });
     }
+  });
+
+  describe('the AMI watcher', () => {
+    const watcher = resources.WatchAmiFunction;
+    const parameters = template.Parameters;
+    /** Fn::If resolved with these conditions; the rest as resolveIntrinsics does it. */
+    const withConditions = (node: unknown, conditions: Record<string, boolean>): unknown => {
+      if (Array.isArray(node))
+        return node.flatMap((item) => {
+          const value = withConditions(item, conditions);
+          return value === NO_VALUE ? [] : [value];
+        });
+      if (typeof node !== 'object' || node === null) return node;
+      const record = node as Record<string, unknown>;
+      if ('Fn::If' in record) {
+        const [name, yes, no] = record['Fn::If'] as [string, unknown, unknown];
+        expect(Object.keys(conditions)).toContain(name);
+        return withConditions(conditions[name] ? yes : no, conditions);
+      }
+      if (record.Ref === 'AWS::NoValue') return NO_VALUE;
+      return Object.fromEntries(
+        Object.entries(record).map(([key, value]) => [key, withConditions(value, conditions)]),
+      );
+    };
+    const NO_VALUE = Symbol('AWS::NoValue');
+    const watcherStatements = (variant: string, conditions: Record<string, boolean> = {}) =>
+      resolveIntrinsics(
+        withConditions(watcher.Properties.Policies[0].Statement, {
+          AmiFromBottlerocket: variant.startsWith('bottlerocket'),
+          AmiFromBottlerocketArm64: variant === 'bottlerocket/arm64',
+          HasAmiWatchInstanceRole: false,
+          ...conditions,
+        }),
+        {
+          ...STACK,
+          AmiVariant: variant,
+          AmiWatchInstanceRoleArn: 'arn:aws:iam::123456789012:role/ecsInstanceRole',
+        },
+      ) as Statement[];
+
+    it('is off unless enabled, and its resources and rights exist only then', () => {
+      expect(parameters.AmiWatcher).toMatchObject({
+        Default: 'disabled',
+        AllowedValues: ['enabled', 'disabled'],
+      });
+      expect(template.Conditions.WatchAmi).toEqual({ 'Fn::Equals': [{ Ref: 'AmiWatcher' }, 'enabled'] });
+      for (const id of ['WatchAmiFunction', 'WatchAmiLogGroup'])
+        expect(resources[id].Condition).toBe('WatchAmi');
+      expect(template.Outputs.WatchAmiFunctionName).toMatchObject({
+        Condition: 'WatchAmi',
+        Value: { Ref: 'WatchAmiFunction' },
+      });
+      const refresh = ofType(expandServedGroups(PAIRS), 'AWS::IAM::Policy').filter(
+        (p) => p.Condition !== undefined,
+      );
+      expect(refresh.map((policy) => policy.Condition)).toEqual(PAIRS.map(() => 'WatchAmi'));
+    });
+
+    it('runs on its schedule, hourly by default, without asynchronous retries, with its own log group', () => {
+      expect(parameters.AmiWatchSchedule).toMatchObject({ Type: 'String', Default: 'rate(1 hour)' });
+      expect(Object.values(watcher.Properties.Events)).toEqual([
+        { Type: 'Schedule', Properties: { Schedule: { Ref: 'AmiWatchSchedule' } } },
+      ]);
+      expect(watcher.Properties.EventInvokeConfig).toMatchObject({ MaximumRetryAttempts: 0 });
+      expect(watcher.Properties.LoggingConfig.LogGroup).toEqual({ Ref: 'WatchAmiLogGroup' });
+      expect(resources.WatchAmiLogGroup.Properties.RetentionInDays).toEqual({ Ref: 'LogRetentionInDays' });
+      expect(watcher.Metadata.BuildProperties.EntryPoints).toEqual(['functions/watch-ami/handler.ts']);
+      expect(existsSync(join(root, 'functions/watch-ami/handler.ts'))).toBe(true);
+    });
+
+    it('offers every variant the code knows, AL2023 by default, and reports only unless told otherwise', () => {
+      expect(parameters.AmiVariant).toMatchObject({
+        Default: 'amazon-linux-2023',
+        AllowedValues: AMI_VARIANTS,
+      });
+      expect(parameters.AmiWatchDryRun).toMatchObject({ Default: 'true', AllowedValues: ['true', 'false'] });
+    });
+
+    it('gives the watcher a configuration it accepts with the parameter defaults, the deadline alarm among the alarms', () => {
+      const defaults = Object.fromEntries(
+        Object.entries(parameters as Record<string, { Default?: string | number }>).flatMap(
+          ([name, { Default }]) => (Default === undefined ? [] : [[name, String(Default)]]),
+        ),
+      );
+      const values = {
+        ...defaults,
+        ...STACK,
+        RefreshAlarmNames: [''],
+        DeadlineReachedAlarm: 'stack-DeadlineReached',
+      };
+      const env = Object.fromEntries(
+        Object.entries({
+          ...template.Globals.Function.Environment.Variables,
+          ...watcher.Properties.Environment.Variables,
+        }).map(([name, value]) => [name, String(resolveIntrinsics(value, values))]),
+      );
+      expect(loadWatcherConfig(env)).toEqual({
+        groups: loadConfig({ ...env, LIFECYCLE_HOOK_NAME: 'x', HEARTBEAT_TIMEOUT: '1800' }).groups,
+        variant: 'amazon-linux-2023',
+        dryRun: true,
+        refresh: {
+          ...REFRESH_DEFAULTS,
+          checkpointPercentages: [10, 50, 100],
+          alarmNames: ['stack-DeadlineReached'],
+        },
+        alertTopicArn: ALERT_TOPIC,
+      });
+    });
+
+    it.each(AMI_VARIANTS)('may read exactly the AMI parameters of %s, nothing else in SSM', (variant) => {
+      const ssm = watcherStatements(variant).filter((s) => actionsOf(s).some((a) => a.startsWith('ssm:')));
+      const names = amiParameterNames(variant);
+      expect(ssm).toEqual([
+        expect.objectContaining({
+          Action: 'ssm:GetParameters',
+          Resource: [names.imageId, ...(names.metadata === undefined ? [] : [names.metadata])].map(
+            (name) => `arn:aws:ssm:eu-west-1::parameter${name}`,
+          ),
+        }),
+      ]);
+    });
+
+    it('starts refreshes of the served groups only, one group per policy', () => {
+      const refresh = ofType(expandServedGroups(PAIRS), 'AWS::IAM::Policy').filter(
+        (p) => p.Condition === 'WatchAmi',
+      );
+      refresh.forEach((policy, index) => {
+        expect(policy.Properties.Roles).toEqual([{ Ref: 'WatchAmiFunctionRole' }]);
+        expect(resolveIntrinsics(policy.Properties.PolicyDocument.Statement, STACK)).toEqual([
+          {
+            Sid: expect.any(String),
+            Effect: 'Allow',
+            Action: 'autoscaling:StartInstanceRefresh',
+            Resource: groupArn((PAIRS[index] as string).split(':')[1] as string),
+          },
+        ]);
+      });
+      // No other statement of the watcher may start, cancel or roll back a refresh.
+      const own = watcherStatements('amazon-linux-2023').flatMap(actionsOf);
+      expect(own.filter((a) => /Refresh$/.test(a) && !a.startsWith('autoscaling:Describe'))).toEqual([]);
+    });
+
+    it('uses "*" only for reads without resource-level permissions, and scopes its EC2 writes to the account and Region', () => {
+      const statements = watcherStatements('amazon-linux-2023');
+      const unscoped = statements
+        .filter((s) => s.Resource === '*' && s.Condition === undefined)
+        .flatMap(actionsOf);
+      expect(unscoped.sort()).toEqual(
+        [
+          'autoscaling:DescribeAutoScalingGroups',
+          'autoscaling:DescribeInstanceRefreshes',
+          'ec2:DescribeLaunchTemplateVersions',
+        ].sort(),
+      );
+      const templates = 'arn:aws:ec2:eu-west-1:123456789012:launch-template/*';
+      expect(statements).toContainEqual(
+        expect.objectContaining({ Action: 'ec2:CreateLaunchTemplateVersion', Resource: templates }),
+      );
+      expect(statements).toContainEqual(
+        expect.objectContaining({
+          Action: 'ec2:RunInstances',
+          Condition: { ArnLike: { 'ec2:LaunchTemplate': templates } },
+        }),
+      );
+      expect(statements).toContainEqual(
+        expect.objectContaining({ Action: 'sns:Publish', Resource: ALERT_TOPIC }),
+      );
+      expect(statements.flatMap(actionsOf)).not.toContain('iam:PassRole');
+    });
+
+    it('passes the instance role to EC2 only when given, and only that role', () => {
+      const statements = watcherStatements('amazon-linux-2023', { HasAmiWatchInstanceRole: true });
+      expect(statements).toContainEqual(
+        expect.objectContaining({
+          Action: 'iam:PassRole',
+          Resource: 'arn:aws:iam::123456789012:role/ecsInstanceRole',
+          Condition: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
+        }),
+      );
+    });
+
+    it('lets sam local invoke --env-vars point it at a local endpoint', () => {
+      const envFile = JSON.parse(readFileSync(join(root, 'events', 'env.json'), 'utf8'));
+      const env = { ...envFile.Parameters, ...envFile.WatchAmiFunction };
+      const declared = [
+        ...Object.keys(template.Globals.Function.Environment.Variables),
+        ...Object.keys(watcher.Properties.Environment.Variables),
+      ];
+      for (const name of Object.keys(env)) expect(declared).toContain(name);
+      expect(env).toMatchObject({
+        AWS_ENDPOINT_URL_SSM: expect.any(String),
+        AWS_ENDPOINT_URL_EC2: expect.any(String),
+      });
+      expect(() => loadWatcherConfig(env)).not.toThrow();
+    });
   });
 });

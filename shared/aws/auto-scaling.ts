@@ -8,6 +8,12 @@ import {
 import { HOOK_WAIT_STATES, type LifecycleView } from '../decisions/host';
 import { chunks } from './ecs';
 import { autoScalingPacer, type Pacer, type Priority } from './pacer';
+// The AMI watcher's calls (at the end of the class), imported apart from the drain's.
+import {
+  DescribeInstanceRefreshesCommand,
+  StartInstanceRefreshCommand,
+  type StartInstanceRefreshCommandInput,
+} from '@aws-sdk/client-auto-scaling';
 
 /** DescribeAutoScalingInstances takes at most 50 instance ids per call. */
 const DESCRIBE_INSTANCES_MAX = 50;
@@ -134,6 +140,97 @@ export class AutoScalingAdapter {
       this.client.send(new RecordLifecycleActionHeartbeatCommand(identify(action))),
     );
   }
+
+  // ---- AMI rollouts (the AMI watcher) ------------------------------------------------------------
+
+  /** The groups named, with what they launch from and their tags; a group that does not exist is absent. */
+  async describeGroups(groupNames: string[]): Promise<GroupView[]> {
+    const groups: GroupView[] = [];
+    for (const batch of chunks([...new Set(groupNames)], DESCRIBE_GROUPS_MAX)) {
+      const pages = paginateDescribeAutoScalingGroups(
+        { client: this.client },
+        { AutoScalingGroupNames: batch, MaxRecords: 100 },
+      );
+      for (;;) {
+        await this.pacer.take();
+        const next = await pages.next();
+        if (next.done) break;
+        for (const group of next.value.AutoScalingGroups ?? []) {
+          if (group.AutoScalingGroupName === undefined) continue;
+          const template = group.LaunchTemplate;
+          groups.push({
+            autoScalingGroupName: group.AutoScalingGroupName,
+            desiredCapacity: group.DesiredCapacity ?? 0,
+            ...(template !== undefined && {
+              launchTemplate: {
+                ...(template.LaunchTemplateId !== undefined && {
+                  launchTemplateId: template.LaunchTemplateId,
+                }),
+                ...(template.LaunchTemplateName !== undefined && {
+                  launchTemplateName: template.LaunchTemplateName,
+                }),
+                // Auto Scaling's own default when a group names no version.
+                version: template.Version ?? '$Default',
+              },
+            }),
+            mixedInstancesPolicy: group.MixedInstancesPolicy !== undefined,
+            ...(group.LaunchConfigurationName !== undefined && {
+              launchConfigurationName: group.LaunchConfigurationName,
+            }),
+            tags: Object.fromEntries(
+              (group.Tags ?? []).flatMap((tag) =>
+                tag.Key === undefined ? [] : [[tag.Key, tag.Value ?? '']],
+              ),
+            ),
+          });
+        }
+        if (next.value.NextToken === undefined) break;
+      }
+    }
+    return groups;
+  }
+
+  /** The group's most recent instance refresh (Auto Scaling lists the newest first), if any. */
+  async latestInstanceRefresh(autoScalingGroupName: string): Promise<InstanceRefreshView | undefined> {
+    await this.pacer.take();
+    const output = await this.client.send(
+      new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: autoScalingGroupName, MaxRecords: 1 }),
+    );
+    const refresh = output.InstanceRefreshes?.[0];
+    if (refresh?.InstanceRefreshId === undefined) return undefined;
+    return {
+      instanceRefreshId: refresh.InstanceRefreshId,
+      status: refresh.Status ?? 'Unknown',
+      ...(refresh.StatusReason !== undefined && { statusReason: refresh.StatusReason }),
+    };
+  }
+
+  /** StartInstanceRefresh; answers the refresh's id. */
+  async startInstanceRefresh(input: StartInstanceRefreshCommandInput): Promise<string> {
+    await this.pacer.take();
+    const output = await this.client.send(new StartInstanceRefreshCommand(input));
+    if (output.InstanceRefreshId === undefined)
+      throw new Error(`StartInstanceRefresh on ${input.AutoScalingGroupName} answered no refresh id`);
+    return output.InstanceRefreshId;
+  }
+}
+
+/** A group as the AMI watcher sees it: what it launches from, its tags, its size. */
+export interface GroupView {
+  autoScalingGroupName: string;
+  desiredCapacity: number;
+  /** The group's own launch template, when it has one (not inside a mixed instances policy). */
+  launchTemplate?: { launchTemplateId?: string; launchTemplateName?: string; version: string };
+  mixedInstancesPolicy: boolean;
+  launchConfigurationName?: string;
+  tags: Record<string, string>;
+}
+
+export interface InstanceRefreshView {
+  instanceRefreshId: string;
+  /** Pending, InProgress, Successful, Failed, Cancelling, Cancelled, RollbackInProgress, ... */
+  status: string;
+  statusReason?: string;
 }
 
 function identify(action: LifecycleActionRef) {

@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import { ControllerEnvironment, type ServedGroup } from '../config';
+import { REFRESH_DEFAULTS, type RefreshSettings, refreshSettingsProblems } from '../decisions/refresh-plan';
+import { AMI_VARIANTS, type AmiVariant } from './ami-variants';
+
+const numberList = z
+  .string()
+  .transform((value) => value.split(',').map((item) => Number(item.trim())))
+  .pipe(z.array(z.number().int()));
+
+/** Comma-joined names; empty items are dropped (template.yaml joins an optional, possibly empty list). */
+const optionalNames = z
+  .string()
+  .default('')
+  .transform((value) =>
+    value
+      .split(',')
+      .map((name) => name.trim())
+      .filter((name) => name !== ''),
+  );
+
+/**
+ * What the AMI watcher needs to know about the stack (template.yaml, WatchAmiFunction). The served
+ * clusters and groups are read as the drain functions read them.
+ */
+export const WatcherEnvironment = z
+  .object({
+    CLUSTER_NAMES: ControllerEnvironment.shape.CLUSTER_NAMES,
+    AUTO_SCALING_GROUPS: ControllerEnvironment.shape.AUTO_SCALING_GROUPS,
+    AMI_VARIANT: z.enum(AMI_VARIANTS).default('amazon-linux-2023'),
+    // Only the exact word `false` acts: a typo keeps the watcher reporting.
+    AMI_WATCH_DRY_RUN: z.enum(['true', 'false']).default('true'),
+    REFRESH_MAX_HEALTHY_PERCENTAGE: z.coerce.number().default(REFRESH_DEFAULTS.maxHealthyPercentage),
+    REFRESH_INSTANCE_WARMUP: z.coerce.number().default(REFRESH_DEFAULTS.instanceWarmupSeconds),
+    REFRESH_CHECKPOINTS: numberList.default([...REFRESH_DEFAULTS.checkpointPercentages]),
+    REFRESH_CHECKPOINT_DELAY: z.coerce.number().default(REFRESH_DEFAULTS.checkpointDelaySeconds),
+    REFRESH_ALARM_NAMES: optionalNames,
+    ALERT_TOPIC_ARN: z.string().optional(),
+  })
+  .superRefine((env, context) => {
+    const problems = refreshSettingsProblems(refreshSettings(env));
+    for (const message of problems) context.addIssue({ code: 'custom', path: ['REFRESH_*'], message });
+  });
+type WatcherEnvironment = z.infer<typeof WatcherEnvironment>;
+
+export interface WatcherConfig {
+  groups: ServedGroup[];
+  variant: AmiVariant;
+  dryRun: boolean;
+  refresh: RefreshSettings;
+  alertTopicArn?: string;
+}
+
+function refreshSettings(
+  env: Omit<WatcherEnvironment, 'AUTO_SCALING_GROUPS' | 'CLUSTER_NAMES'>,
+): RefreshSettings {
+  return {
+    maxHealthyPercentage: env.REFRESH_MAX_HEALTHY_PERCENTAGE,
+    instanceWarmupSeconds: env.REFRESH_INSTANCE_WARMUP,
+    checkpointPercentages: env.REFRESH_CHECKPOINTS,
+    checkpointDelaySeconds: env.REFRESH_CHECKPOINT_DELAY,
+    alarmNames: env.REFRESH_ALARM_NAMES,
+  };
+}
+
+/** Reads the watcher's configuration once, at cold start; a missing or invalid variable fails loudly with its name. */
+export function loadWatcherConfig(env: NodeJS.ProcessEnv = process.env): WatcherConfig {
+  const parsed = WatcherEnvironment.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues
+      .map((issue) => `${issue.path.join('.')} (${issue.message})`)
+      .join(', ');
+    throw new Error(`Invalid AMI watcher configuration: environment variable(s) ${problems}`);
+  }
+  const { data } = parsed;
+  return {
+    groups: data.AUTO_SCALING_GROUPS,
+    variant: data.AMI_VARIANT,
+    dryRun: data.AMI_WATCH_DRY_RUN === 'true',
+    refresh: refreshSettings(data),
+    ...(data.ALERT_TOPIC_ARN !== undefined &&
+      data.ALERT_TOPIC_ARN !== '' && { alertTopicArn: data.ALERT_TOPIC_ARN }),
+  };
+}
