@@ -134,6 +134,13 @@ export interface BlueGreenSettings {
   launchTimeoutSeconds: number;
   /** Seconds blue has to empty once draining; then the rollout rolls back. */
   drainTimeoutSeconds: number;
+  /**
+   * Instances of a fleet set DRAINING at a time (the next ones once these are empty). Absent: a
+   * quarter of the fleet, rounded up. Draining a whole fleet at once lets ECS stop every task of a
+   * service with minimumHealthyPercent 0 before it starts replacements: the service is at zero
+   * for a while, which a rolling replacement avoids by draining a few instances at a time.
+   */
+  drainBatchSize?: number;
 }
 
 export const BLUE_GREEN_DEFAULTS: BlueGreenSettings = {
@@ -195,6 +202,13 @@ function fleets(observation: BlueGreenObservation, green: string) {
 
 const arnsOf = (instances: ObservedInstance[], status: string) =>
   instances.flatMap((i) => (i.container?.status === status ? [i.container.arn] : []));
+
+/** The ACTIVE container instances of `fleet` to set DRAINING now: enough to have `batch` draining with tasks. */
+function nextBatch(fleet: ObservedInstance[], settings: BlueGreenSettings, n: number): string[] {
+  const batch = Math.max(1, settings.drainBatchSize ?? Math.ceil(n / 4));
+  const busy = fleet.filter((i) => i.container?.status === 'DRAINING' && !drained(i)).length;
+  return arnsOf(fleet, 'ACTIVE').slice(0, Math.max(0, batch - busy));
+}
 
 export function decideBlueGreen(
   observation: BlueGreenObservation,
@@ -401,9 +415,10 @@ function drainingBlue(ctx: Context): BlueGreenDecision {
     );
   const { blue } = fleets(observation, state.green);
   const active = arnsOf(blue, 'ACTIVE');
+  const batch = nextBatch(blue, settings, state.n);
   const commands: BlueGreenCommand[] = [...holdBoth(state, observation, ctx.templateId)];
-  if (active.length > 0)
-    commands.push({ kind: 'set-state', containerInstanceArns: active, status: 'DRAINING' });
+  if (batch.length > 0)
+    commands.push({ kind: 'set-state', containerInstanceArns: batch, status: 'DRAINING' });
   const left = blue.filter((i) => !drained(i));
   if (active.length === 0 && left.length === 0) {
     const next: BlueGreenState = {
@@ -525,9 +540,9 @@ function rollingBack(ctx: Context): BlueGreenDecision {
       commands,
       reason: `waiting for blue to be ACTIVE again: ${blue.filter(ready).length} of ${blue.length} ready`,
     };
-  const activeGreen = arnsOf(green, 'ACTIVE');
-  if (activeGreen.length > 0)
-    commands.push({ kind: 'set-state', containerInstanceArns: activeGreen, status: 'DRAINING' });
+  const batch = nextBatch(green, ctx.settings, state.n);
+  if (batch.length > 0)
+    commands.push({ kind: 'set-state', containerInstanceArns: batch, status: 'DRAINING' });
   const empty = green.filter(
     (i) => i.container === undefined || (i.container.status !== 'ACTIVE' && drained(i)),
   );

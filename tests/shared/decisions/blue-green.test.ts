@@ -244,7 +244,8 @@ describe('launching', () => {
 
     expect(decision.phase).toBe('draining-blue');
     expect(kinds(decision.commands)).toEqual(['set-state', 'write-tag']);
-    expect(drainsOf(decision.commands, 'DRAINING')).toEqual(['arn:ci/b1', 'arn:ci/b2', 'arn:ci/b3']);
+    // A quarter of the fleet at a time, rounded up: one of three.
+    expect(drainsOf(decision.commands, 'DRAINING')).toEqual(['arn:ci/b1']);
     expect(parseState((decision.commands[1] as { value: string }).value)).toMatchObject({
       phase: 'draining-blue',
       since: T0 + 300,
@@ -303,10 +304,23 @@ describe('draining-blue and standby', () => {
     });
   });
 
+  it('drains blue a batch at a time: the next instances once those draining are empty', () => {
+    const settings = { ...BLUE_GREEN_DEFAULTS, drainBatchSize: 2 };
+    let seen = drainingObs(blueFleet({ protected: true }));
+    const first = decideBlueGreen(seen, T0 + 60, { action: 'none' }, settings);
+    expect(drainsOf(first.commands, 'DRAINING')).toEqual(['arn:ci/b1', 'arn:ci/b2']);
+    seen = apply(seen, first.commands);
+    // b1 is empty, b2 still has tasks: one more may drain.
+    const b1 = seen.instances[0]?.container;
+    if (b1 !== undefined) b1.runningTasksCount = 0;
+    const second = decideBlueGreen(seen, T0 + 120, { action: 'none' }, settings);
+    expect(drainsOf(second.commands, 'DRAINING')).toEqual(['arn:ci/b3']);
+  });
+
   it('sets blue DRAINING once: the same step after it took effect sends no second update', () => {
     const seen = drainingObs(blueFleet({ protected: true }));
     const first = decide(seen, T0 + 60);
-    expect(drainsOf(first.commands, 'DRAINING')).toHaveLength(3);
+    expect(drainsOf(first.commands, 'DRAINING')).toEqual(['arn:ci/b1']);
 
     const again = decide(apply(seen, first.commands), T0 + 61);
 
