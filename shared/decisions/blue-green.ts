@@ -238,7 +238,15 @@ export function decideBlueGreen(
       reason: 'the group has no launch template, yet a rollout is recorded',
     };
   const ctx = { observation, now, request, settings, state, templateId: template.id };
-  switch (state.phase) {
+  const decision = step(ctx);
+  // One rollout at a time: a new target waits until this one is done or rolled back.
+  if (request.target !== undefined && request.target !== state.green)
+    decision.reason += ` (target ${request.target} waits: the rollout to version ${state.green} goes on)`;
+  return decision;
+}
+
+function step(ctx: Context): BlueGreenDecision {
+  switch (ctx.state.phase) {
     case 'launching':
       return launching(ctx);
     case 'draining-blue':
@@ -249,6 +257,8 @@ export function decideBlueGreen(
       return retiring(ctx);
     case 'rolling-back':
       return rollingBack(ctx);
+    case 'rolled-back': // handled by `idle` before: nothing is in progress
+      return { phase: 'rolled-back', commands: [], reason: 'rolled back' };
   }
 }
 

@@ -344,6 +344,12 @@ describe('draining-blue and standby', () => {
     expect(decision.commands[1]).toEqual({ kind: 'terminate', instanceIds: ['b1', 'b2', 'b3'] });
   });
 
+  it('goes on with the rollout in progress when another version is asked for meanwhile', () => {
+    const decision = decide(standbyObs(), T0 + 60, { action: 'none', target: '3' });
+    expect(decision).toMatchObject({ phase: 'standby', commands: [] });
+    expect(decision.reason).toContain('target 3 waits');
+  });
+
   it('promote-now retires blue before the burn-in ends', () => {
     const decision = decide(standbyObs(), T0 + 60, { action: 'promote-now' });
     expect(decision.phase).toBe('retiring');
