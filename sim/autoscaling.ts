@@ -123,6 +123,16 @@ export interface RefreshState {
   };
 }
 
+/** A scaling activity, as TerminateInstanceInAutoScalingGroup answers it. */
+export interface Activity {
+  activityId: string;
+  description: string;
+  cause: string;
+  startedAt: number;
+  statusCode: 'InProgress';
+  progress: number;
+}
+
 export type ActionEnd = 'completed' | 'heartbeat-timeout' | 'global-timeout';
 
 export class LifecycleAction {
@@ -165,6 +175,8 @@ export class AsgInstance {
   /** EC2 itself is gone (hard termination) while the group may not know yet. */
   ec2Gone = false;
   actions: LifecycleAction[] = [];
+  /** SetInstanceProtection: scale-in (a lower desired capacity) never picks it; manual termination still may. */
+  protectedFromScaleIn = false;
 
   constructor(
     readonly id: string,
@@ -206,6 +218,8 @@ const REFRESH_CHECK_SECONDS = 5;
 export const REFRESH_STALL_SECONDS = 3600;
 /** CheckpointDelay when checkpoints are given without one. */
 export const DEFAULT_CHECKPOINT_DELAY = 3600;
+/** Tags per Auto Scaling group. */
+export const MAX_TAGS = 50;
 const ACTIVE_REFRESH: RefreshStatus[] = ['InProgress', 'Cancelling', 'RollbackInProgress'];
 
 export class AutoScalingModel {
@@ -214,8 +228,12 @@ export class AutoScalingModel {
   private readonly lingering = new Map<string, AsgInstance>();
   readonly hooks = new Map<string, HookSpec>();
   desired: number;
+  /** MinSize and MaxSize as UpdateAutoScalingGroup leaves them (the spec's at first). */
+  minSize: number;
+  maxSize: number;
+  /** The group's tags by key (CreateOrUpdateTags), in the order they were first written. */
+  readonly tags = new Map<string, { value: string; propagateAtLaunch: boolean }>();
   amiId: string;
-  /** The latest instance refresh. */
   /** Every instance refresh, newest first (DescribeInstanceRefreshes). */
   readonly refreshes: RefreshState[] = [];
 
@@ -227,6 +245,8 @@ export class AutoScalingModel {
   private surge = 0;
   private maintainQueued = false;
   private launched = 0;
+  /** Scaling activities answered so far (their ids are counted, not drawn). */
+  private activities = 0;
   /** The launch template the group launches from, and the EC2 model that resolves it. */
   private template?: { ec2: Ec2Model; spec: LaunchTemplateSpecification };
 
@@ -239,6 +259,8 @@ export class AutoScalingModel {
     private readonly messageIds: Random = random,
   ) {
     this.desired = spec.desiredCapacity;
+    this.minSize = spec.minSize;
+    this.maxSize = spec.maxSize;
     this.amiId = spec.amiId;
   }
 
@@ -345,7 +367,7 @@ export class AutoScalingModel {
   }
 
   setDesiredCapacity(desired: number): void {
-    this.desired = Math.max(this.spec.minSize, Math.min(this.spec.maxSize, desired));
+    this.desired = Math.max(this.minSize, Math.min(this.maxSize, desired));
     this.maintain();
   }
 
@@ -537,6 +559,163 @@ export class AutoScalingModel {
     return action;
   }
 
+  // ---- group settings: tags, scale-in protection, sizes, launch template, manual termination ----
+
+  /**
+   * CreateOrUpdateTags for this group: a key already there gets the new value. Keys of 1-128
+   * characters, not starting with `aws:`; values of at most 256; at most 50 tags per group
+   * (LimitExceeded), checked before anything changes.
+   */
+  createOrUpdateTags(tags: { key: string; value: string; propagateAtLaunch: boolean }[]): void {
+    for (const { key, value } of tags) {
+      if (key.length < 1 || key.length > 128)
+        throw new AutoScalingError('ValidationError', `Tag key must be 1 to 128 characters: ${key}`);
+      if (key.toLowerCase().startsWith('aws:'))
+        throw new AutoScalingError('ValidationError', `Tag keys starting with aws: are reserved: ${key}`);
+      if (value.length > 256)
+        throw new AutoScalingError(
+          'ValidationError',
+          `Tag value must be at most 256 characters (${value.length} given) for key ${key}`,
+        );
+    }
+    const keys = new Set([...this.tags.keys(), ...tags.map((tag) => tag.key)]);
+    if (keys.size > MAX_TAGS)
+      throw new AutoScalingError(
+        'LimitExceeded',
+        `The quota of ${MAX_TAGS} tags per Auto Scaling group would be exceeded (${keys.size}).`,
+      );
+    for (const { key, value, propagateAtLaunch } of tags) this.tags.set(key, { value, propagateAtLaunch });
+  }
+
+  /** DeleteTags: a key the group does not have is no error. */
+  deleteTags(keys: string[]): void {
+    for (const key of keys) this.tags.delete(key);
+  }
+
+  /**
+   * SetInstanceProtection: at most 50 instances per call; each must be the group's and launching or
+   * in service. Removing protection lets a desired capacity already lowered take effect.
+   */
+  setInstanceProtection(instanceIds: string[], protectedFromScaleIn: boolean): void {
+    if (instanceIds.length === 0 || instanceIds.length > 50)
+      throw new AutoScalingError(
+        'LimitExceeded',
+        `SetInstanceProtection takes 1 to 50 instance ids (${instanceIds.length} given).`,
+      );
+    const instances = instanceIds.map((id) => {
+      const instance = this.instances.get(id);
+      if (instance === undefined)
+        throw new AutoScalingError(
+          'ValidationError',
+          `The instance ${id} is not part of Auto Scaling group ${this.spec.name}.`,
+        );
+      if (!instance.alive)
+        throw new AutoScalingError(
+          'ValidationError',
+          `The instance ${id} is in ${instance.state} state: its protection cannot be changed.`,
+        );
+      return instance;
+    });
+    for (const instance of instances) instance.protectedFromScaleIn = protectedFromScaleIn;
+    if (!protectedFromScaleIn) this.maintain();
+  }
+
+  /**
+   * UpdateAutoScalingGroup: sizes and the launch template, validated as a whole before anything
+   * changes (min <= desired <= max). Without a desired capacity, a new MinSize above it raises it and
+   * a new MaxSize below it lowers it. Changing the launch template while an instance refresh to a
+   * desired configuration is in progress is a ValidationError (aws-semantics §2.1).
+   */
+  updateGroup(update: {
+    minSize?: number;
+    maxSize?: number;
+    desiredCapacity?: number;
+    launchTemplate?: LaunchTemplateSpecification;
+  }): void {
+    const invalid = (message: string) => new AutoScalingError('ValidationError', message);
+    const min = update.minSize ?? this.minSize;
+    const max = update.maxSize ?? this.maxSize;
+    if ([min, max, update.desiredCapacity].some((n) => n !== undefined && (!Number.isInteger(n) || n < 0)))
+      throw invalid('MinSize, MaxSize and DesiredCapacity must be whole numbers of at least 0.');
+    if (min > max) throw invalid(`Max bound, ${max}, must be greater than or equal to min bound, ${min}`);
+    const desired = update.desiredCapacity ?? Math.max(min, Math.min(max, this.desired));
+    if (desired < min || desired > max)
+      throw invalid(
+        `Desired capacity:${desired} must be between the specified min size:${min} and max size:${max}`,
+      );
+    let template = this.template;
+    if (update.launchTemplate !== undefined) {
+      const refresh = this.refresh;
+      if (refresh?.spec.desiredConfiguration !== undefined && ACTIVE_REFRESH.includes(refresh.status))
+        throw invalid(
+          'An instance refresh with a desired configuration is in progress: the launch template cannot be updated until it ends.',
+        );
+      if (this.template === undefined)
+        throw invalid(
+          'The simulated group launches from an AMI, not a launch template: it cannot switch to one.',
+        );
+      const { ec2 } = this.template;
+      let version;
+      try {
+        version = ec2.resolveSpecification(update.launchTemplate);
+      } catch (error) {
+        if (error instanceof Ec2Error) throw invalid(error.message);
+        throw error;
+      }
+      template = {
+        ec2,
+        spec: {
+          launchTemplateId: version.templateId,
+          launchTemplateName: version.templateName,
+          version: update.launchTemplate.version ?? '$Default',
+        },
+      };
+    }
+    this.minSize = min;
+    this.maxSize = max;
+    this.desired = desired;
+    this.template = template;
+    this.maintain();
+  }
+
+  /**
+   * TerminateInstanceInAutoScalingGroup: the instance goes through the terminate hooks like any
+   * termination (scale-in protection does not stop it). With `decrement` the desired capacity drops
+   * by one, refused when that would go below MinSize; without, the group launches a replacement.
+   */
+  terminateInstance(instanceId: string, decrement: boolean): Activity {
+    const instance = this.instances.get(instanceId);
+    if (instance === undefined || instance.state === 'Terminated')
+      throw new AutoScalingError(
+        'ValidationError',
+        `Instance Id not found - No managed instance found for instance ID: ${instanceId}`,
+      );
+    if (!instance.alive)
+      throw new AutoScalingError(
+        'ValidationError',
+        `The instance ${instanceId} is already ${instance.state}: it cannot be terminated again.`,
+      );
+    const before = this.desired;
+    if (decrement && this.desired <= this.minSize)
+      throw new AutoScalingError(
+        'ValidationError',
+        `Currently, desiredSize equals minSize (${this.minSize}). Terminating instance without replacement will violate group's min size constraint. Either set shouldDecrementDesiredCapacity flag to false or lower group's min size.`,
+      );
+    if (decrement) this.desired--;
+    this.terminate(instance);
+    this.activities++;
+    return {
+      activityId: `${hash8(this.spec.name)}-0000-4000-9000-${this.activities.toString(16).padStart(12, '0')}`,
+      description: `Terminating EC2 instance: ${instanceId}`,
+      cause:
+        `At ${isoTime(this.clock.now)} instance ${instanceId} was taken out of service in response to a user request` +
+        (decrement ? `, shrinking the capacity from ${before} to ${this.desired}.` : '.'),
+      startedAt: this.clock.now,
+      statusCode: 'InProgress',
+      progress: 0,
+    };
+  }
+
   // ---- capacity ------------------------------------------------------------------------------
 
   private maintain(): void {
@@ -550,8 +729,9 @@ export class AutoScalingModel {
       if (alive.length > target) {
         // Default termination policy, simplified: instances of an old AMI first, then the oldest.
         const current = this.currentAmiId;
+        // Protected instances are never picked: the group stays above its desired capacity instead.
         const victims = alive
-          .filter((instance) => instance.state === 'InService')
+          .filter((instance) => instance.state === 'InService' && !instance.protectedFromScaleIn)
           .sort(
             (a, b) =>
               Number(a.amiId === current) - Number(b.amiId === current) || a.launchedAt - b.launchedAt,

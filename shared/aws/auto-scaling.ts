@@ -1,9 +1,15 @@
 import {
   type AutoScalingClient,
   CompleteLifecycleActionCommand,
+  CreateOrUpdateTagsCommand,
+  DeleteTagsCommand,
+  DescribeAutoScalingGroupsCommand,
   DescribeAutoScalingInstancesCommand,
   paginateDescribeAutoScalingGroups,
   RecordLifecycleActionHeartbeatCommand,
+  SetInstanceProtectionCommand,
+  TerminateInstanceInAutoScalingGroupCommand,
+  UpdateAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
 import { HOOK_WAIT_STATES, type LifecycleView } from '../decisions/host';
 import { chunks } from './ecs';
@@ -213,6 +219,132 @@ export class AutoScalingAdapter {
       throw new Error(`StartInstanceRefresh on ${input.AutoScalingGroupName} answered no refresh id`);
     return output.InstanceRefreshId;
   }
+
+  // ---- blue/green rollout (shared/rollout/blue-green.ts) ----------------------------------------
+
+  /**
+   * One group as DescribeAutoScalingGroups shows it: sizes, launch template, every instance with
+   * the version it was launched from and its scale-in protection, and the group's tags. Undefined
+   * when the group does not exist (AWS ignores unknown names).
+   */
+  async describeGroup(groupName: string): Promise<RolloutGroupView | undefined> {
+    await this.pacer.take();
+    const output = await this.client.send(
+      new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] }),
+    );
+    const group = output.AutoScalingGroups?.find((each) => each.AutoScalingGroupName === groupName);
+    if (group === undefined) return undefined;
+    const template = group.LaunchTemplate;
+    return {
+      name: groupName,
+      minSize: group.MinSize ?? 0,
+      maxSize: group.MaxSize ?? 0,
+      desiredCapacity: group.DesiredCapacity ?? 0,
+      ...(template?.LaunchTemplateId !== undefined && {
+        launchTemplate: { id: template.LaunchTemplateId, version: template.Version ?? '$Default' },
+      }),
+      instances: (group.Instances ?? []).flatMap((instance) =>
+        instance.InstanceId === undefined
+          ? []
+          : [
+              {
+                instanceId: instance.InstanceId,
+                lifecycleState: instance.LifecycleState ?? '',
+                protectedFromScaleIn: instance.ProtectedFromScaleIn ?? false,
+                ...(instance.LaunchTemplate?.Version !== undefined && {
+                  launchTemplateVersion: instance.LaunchTemplate.Version,
+                }),
+              },
+            ],
+      ),
+      tags: new Map(
+        (group.Tags ?? []).flatMap((tag) => (tag.Key === undefined ? [] : [[tag.Key, tag.Value ?? '']])),
+      ),
+    };
+  }
+
+  /** UpdateAutoScalingGroup with only the fields given. */
+  async updateGroup(
+    groupName: string,
+    update: {
+      minSize?: number;
+      maxSize?: number;
+      desiredCapacity?: number;
+      launchTemplate?: { id: string; version: string };
+    },
+  ): Promise<void> {
+    await this.pacer.take();
+    await this.client.send(
+      new UpdateAutoScalingGroupCommand({
+        AutoScalingGroupName: groupName,
+        MinSize: update.minSize,
+        MaxSize: update.maxSize,
+        DesiredCapacity: update.desiredCapacity,
+        ...(update.launchTemplate !== undefined && {
+          LaunchTemplate: {
+            LaunchTemplateId: update.launchTemplate.id,
+            Version: update.launchTemplate.version,
+          },
+        }),
+      }),
+    );
+  }
+
+  /** SetInstanceProtection, fifty instances per call as the API allows. */
+  async setInstanceProtection(groupName: string, instanceIds: string[], protect: boolean): Promise<void> {
+    for (const batch of chunks([...new Set(instanceIds)], SET_PROTECTION_MAX)) {
+      await this.pacer.take();
+      await this.client.send(
+        new SetInstanceProtectionCommand({
+          AutoScalingGroupName: groupName,
+          InstanceIds: batch,
+          ProtectedFromScaleIn: protect,
+        }),
+      );
+    }
+  }
+
+  /**
+   * TerminateInstanceInAutoScalingGroup, lowering the desired capacity: the instance goes through
+   * the terminate hooks (the drain controller's among them) like any termination.
+   */
+  async terminateAndDecrement(instanceId: string): Promise<void> {
+    await this.pacer.take();
+    await this.client.send(
+      new TerminateInstanceInAutoScalingGroupCommand({
+        InstanceId: instanceId,
+        ShouldDecrementDesiredCapacity: true,
+      }),
+    );
+  }
+
+  /** CreateOrUpdateTags for one tag of the group, not propagated to instances. */
+  async putGroupTag(groupName: string, key: string, value: string): Promise<void> {
+    await this.pacer.take();
+    await this.client.send(
+      new CreateOrUpdateTagsCommand({
+        Tags: [
+          {
+            ResourceId: groupName,
+            ResourceType: 'auto-scaling-group',
+            Key: key,
+            Value: value,
+            PropagateAtLaunch: false,
+          },
+        ],
+      }),
+    );
+  }
+
+  /** DeleteTags for one tag of the group (deleting a tag that is not there is no error). */
+  async deleteGroupTag(groupName: string, key: string): Promise<void> {
+    await this.pacer.take();
+    await this.client.send(
+      new DeleteTagsCommand({
+        Tags: [{ ResourceId: groupName, ResourceType: 'auto-scaling-group', Key: key }],
+      }),
+    );
+  }
 }
 
 /** A group as the AMI watcher sees it: what it launches from, its tags, its size. */
@@ -231,6 +363,25 @@ export interface InstanceRefreshView {
   /** Pending, InProgress, Successful, Failed, Cancelling, Cancelled, RollbackInProgress, ... */
   status: string;
   statusReason?: string;
+}
+
+/** SetInstanceProtection takes at most 50 instance ids per call. */
+const SET_PROTECTION_MAX = 50;
+
+/** A group as a blue/green rollout reads it (AutoScalingAdapter.describeGroup). */
+export interface RolloutGroupView {
+  name: string;
+  minSize: number;
+  maxSize: number;
+  desiredCapacity: number;
+  launchTemplate?: { id: string; version: string };
+  instances: {
+    instanceId: string;
+    lifecycleState: string;
+    protectedFromScaleIn: boolean;
+    launchTemplateVersion?: string;
+  }[];
+  tags: Map<string, string>;
 }
 
 function identify(action: LifecycleActionRef) {

@@ -252,6 +252,28 @@ export class EcsAdapter {
       yield next.value;
     }
   }
+
+  // ---- blue/green rollout (shared/rollout/blue-green.ts) ----------------------------------------
+
+  /**
+   * Sets container instances ACTIVE or DRAINING, ten per call. Setting an instance to the status it
+   * already has changes nothing; instances ECS refuses come back as failures, not errors.
+   */
+  async setContainerInstancesState(
+    cluster: string,
+    arns: string[],
+    status: 'ACTIVE' | 'DRAINING',
+  ): Promise<{ failures: { arn: string; reason: string }[] }> {
+    const failures: { arn: string; reason: string }[] = [];
+    for (const batch of chunks(unique(arns), UPDATE_STATE_MAX)) {
+      const output = await this.client.send(
+        new UpdateContainerInstancesStateCommand({ cluster, containerInstances: batch, status }),
+      );
+      for (const failure of output.failures ?? [])
+        failures.push({ arn: failure.arn ?? 'unknown', reason: failure.reason ?? 'unknown' });
+    }
+    return { failures };
+  }
 }
 
 function toContainerInstanceView(instance: ContainerInstance): ContainerInstanceView {

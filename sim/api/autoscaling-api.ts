@@ -11,7 +11,9 @@ import { isoTime } from '../clock';
 
 /**
  * The Auto Scaling operations the controller uses, plus the reads a person uses to look around and
- * SetDesiredCapacity to trigger a scale-in by hand, in the awsQuery protocol (form in, XML out).
+ * SetDesiredCapacity to trigger a scale-in by hand, and what a blue/green rollout changes on a group
+ * (UpdateAutoScalingGroup, SetInstanceProtection, TerminateInstanceInAutoScalingGroup, group tags),
+ * in the awsQuery protocol (form in, XML out).
  */
 
 const NAMESPACE = 'http://autoscaling.amazonaws.com/doc/2011-01-01/';
@@ -81,6 +83,75 @@ export const AUTO_SCALING_OPERATIONS: Record<string, (groups: AutoScalingGroups,
       group.setDesiredCapacity(Number(required(params, 'DesiredCapacity')));
       return '';
     },
+    UpdateAutoScalingGroup: (groups, params) => {
+      const group = groupNamed(groups, required(params, 'AutoScalingGroupName'));
+      const size = (name: string) => {
+        const value = params.get(name);
+        return value === null ? undefined : integer(name, value);
+      };
+      const launchTemplateId = params.get('LaunchTemplate.LaunchTemplateId') ?? undefined;
+      const launchTemplateName = params.get('LaunchTemplate.LaunchTemplateName') ?? undefined;
+      const version = params.get('LaunchTemplate.Version') ?? undefined;
+      if (launchTemplateId !== undefined && launchTemplateName !== undefined)
+        throw new AutoScalingError(
+          'ValidationError',
+          'Specify either LaunchTemplateId or LaunchTemplateName, not both.',
+        );
+      const minSize = size('MinSize');
+      const maxSize = size('MaxSize');
+      const desiredCapacity = size('DesiredCapacity');
+      group.updateGroup({
+        ...(minSize !== undefined && { minSize }),
+        ...(maxSize !== undefined && { maxSize }),
+        ...(desiredCapacity !== undefined && { desiredCapacity }),
+        ...((launchTemplateId !== undefined || launchTemplateName !== undefined) && {
+          launchTemplate: {
+            ...(launchTemplateId !== undefined && { launchTemplateId }),
+            ...(launchTemplateName !== undefined && { launchTemplateName }),
+            ...(version !== undefined && { version }),
+          },
+        }),
+      });
+      return '';
+    },
+    SetInstanceProtection: (groups, params) => {
+      const group = groupNamed(groups, required(params, 'AutoScalingGroupName'));
+      group.setInstanceProtection(members(params, 'InstanceIds'), flag(params, 'ProtectedFromScaleIn'));
+      return '';
+    },
+    TerminateInstanceInAutoScalingGroup: (groups, params) => {
+      const instanceId = required(params, 'InstanceId');
+      const decrement = flag(params, 'ShouldDecrementDesiredCapacity');
+      // An instance id is the account's: the group that holds it terminates it.
+      const group = [...groups.values()].find((each) => each.instances.has(instanceId));
+      if (group === undefined)
+        throw new AutoScalingError(
+          'ValidationError',
+          `Instance Id not found - No managed instance found for instance ID: ${instanceId}`,
+        );
+      const activity = group.terminateInstance(instanceId, decrement);
+      return (
+        '<Activity>' +
+        element('ActivityId', activity.activityId) +
+        element('AutoScalingGroupName', group.spec.name) +
+        element('Description', activity.description) +
+        element('Cause', activity.cause) +
+        element('StartTime', isoTime(activity.startedAt)) +
+        element('StatusCode', activity.statusCode) +
+        element('Progress', String(activity.progress)) +
+        element('Details', JSON.stringify({ 'Availability Zone': 'us-east-1' })) +
+        '</Activity>'
+      );
+    },
+    CreateOrUpdateTags: (groups, params) => {
+      for (const [group, tags] of tagsByGroup(groups, params)) group.createOrUpdateTags(tags);
+      return '';
+    },
+    DeleteTags: (groups, params) => {
+      for (const [group, tags] of tagsByGroup(groups, params)) group.deleteTags(tags.map((tag) => tag.key));
+      return '';
+    },
+    DescribeTags: describeTags,
   };
 
 /** The XML document for a successful call. */
@@ -144,7 +215,7 @@ function instanceXml(
     element('AvailabilityZone', instance.availabilityZone) +
     element('LifecycleState', state) +
     element('HealthStatus', instance.ec2Gone ? 'UNHEALTHY' : 'HEALTHY') +
-    element('ProtectedFromScaleIn', 'false') +
+    element('ProtectedFromScaleIn', String(instance.protectedFromScaleIn)) +
     (instance.launchTemplate === undefined
       ? `<LaunchTemplate>${element('LaunchTemplateId', 'lt-0a1b2c3d4e5f60718')}${element('LaunchTemplateName', 'ecs')}${element('Version', instance.amiId)}</LaunchTemplate>`
       : launchTemplateXml(
@@ -188,8 +259,8 @@ function groupXml(group: AutoScalingModel): string {
     '<member>' +
     element('AutoScalingGroupName', group.spec.name) +
     element('AutoScalingGroupARN', group.arn) +
-    element('MinSize', String(group.spec.minSize)) +
-    element('MaxSize', String(group.spec.maxSize)) +
+    element('MinSize', String(group.minSize)) +
+    element('MaxSize', String(group.maxSize)) +
     element('DesiredCapacity', String(group.desired)) +
     (group.launchTemplate === undefined
       ? ''
@@ -204,6 +275,7 @@ function groupXml(group: AutoScalingModel): string {
     element('HealthCheckGracePeriod', '0') +
     element('CreatedTime', '2026-01-01T00:00:00.000Z') +
     `<Instances>${instances}</Instances>` +
+    `<Tags>${groupTags(group).map(tagXml).join('')}</Tags>` +
     '</member>'
   );
 }
@@ -316,4 +388,97 @@ function refreshXml(group: AutoScalingModel, refresh: RefreshState): string {
 
 function launchTemplateXml(id: string, name: string, version: string): string {
   return `<LaunchTemplate>${element('LaunchTemplateId', id)}${element('LaunchTemplateName', name)}${element('Version', version)}</LaunchTemplate>`;
+}
+
+function integer(name: string, value: string): number {
+  const parsed = Number(value);
+  if (value.trim() === '' || !Number.isInteger(parsed))
+    throw new AutoScalingError('ValidationError', `Invalid ${name}: ${value}`);
+  return parsed;
+}
+
+/** A required boolean member, as the SDK serializes it ("true" or "false"). */
+function flag(params: Params, name: string): boolean {
+  const value = required(params, name);
+  if (value !== 'true' && value !== 'false')
+    throw new AutoScalingError('ValidationError', `Invalid ${name}: ${value}`);
+  return value === 'true';
+}
+
+interface GroupTag {
+  key: string;
+  value: string;
+  propagateAtLaunch: boolean;
+}
+
+/** `Tags.member.N` of CreateOrUpdateTags and DeleteTags, by the group each names (ResourceType auto-scaling-group). */
+function tagsByGroup(groups: AutoScalingGroups, params: Params): Map<AutoScalingModel, GroupTag[]> {
+  const byGroup = new Map<AutoScalingModel, GroupTag[]>();
+  for (let n = 1; params.has(`Tags.member.${n}.Key`) || params.has(`Tags.member.${n}.ResourceId`); n++) {
+    const field = (name: string) => params.get(`Tags.member.${n}.${name}`) ?? undefined;
+    const resourceType = field('ResourceType');
+    if (resourceType !== 'auto-scaling-group')
+      throw new AutoScalingError(
+        'ValidationError',
+        `Tag ResourceType must be auto-scaling-group, not ${resourceType ?? '(none)'}`,
+      );
+    const group = groupNamed(groups, field('ResourceId') ?? '');
+    const key = field('Key');
+    if (key === undefined) throw new AutoScalingError('ValidationError', 'Tag Key is required');
+    const tag = {
+      key,
+      value: field('Value') ?? '',
+      propagateAtLaunch: field('PropagateAtLaunch') === 'true',
+    };
+    byGroup.set(group, [...(byGroup.get(group) ?? []), tag]);
+  }
+  if (byGroup.size === 0) throw new AutoScalingError('ValidationError', 'Tags is required');
+  return byGroup;
+}
+
+function groupTags(group: AutoScalingModel): (GroupTag & { group: string })[] {
+  return [...group.tags].map(([key, { value, propagateAtLaunch }]) => ({
+    group: group.spec.name,
+    key,
+    value,
+    propagateAtLaunch,
+  }));
+}
+
+function tagXml(tag: GroupTag & { group: string }): string {
+  return (
+    '<member>' +
+    element('ResourceId', tag.group) +
+    element('ResourceType', 'auto-scaling-group') +
+    element('Key', tag.key) +
+    element('Value', tag.value) +
+    element('PropagateAtLaunch', String(tag.propagateAtLaunch)) +
+    '</member>'
+  );
+}
+
+const TAG_FILTERS: Record<string, (tag: GroupTag & { group: string }) => string> = {
+  'auto-scaling-group': (tag) => tag.group,
+  key: (tag) => tag.key,
+  value: (tag) => tag.value,
+  'propagate-at-launch': (tag) => String(tag.propagateAtLaunch),
+};
+
+/** DescribeTags: values of one filter are alternatives, filters all apply; pages of MaxRecords (at most 100). */
+function describeTags(groups: AutoScalingGroups, params: Params): string {
+  const filters: { field: (tag: GroupTag & { group: string }) => string; values: string[] }[] = [];
+  for (let n = 1; params.has(`Filters.member.${n}.Name`); n++) {
+    const name = params.get(`Filters.member.${n}.Name`) ?? '';
+    const field = TAG_FILTERS[name];
+    if (field === undefined) throw new AutoScalingError('ValidationError', `Invalid filter name: ${name}`);
+    filters.push({ field, values: members(params, `Filters.member.${n}.Values`) });
+  }
+  const tags = [...groups.values()]
+    .flatMap(groupTags)
+    .filter((tag) => filters.every(({ field, values }) => values.includes(field(tag))));
+  const max = Math.min(Number(params.get('MaxRecords') ?? 50), 100);
+  const start = Number(params.get('NextToken') ?? 0);
+  const page = tags.slice(start, start + max);
+  const next = start + max < tags.length ? element('NextToken', String(start + max)) : '';
+  return `<Tags>${page.map(tagXml).join('')}</Tags>${next}`;
 }
