@@ -1,21 +1,25 @@
 /**
- * A corpus of bad inputs for both SQS-fed functions, one JSON file per case in ./cases.
+ * A corpus of bad inputs for the three SQS-fed functions, one JSON file per case in ./cases.
  *
- * A case file holds `name`, `function` ("start-drain" | "finish-drain"), exactly one input, and `expect`:
+ * A case file holds `name`, `function` ("start-drain" | "finish-drain" | "launch-readiness"), exactly
+ * one input, and `expect`:
  * - `body`: the record body as text (raw delivery: the Auto Scaling JSON; or an EventBridge event);
  * - `bodyJson`: a JSON value that becomes the record body through JSON.stringify;
  * - `event`: the whole event the handler receives (an SQS batch, or anything that is not one).
  * Anywhere in `body` or `bodyJson`, `{ "$repeat": text, "bytes": n }` stands for `text` repeated to n
  * characters (oversized junk without a huge fixture). A body becomes one realistic SQS record of the
  * function's queue. `expect` is either `{ outcome: "rejected", reason, field }` (a message that can
- * never succeed: one error line whose reason contains `reason` and whose field is `field`) or
+ * never succeed: one error line whose reason contains `reason` and whose field is `field`; with
+ * `value`, the line quotes exactly that value of the field, not the message around it) or
  * `{ outcome: "ignored", level, reason }` (expected traffic that is not ours: one line at `level`,
  * no error line). `note` says why a case expects what it does; `knownBug` marks a case whose expected
  * behaviour the code does not have yet: its tests run as `test.failing`, and start to fail (asking
  * for `knownBug` to be removed) once the bug is fixed.
  *
  * Every case runs alone, then (when its input is a record) in a batch with a good record, through the
- * real handler factories with aws-sdk-client-mock on ECS, Auto Scaling and SNS. The handlers log
+ * real handler factories with aws-sdk-client-mock on ECS, Auto Scaling and SNS. The good record of
+ * launch-readiness is a launching notification of our launch hook for an instance whose container
+ * instance is ACTIVE with its agent connected: its action is completed with CONTINUE. The handlers log
  * through a Powertools Logger of their own at DEBUG level, whose JSON lines are captured from the
  * process streams it writes to.
  */
@@ -45,6 +49,7 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { z } from 'zod';
 import { createFinishDrainHandler } from '../../functions/finish-drain/app';
+import { createLaunchReadinessHandler } from '../../functions/launch-readiness/app';
 import { createStartDrainHandler } from '../../functions/start-drain/app';
 import { AutoScalingAdapter } from '../../shared/aws/auto-scaling';
 import { EcsAdapter } from '../../shared/aws/ecs';
@@ -64,14 +69,19 @@ const Repeat = z.object({ $repeat: z.string().min(1), bytes: z.number().int().po
 const BadInputCase = z
   .object({
     name: z.string().min(1),
-    function: z.enum(['start-drain', 'finish-drain']),
+    function: z.enum(['start-drain', 'finish-drain', 'launch-readiness']),
     note: z.string().min(1).optional(),
     knownBug: z.string().min(1).optional(),
     body: z.union([z.string(), Repeat]).optional(),
     bodyJson: z.unknown().optional(),
     event: z.unknown().optional(),
     expect: z.discriminatedUnion('outcome', [
-      z.object({ outcome: z.literal('rejected'), reason: z.string().min(1), field: z.string().min(1) }),
+      z.object({
+        outcome: z.literal('rejected'),
+        reason: z.string().min(1),
+        field: z.string().min(1),
+        value: z.unknown().optional(),
+      }),
       z.object({
         outcome: z.literal('ignored'),
         level: z.enum(['debug', 'info']),
@@ -113,7 +123,11 @@ function bodyOf(badCase: BadInputCase): string | undefined {
   return undefined;
 }
 
-const QUEUES = { 'start-drain': 'LifecycleQueue', 'finish-drain': 'TaskEventQueue' } as const;
+const QUEUES = {
+  'start-drain': 'LifecycleQueue',
+  'finish-drain': 'TaskEventQueue',
+  'launch-readiness': 'LaunchQueue',
+} as const;
 type FunctionName = keyof typeof QUEUES;
 
 /** One SQS record as Lambda hands it over from the function's queue. */
@@ -288,7 +302,10 @@ function newHandler(fn: FunctionName): (event: unknown) => Promise<SQSBatchRespo
   const timing = instantTiming();
   const dependencies: FunctionDependencies = {
     config,
-    ecs: new EcsAdapter(new ECSClient({ region: 'us-east-1' }), ecsReadPacer('event', 10, timing)),
+    ecs: new EcsAdapter(
+      new ECSClient({ region: 'us-east-1' }),
+      ecsReadPacer(fn === 'launch-readiness' ? 'launch' : 'event', 10, timing),
+    ),
     autoScaling: new AutoScalingAdapter(
       new AutoScalingClient({ region: 'us-east-1' }),
       autoScalingPacer(timing),
@@ -298,7 +315,11 @@ function newHandler(fn: FunctionName): (event: unknown) => Promise<SQSBatchRespo
     timing,
   };
   const handle =
-    fn === 'start-drain' ? createStartDrainHandler(dependencies) : createFinishDrainHandler(dependencies);
+    fn === 'start-drain'
+      ? createStartDrainHandler(dependencies)
+      : fn === 'finish-drain'
+        ? createFinishDrainHandler(dependencies)
+        : createLaunchReadinessHandler(dependencies);
   return (event) => handle(event as SQSEvent);
 }
 
@@ -361,8 +382,31 @@ function goodTaskStopped(): string {
   });
 }
 
-const goodRecord = (fn: FunctionName) =>
-  sqsRecord(fn, fn === 'start-drain' ? goodNotification() : goodTaskStopped(), GOOD_MESSAGE_ID);
+/** Auto Scaling's launching notification of our launch hook for the good instance, a moment ago (raw delivery). */
+function goodLaunching(): string {
+  return JSON.stringify({
+    Origin: 'EC2',
+    LifecycleHookName: 'ecs-drain-launch',
+    Destination: 'AutoScalingGroup',
+    AccountId: '123456789012',
+    RequestId: '9a1c7f0e-3b2d-4c5e-8f6a-7b8c9d0e1f2a',
+    LifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING',
+    AutoScalingGroupName: GOOD.group,
+    Service: 'AWS Auto Scaling',
+    Time: new Date(Date.now() - 2000).toISOString(),
+    EC2InstanceId: GOOD.instanceId,
+    NotificationMetadata: '{"cluster":"prod"}',
+    LifecycleActionToken: GOOD.token,
+  });
+}
+
+const GOOD_BODIES: Record<FunctionName, () => string> = {
+  'start-drain': goodNotification,
+  'finish-drain': goodTaskStopped,
+  'launch-readiness': goodLaunching,
+};
+
+const goodRecord = (fn: FunctionName) => sqsRecord(fn, GOOD_BODIES[fn](), GOOD_MESSAGE_ID);
 
 /**
  * start-drain: the good instance has one ACTIVE container instance with two running tasks, so its
@@ -433,6 +477,58 @@ function givenGoodFinishWorld(): void {
   });
 }
 
+/**
+ * launch-readiness: the good instance waits in Pending:Wait on our launch hook, and its container
+ * instance is ACTIVE in prod with the agent connected: its launch action is completed with CONTINUE.
+ */
+function givenGoodLaunchWorld(): void {
+  autoScaling.on(DescribeAutoScalingInstancesCommand).resolves({
+    AutoScalingInstances: [
+      {
+        InstanceId: GOOD.instanceId,
+        InstanceType: 'm6i.large',
+        AutoScalingGroupName: GOOD.group,
+        AvailabilityZone: 'us-east-1a',
+        LifecycleState: 'Pending:Wait',
+        HealthStatus: 'HEALTHY',
+        LaunchTemplate: {
+          LaunchTemplateId: 'lt-0a1b2c3d4e5f60718',
+          LaunchTemplateName: 'prod-ecs',
+          Version: '7',
+        },
+        ProtectedFromScaleIn: false,
+      },
+    ],
+  });
+  ecs.on(ListContainerInstancesCommand).callsFake((input: ListContainerInstancesCommandInput) => ({
+    containerInstanceArns:
+      input.cluster === 'prod' && input.filter?.includes(GOOD.instanceId) === true
+        ? [GOOD.containerInstanceArn]
+        : [],
+  }));
+  ecs.on(DescribeContainerInstancesCommand).resolves({
+    containerInstances: [
+      {
+        containerInstanceArn: GOOD.containerInstanceArn,
+        ec2InstanceId: GOOD.instanceId,
+        status: 'ACTIVE',
+        agentConnected: true,
+        runningTasksCount: 0,
+        pendingTasksCount: 0,
+        registeredAt: new Date(Date.now() - 30_000),
+        attributes: [{ name: 'ecs.ami-id', value: 'ami-0new0000000000002' }],
+      },
+    ],
+    failures: [],
+  });
+}
+
+const GOOD_WORLDS: Record<FunctionName, () => void> = {
+  'start-drain': givenGoodStartWorld,
+  'finish-drain': givenGoodFinishWorld,
+  'launch-readiness': givenGoodLaunchWorld,
+};
+
 /** What the good record alone makes happen; a mixed batch must make exactly this happen. */
 function expectGoodRecordProcessed(fn: FunctionName): void {
   if (fn === 'start-drain') {
@@ -451,6 +547,18 @@ function expectGoodRecordProcessed(fn: FunctionName): void {
       status: 'DRAINING',
     });
     expect(mutationsMade().sort()).toEqual(['PutAttributesCommand', 'UpdateContainerInstancesStateCommand']);
+  } else if (fn === 'launch-readiness') {
+    expect(autoScaling).toHaveReceivedCommandTimes(CompleteLifecycleActionCommand, 1);
+    const [completed] = autoScaling.commandCalls(CompleteLifecycleActionCommand);
+    const { InstanceId, LifecycleActionToken, ...rest } = completed?.args[0].input ?? {};
+    expect(rest).toEqual({
+      AutoScalingGroupName: GOOD.group,
+      LifecycleHookName: 'ecs-drain-launch',
+      LifecycleActionResult: 'CONTINUE',
+    });
+    // The action is named by its token or by the instance, and either is the good one's.
+    expect(InstanceId === GOOD.instanceId || LifecycleActionToken === GOOD.token).toBe(true);
+    expect(mutationsMade()).toEqual(['CompleteLifecycleActionCommand']);
   } else {
     const described = ecs
       .commandCalls(DescribeContainerInstancesCommand)
@@ -491,6 +599,7 @@ function expectLogsFor(badCase: BadInputCase): void {
     expect(line).not.toHaveProperty('stack');
     expect(line).not.toHaveProperty('error');
     expect(line?.length).toBeLessThan(MAX_LINE);
+    if ('value' in expected) expect(line?.value).toEqual(expected.value);
     expect(counted.filter((metric) => metric === 'MessageRejected')).toHaveLength(1);
   } else {
     expect(problems).toEqual([]);
@@ -561,16 +670,45 @@ describe('the corpus', () => {
         'empty-event',
         'records-not-array',
       ].map((slug) => `finish-drain.${slug}`),
+      ...[
+        'body-not-json',
+        'body-json-array',
+        'body-json-string',
+        'body-empty',
+        'body-truncated',
+        'body-oversized',
+        'missing-token',
+        'token-not-uuid',
+        'instance-id-not-an-id',
+        'foreign-hook',
+        'terminating-notification',
+        'group-not-served',
+        'metadata-other-cluster',
+        'metadata-not-json',
+        'test-notification',
+        'sns-message-not-json',
+        'missing-detail',
+        'ec2-instance-id-not-an-id',
+        'agent-connected-not-boolean',
+        'cluster-arn-not-arn',
+        'container-instance-arn-not-arn',
+        'unserved-cluster',
+        'status-draining',
+        'agent-disconnected',
+        'registered-a-day-ago',
+        'record-without-body',
+        'record-without-message-id',
+        'not-an-sqs-batch',
+      ].map((slug) => `launch-readiness.${slug}`),
     ];
     expect(required.filter((name) => !files.has(name))).toEqual([]);
     for (const badCase of cases) expect(badCase.file.startsWith(`${badCase.function}.`)).toBe(true);
   });
 
-  it.each(['start-drain', 'finish-drain'] as const)(
+  it.each(['start-drain', 'finish-drain', 'launch-readiness'] as const)(
     'control: the good record alone is processed by %s (so a mixed batch can fail)',
     async (fn) => {
-      if (fn === 'start-drain') givenGoodStartWorld();
-      else givenGoodFinishWorld();
+      GOOD_WORLDS[fn]();
 
       const response = await newHandler(fn)({ Records: [goodRecord(fn)] });
 
@@ -608,8 +746,7 @@ describe.each(cases.map((badCase) => [badCase.file, badCase] as const))('%s', (_
   caseTest(
     `${badCase.name}: in a batch with a good record, only the good one is acted on${known}`,
     async () => {
-      if (badCase.function === 'start-drain') givenGoodStartWorld();
-      else givenGoodFinishWorld();
+      GOOD_WORLDS[badCase.function]();
       const handle = newHandler(badCase.function);
 
       const response = await handle({ Records: [...records, goodRecord(badCase.function)] });
