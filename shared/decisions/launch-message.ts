@@ -37,9 +37,9 @@ export function decideOnLaunchMessage(
   config: ControllerConfig,
   now: number,
 ): LaunchMessageDecision {
-  const raw = unwrapSns(parseJson(body));
+  const { message: raw, field } = unwrapSns(parseJson(body));
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
-    return { kind: 'reject', reason: 'message is not a JSON object', field: 'body' };
+    return { kind: 'reject', reason: 'message is not a JSON object', field };
   const fields = raw as Record<string, unknown>;
   if (fields['detail-type'] !== undefined) return onContainerInstanceEvent(fields, config, now);
   return onLaunchNotification(fields, config);
@@ -59,6 +59,16 @@ function onContainerInstanceEvent(
     return {
       kind: 'ignore',
       reason: `container instance of a cluster this stack does not serve (it serves ${config.clusters.join(', ')})`,
+    };
+  // A long-format ARN names its cluster (container-instance/<cluster>/<id>): it must be the event's,
+  // or a describe in that cluster would name a stranger and fail for the whole batch.
+  const arnCluster = /:container-instance\/([^/]+)\/[^/]+$/.exec(detail.containerInstanceArn)?.[1];
+  if (arnCluster !== undefined && arnCluster !== cluster)
+    return {
+      kind: 'reject',
+      reason: `container instance of cluster ${arnCluster} in an event of cluster ${cluster}`,
+      field: 'detail.containerInstanceArn',
+      value: detail.containerInstanceArn,
     };
   if (detail.status !== 'ACTIVE' || !detail.agentConnected)
     return {
@@ -146,16 +156,25 @@ function malformed(
   issue: { path: PropertyKey[]; message: string } | undefined,
   fields: Record<string, unknown>,
 ): LaunchMessageDecision {
-  const field = issue?.path.map(String).join('.') || 'body';
-  const [top] = field.split('.');
-  return { kind: 'reject', reason: `${reason}: ${issue?.message}`, field, value: fields[top ?? ''] };
+  const path = issue?.path ?? [];
+  const field = path.map(String).join('.') || 'body';
+  // The offending value itself, not the object around it (a log line quotes 200 characters at most).
+  let value: unknown = fields;
+  for (const key of path)
+    value =
+      typeof value === 'object' && value !== null ? (value as Record<PropertyKey, unknown>)[key] : undefined;
+  return { kind: 'reject', reason: `${reason}: ${issue?.message}`, field, value };
 }
 
-/** The hook's subscription delivers Auto Scaling's JSON as it is; without raw delivery it is SNS's `Message`. */
-function unwrapSns(parsed: unknown): unknown {
+/**
+ * The hook's subscription delivers Auto Scaling's JSON as it is; without raw delivery it is SNS's
+ * `Message`. Answers the message and the field it came from, to name in a rejection.
+ */
+function unwrapSns(parsed: unknown): { message: unknown; field: string } {
   if (typeof parsed === 'object' && parsed !== null && 'Type' in parsed && 'Message' in parsed) {
     const { Type, Message } = parsed as { Type: unknown; Message: unknown };
-    if (Type === 'Notification' && typeof Message === 'string') return parseJson(Message);
+    if (Type === 'Notification' && typeof Message === 'string')
+      return { message: parseJson(Message), field: 'Message' };
   }
-  return parsed;
+  return { message: parsed, field: 'body' };
 }
