@@ -731,7 +731,12 @@ export class AutoScalingModel {
         const current = this.currentAmiId;
         // Protected instances are never picked: the group stays above its desired capacity instead.
         const victims = alive
-          .filter((instance) => instance.state === 'InService' && !instance.protectedFromScaleIn)
+          // A launch still pending (a rollback's, a cancelled refresh's) goes too: it runs another configuration.
+          .filter(
+            (instance) =>
+              (instance.state === 'InService' || instance.state.startsWith('Pending')) &&
+              !instance.protectedFromScaleIn,
+          )
           .sort(
             (a, b) =>
               Number(a.amiId === current) - Number(b.amiId === current) || a.launchedAt - b.launchedAt,
@@ -915,9 +920,13 @@ export class AutoScalingModel {
       this.refreshFailed(refresh, `No new instance became healthy for ${REFRESH_STALL_SECONDS} seconds.`);
       if (refresh.status !== 'RollbackInProgress') return;
     } else if (old.length === 0) {
-      this.surge = 0;
+      // Nothing left to replace; an instance launched ahead keeps its place until every launch is ready
+      // (launch before terminate: no healthy instance goes for one that may never serve).
+      if (alive.every(ready)) this.surge = 0;
     } else if (this.atCheckpoint(refresh)) {
+      // The replacement that reached the checkpoint ends: an instance launched ahead has its old one go.
       this.surge = 0;
+      this.maintain();
     } else {
       const healthy = alive.filter(ready).length;
       const floor = Math.ceil((this.desired * spec.minHealthyPercentage) / 100);
@@ -931,18 +940,22 @@ export class AutoScalingModel {
       const settling = alive.some((instance) => !ready(instance));
       let terminations = healthy - floor;
       if (terminations <= 0 && !settling && headroom === 0) terminations = 1;
-      // Never more new instances than the next checkpoint asks for.
+      // Never more replacements, nor new instances, than the next checkpoint asks for. An instance is
+      // replaced once its old one is gone; launched ahead (MaxHealthyPercentage), it is new already.
       const checkpoint = this.nextCheckpoint(refresh);
-      if (checkpoint !== undefined) {
-        const allowed = Math.ceil((this.desired * checkpoint) / 100) - (alive.length - old.length);
-        terminations = Math.min(terminations, allowed);
-      }
+      const allowed = checkpoint === undefined ? undefined : Math.ceil((this.desired * checkpoint) / 100);
+      if (allowed !== undefined) terminations = Math.min(terminations, allowed - (this.desired - old.length));
       const victims = old
         .filter((instance) => instance.state === 'InService')
         .sort((a, b) => a.launchedAt - b.launchedAt)
         .slice(0, Math.max(0, terminations));
       // Launch ahead only for old instances that remain: no extra instance once the last one goes.
-      this.surge = Math.min(headroom, old.length - victims.length);
+      let surge = Math.min(headroom, old.length - victims.length);
+      if (allowed !== undefined) {
+        const moreNew = allowed - (alive.length - old.length);
+        surge = Math.min(surge, Math.max(0, alive.length - victims.length + moreNew - this.desired));
+      }
+      this.surge = surge;
       for (const victim of victims) this.terminate(victim);
       this.maintain();
     }

@@ -151,6 +151,30 @@ describe('an instance refresh to a desired launch template version', () => {
     expect(onAmi(NEW_AMI)).toBe(10);
   });
 
+  it('launching ahead (MinHealthyPercentage 100, MaxHealthyPercentage 200), launches no more new instances than the checkpoint asks for, and holds still with their old ones gone', async () => {
+    await start();
+    await toVersion('2', {
+      MinHealthyPercentage: 100,
+      MaxHealthyPercentage: 200,
+      CheckpointPercentages: [20, 100],
+      CheckpointDelay: 600,
+    });
+    let mostNew = 0;
+    await world.clock.run(world.clock.now + 3600, () => {
+      mostNew = Math.max(mostNew, onAmi(NEW_AMI));
+      return world.group.refresh?.waitingUntil !== undefined;
+    });
+    expect(mostNew).toBe(2);
+    // The two old instances they replace go while the refresh holds still (no hook here: at once).
+    await world.clock.run(world.clock.now + 60);
+    const alive = [...world.group.instances.values()].filter((instance) => instance.alive);
+    expect(alive).toHaveLength(10);
+    expect(onAmi(NEW_AMI)).toBe(2);
+
+    expect((await until(['Successful', 'Failed'])).Status).toBe('Successful');
+    expect(onAmi(NEW_AMI)).toBe(10);
+  });
+
   it('waits an hour at a checkpoint when CheckpointDelay is not given, which is no stall', async () => {
     await start();
     await toVersion('2', { CheckpointPercentages: [50, 100] });
