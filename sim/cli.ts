@@ -23,6 +23,7 @@ import {
   type Progress,
   type RunResult,
   runScenario,
+  AMI_SCENARIOS,
   SCENARIOS,
   type ScenarioName,
   type ScenarioOptions,
@@ -38,7 +39,10 @@ Rehearses an Auto Scaling event on a simulated ECS cluster twice: once without t
 compares what the services went through. Nothing reaches AWS.
 
 Options:
-  --scenario NAME         instance-refresh (default), scale-in, or spot (EC2 takes instances away)
+  --scenario NAME         instance-refresh (default), scale-in, spot (EC2 takes instances away),
+                          ami-update (AWS publishes a new ECS-optimized AMI: the stack's AMI watcher
+                          rolls it out; without it, an instance refresh with Auto Scaling's defaults),
+                          or bad-ami (the same with an AMI whose ECS agent never connects)
   --seed N                random seed; the same seed gives the same run (default 1)
   --instances N           size of the built-in demo cluster (default 6)
   --config FILE           rehearse your own cluster shape (JSON: instances, services, standaloneTasks, ...)
@@ -111,6 +115,7 @@ async function main(): Promise<void> {
       heartbeatTimeout: options.heartbeatTimeout,
       logLevel: values.verbose ? 'INFO' : 'SILENT',
       drain,
+      ...(AMI_SCENARIOS.includes(scenario) && { rollout: REHEARSAL_ROLLOUT }),
     });
     const say = (line: string) => process.stderr.write(`${line}\n`);
     say(
@@ -168,7 +173,7 @@ function reporter(label: string, scenario: ScenarioName) {
   let lastPrinted = -Infinity;
   let last: string | undefined;
   // A refresh replaces instances; a scale-in and a spot interruption only take them away.
-  const done = scenario === 'instance-refresh' ? 'replaced' : 'removed';
+  const done = scenario === 'instance-refresh' || AMI_SCENARIOS.includes(scenario) ? 'replaced' : 'removed';
   return {
     onProgress: (progress: Progress) => {
       const line = `  ${label}: t=${clock(progress.simulatedSeconds)}  ${done} ${progress.instancesReplaced}/${progress.instancesToReplace}  draining ${progress.draining}  in service ${progress.inService}`;
@@ -187,6 +192,16 @@ function reporter(label: string, scenario: ScenarioName) {
     },
   };
 }
+
+/**
+ * The AMI watcher as a rehearsal deploys it: acting (AmiWatchDryRun false, where the stack starts in
+ * dry run), and looking every five minutes instead of every hour, so that the rollout starts soon
+ * after the AMI is published; every other setting is template.yaml's default.
+ */
+const REHEARSAL_ROLLOUT = {
+  environment: { AMI_WATCH_DRY_RUN: 'false' },
+  parameters: { AmiWatchSchedule: 'rate(5 minutes)' },
+};
 
 /** The scenario the flags describe, checked as Auto Scaling and the template would check it. */
 function rehearsalOptions(values: Flags): ScenarioOptions & { shape: ClusterShape } {

@@ -7,6 +7,12 @@ import type { RetryStrategyV2 } from '@smithy/types';
 import type { SQSEvent } from 'aws-lambda';
 import { createFinishDrainHandler } from '../functions/finish-drain/app';
 import { createLaunchReadinessHandler } from '../functions/launch-readiness/app';
+import { createWatchAmiHandler } from '../functions/watch-ami/app';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { Ec2Adapter } from '../shared/aws/ec2';
+import { SsmAdapter } from '../shared/aws/ssm';
+import { loadWatcherConfig } from '../shared/rollout/config';
 import { createReconcileHandler } from '../functions/reconcile/app';
 import { createStartDrainHandler } from '../functions/start-drain/app';
 import { AutoScalingAdapter } from '../shared/aws/auto-scaling';
@@ -77,7 +83,7 @@ export interface SimulatedAccount {
   /** Every cluster and group of the account, as the stack is deployed to serve them. */
   stack: ServedFleet;
   /** A fresh retry strategy for each client, as the SDK creates one per client. */
-  retryStrategy(client: 'ecs' | 'autoscaling' | 'sns', maxAttempts: number): RetryStrategyV2;
+  retryStrategy(client: 'ecs' | 'autoscaling' | 'sns' | 'ssm' | 'ec2', maxAttempts: number): RetryStrategyV2;
   /** Counts the metrics the functions emit, for the run's report. */
   recordMetric(name: DrainMetric | DrainMeasure, value?: number): void;
   /** The account's clock, for anything in the functions that waits (the read pacer). */
@@ -93,6 +99,8 @@ export interface ControllerFunctions {
   finishDrain(): AsyncHandler;
   /** Launch readiness (absent in a controller built without it, LaunchReadiness disabled). */
   launchReadiness?(): AsyncHandler;
+  /** The AMI watcher (AmiWatcher enabled); invoked on its Schedule events with their input. */
+  watchAmi?(): AsyncHandler;
   /** The scheduled reconciler (absent in a controller built without one). */
   reconcile?(): AsyncHandler;
 }
@@ -124,6 +132,31 @@ export interface Controller {
    * deployed for some of the account's clusters); absent with launch readiness off.
    */
   launchHook?: { name: string; timeoutSeconds: number; clusters?: string[] };
+  /** The stack's parameters that differ from template.yaml's defaults (schedules the world reads). */
+  parameters?: Record<string, string>;
+}
+
+/**
+ * The AMI watcher as the stack deploys it with `AmiWatcher: enabled`: its environment variables
+ * beyond the served clusters and groups (AMI_WATCH_DRY_RUN, REFRESH_*, ...; template.yaml's
+ * defaults otherwise, read by the function itself), and the stack parameters of its schedules.
+ */
+export interface RolloutSettings {
+  environment?: Record<string, string>;
+  parameters?: Record<string, string>;
+}
+
+/** What every SDK client of a simulated function is built with: the simulation's endpoint, and nothing read from the environment. */
+function clientConfigFor(transport: Transport) {
+  return {
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'simulated', secretAccessKey: 'simulated' },
+    // The in-process handler ignores the endpoint; it is set anyway, so no call could reach AWS.
+    endpoint: transport.kind === 'http' ? transport.endpoint : 'http://127.0.0.1:9',
+    useFipsEndpoint: false,
+    useDualstackEndpoint: false,
+    ...(transport.kind === 'in-process' && { requestHandler: new InProcessHandler(transport.target) }),
+  };
 }
 
 /**
@@ -141,7 +174,15 @@ export function loadController(
     logLevel = 'SILENT',
     drain = {},
     clusterNames,
-  }: { heartbeatTimeout?: number; logLevel?: LogLevel; drain?: DrainSettings; clusterNames?: string[] } = {},
+    rollout,
+  }: {
+    heartbeatTimeout?: number;
+    logLevel?: LogLevel;
+    drain?: DrainSettings;
+    clusterNames?: string[];
+    /** Deploy the AMI watcher too (AmiWatcher enabled), with these settings. */
+    rollout?: RolloutSettings;
+  } = {},
 ): Controller {
   const {
     reconciler = true,
@@ -158,6 +199,7 @@ export function loadController(
     : undefined;
   return {
     ...(launchHook && { launchHook }),
+    ...(rollout?.parameters && { parameters: rollout.parameters }),
     deploy(account) {
       const served: ServedFleet =
         clusterNames === undefined
@@ -177,15 +219,7 @@ export function loadController(
         ...(launchHook && { launchHookName: launchHook.name }),
       };
       const container = (path: DecisionPath) => {
-        const clientConfig = {
-          region: 'us-east-1',
-          credentials: { accessKeyId: 'simulated', secretAccessKey: 'simulated' },
-          // The in-process handler ignores the endpoint; it is set anyway, so no call could reach AWS.
-          endpoint: transport.kind === 'http' ? transport.endpoint : 'http://127.0.0.1:9',
-          useFipsEndpoint: false,
-          useDualstackEndpoint: false,
-          ...(transport.kind === 'in-process' && { requestHandler: new InProcessHandler(transport.target) }),
-        };
+        const clientConfig = clientConfigFor(transport);
         const telemetry = {
           logger: new RehearsalLogger({ serviceName: 'ecs-drain', logLevel }),
           count: (metric: DrainMetric, value?: number) => account.recordMetric(metric, value),
@@ -226,6 +260,38 @@ export function loadController(
           launchReadiness: () => {
             const handler = createLaunchReadinessHandler(container('launch'));
             return (event) => handler(event as SQSEvent);
+          },
+        }),
+        ...(rollout !== undefined && {
+          watchAmi: () => {
+            const { config, telemetry } = container('reconciler');
+            const watcherConfig = loadWatcherConfig({
+              CLUSTER_NAMES: config.clusters.join(','),
+              AUTO_SCALING_GROUPS: config.groups
+                .map((g) => `${g.cluster}:${g.autoScalingGroupName}`)
+                .join(','),
+              ALERT_TOPIC_ARN: STACK.alertTopicArn,
+              ...rollout.environment,
+            });
+            const clientConfig = clientConfigFor(transport);
+            const retry = (client: 'autoscaling' | 'sns' | 'ssm' | 'ec2') => ({
+              retryStrategy: account.retryStrategy(client, SDK_MAX_ATTEMPTS),
+            });
+            const handler = createWatchAmiHandler({
+              config: watcherConfig,
+              ssm: new SsmAdapter(new SSMClient({ ...clientConfig, ...retry('ssm') })),
+              ec2: new Ec2Adapter(new EC2Client({ ...clientConfig, ...retry('ec2') })),
+              autoScaling: new AutoScalingAdapter(
+                new AutoScalingClient({ ...clientConfig, ...retry('autoscaling') }),
+                autoScalingPacer(account.timing),
+              ),
+              alerts: new AlertPublisher(
+                new SNSClient({ ...clientConfig, ...retry('sns') }),
+                watcherConfig.alertTopicArn,
+              ),
+              logger: telemetry.logger,
+            });
+            return (event) => (handler as (input: unknown) => Promise<unknown>)(event);
           },
         }),
         ...(reconciler && {

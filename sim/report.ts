@@ -1,5 +1,6 @@
 import { callRate, handBack, median } from './metrics';
-import { type ClusterShape, fleetServices, type RunResult } from './scenario';
+import { plural } from './svg';
+import { AMI_SCENARIOS, type ClusterShape, fleetServices, NEW_AMI, type RunResult } from './scenario';
 
 /** What a platform engineer wants to know after a rehearsal, computed from a run. Pure. */
 
@@ -46,6 +47,12 @@ export interface RunSummary {
   invocationErrors: number;
   apiCalls: Record<string, number>;
   throttledCalls: number;
+  /**
+   * An AMI rollout (ami-update, bad-ami): how it was done (the stack's `rolling` refresh, or without
+   * the stack Auto Scaling's `instance-refresh` with its defaults), how it ended, how many instances
+   * run the new AMI at the end, and whether it rolled back.
+   */
+  refresh?: { strategy: string; status: string; instancesReplaced: number; rolledBack: boolean };
   findings: string[];
 }
 
@@ -88,6 +95,7 @@ export function summarize(result: RunResult): RunSummary {
     invocationErrors: Object.values(result.lambdas).reduce((sum, stats) => sum + stats.errors, 0),
     apiCalls: result.apiCalls,
     throttledCalls: result.throttledCalls,
+    ...(AMI_SCENARIOS.includes(result.scenario) && { refresh: refreshSummary(result) }),
     findings: [
       ...(result.settled
         ? []
@@ -102,8 +110,51 @@ export function summarize(result: RunResult): RunSummary {
       ),
       ...explainTimeouts(result),
       ...explainDeadlines(result),
+      ...explainLaunches(result),
+      ...explainRefresh(result),
     ],
   };
+}
+
+function refreshSummary(result: RunResult): NonNullable<RunSummary['refresh']> {
+  const [refresh] = result.refreshes;
+  const onNewAmi = [...result.recorder.lanes.values()].filter(
+    (lane) => lane.amiId === NEW_AMI && lane.inServiceAt !== undefined && lane.terminatedAt === undefined,
+  );
+  return {
+    strategy: result.withController ? 'rolling' : 'instance-refresh',
+    status: refresh?.status ?? 'NotStarted',
+    instancesReplaced: onNewAmi.length,
+    rolledBack: refresh?.rolledBack ?? false,
+  };
+}
+
+/** New instances given up before they served (launch readiness), and what became of the capacity. */
+function explainLaunches(result: RunResult): string[] {
+  const abandoned = result.recorder.launchActions.filter((action) => action.result === 'ABANDON');
+  const unready = result.recorder.inServiceUnready.length;
+  return [
+    ...(abandoned.length > 0
+      ? [
+          `launch readiness held ${plural(abandoned.length, 'new instance')} out of service and gave ${abandoned.length === 1 ? 'it' : 'them'} up: never ACTIVE in ECS with the agent connected within LaunchTimeout (no old instance was replaced for ${abandoned.length === 1 ? 'it' : 'them'})`,
+        ]
+      : []),
+    ...(unready > 0
+      ? [
+          `${plural(unready, 'instance')} went into service before ECS could use ${unready === 1 ? 'it' : 'them'} (agent not registered): the refresh counted capacity no task could be placed on`,
+        ]
+      : []),
+  ];
+}
+
+/** How each group's refresh ended, when it did not succeed. */
+function explainRefresh(result: RunResult): string[] {
+  return result.refreshes
+    .filter((refresh) => refresh.status !== 'Successful' && refresh.status !== 'InProgress')
+    .map(
+      (refresh) =>
+        `${result.refreshes.length === 1 ? 'the' : `${refresh.group}'s`} instance refresh ended ${refresh.status}${refresh.rolledBack ? ' (rolled back to the previous launch template version)' : ''}${refresh.statusReason ? `: ${refresh.statusReason}` : ''}`,
+    );
 }
 
 /** Services that did not get back to their desired count of healthy tasks by the end of a run. */

@@ -226,8 +226,23 @@ export function fleetServices(
   );
 }
 
-export type ScenarioName = 'instance-refresh' | 'scale-in' | 'spot';
-export const SCENARIOS: ScenarioName[] = ['instance-refresh', 'scale-in', 'spot'];
+export type ScenarioName = 'instance-refresh' | 'scale-in' | 'spot' | 'ami-update' | 'bad-ami';
+export const SCENARIOS: ScenarioName[] = ['instance-refresh', 'scale-in', 'spot', 'ami-update', 'bad-ami'];
+
+/**
+ * The scenarios of a new ECS-optimized AMI: AWS publishes it (its public SSM parameter); the
+ * stack's AMI watcher rolls it out, or, without the stack, the operator starts an instance refresh
+ * to it as Auto Scaling's defaults have it. `bad-ami`: an AMI whose ECS agent never connects.
+ */
+export const AMI_SCENARIOS: readonly ScenarioName[] = ['ami-update', 'bad-ami'];
+
+/** The launch template the AMI scenarios' groups launch from, at a numbered version (auto-rollback needs one). */
+export const AMI_SCENARIO_TEMPLATE = { name: 'ecs-node', version: '1' } as const;
+
+/** Refresh statuses after which Auto Scaling does nothing more. */
+const REFRESH_ENDED = new Set(['Successful', 'Failed', 'Cancelled', 'RollbackSuccessful', 'RollbackFailed']);
+/** How long a `bad-ami` run goes on after its refresh ended: what the fleet looks like afterwards. */
+const AFTER_REFRESH_SECONDS = 600;
 
 export interface ScenarioOptions {
   scenario: ScenarioName;
@@ -363,6 +378,9 @@ export function fleetOf(options: Pick<ScenarioOptions, 'fleet' | 'shape'>): Flee
 /** The simulated account with the fleet's instances, services and tasks, and the hooks when a controller runs. */
 export function buildWorld(options: ScenarioOptions, hook: 'notify' | 'silent' | 'none'): World {
   const fleet = fleetOf(options);
+  const amiScenario = AMI_SCENARIOS.includes(options.scenario);
+  const launchTemplate = options.launchTemplate ?? (amiScenario ? AMI_SCENARIO_TEMPLATE : undefined);
+  const brokenAmis = [...(options.brokenAmis ?? []), ...(options.scenario === 'bad-ami' ? [NEW_AMI] : [])];
   const shapes = new Map(fleet.clusters.map(({ name, shape }) => [name, shape]));
   const world = new World({
     seed: options.seed,
@@ -382,7 +400,7 @@ export function buildWorld(options: ScenarioOptions, hook: 'notify' | 'silent' |
         healthySeconds: shape.healthySeconds,
         shutdownSeconds: shape.shutdownSeconds,
         readLagSeconds: options.autoScaling?.readLagSeconds ?? 0,
-        ...(options.launchTemplate && { launchTemplate: options.launchTemplate }),
+        ...(launchTemplate && { launchTemplate }),
       };
     }),
     controller: options.controller,
@@ -393,7 +411,7 @@ export function buildWorld(options: ScenarioOptions, hook: 'notify' | 'silent' |
     ...(options.scheduleFaults && { scheduleFaults: options.scheduleFaults }),
     ecs: options.ecs,
     apiLatency: options.apiLatency,
-    ...(options.brokenAmis && { brokenAmis: options.brokenAmis }),
+    ...(brokenAmis.length > 0 && { brokenAmis }),
   });
   for (const group of world.groups.values()) group.startWithRunningInstances();
   for (const [name, ecs] of world.clusters) {
@@ -446,7 +464,7 @@ export async function runScenario(options: ScenarioOptions): Promise<RunResult> 
   const groups = [...world.groups.values()];
   const originals = new Set(groups.flatMap((group) => [...group.instances.keys()]));
   const instancesToReplace =
-    options.scenario === 'instance-refresh'
+    options.scenario === 'instance-refresh' || AMI_SCENARIOS.includes(options.scenario)
       ? originals.size
       : groups.reduce((sum, group) => sum + Math.min(targetCount(options), group.instances.size), 0);
   let settled = false;
@@ -515,11 +533,18 @@ function targetCount(options: ScenarioOptions): number {
 
 /** The scenario's action, on every group of the account. */
 function act(world: World, options: ScenarioOptions): void {
+  if (AMI_SCENARIOS.includes(options.scenario)) {
+    // AWS publishes a new recommended AMI. The stack's watcher rolls it out on its schedule; without
+    // it, the operator refreshes every group to it the way most do (Auto Scaling's defaults).
+    world.ssm.publishEcsOptimizedAmi('amazon-linux-2023', NEW_AMI);
+    if (world.watchAmi !== undefined) return;
+  }
   // Groups on a launch template refresh to a new version of it with the new AMI (one per template).
   const newVersions = new Map<string, string>();
   for (const group of world.groups.values()) {
     const template = group.launchTemplate;
-    if (options.scenario === 'instance-refresh' && template !== undefined) {
+    const refreshes = options.scenario === 'instance-refresh' || AMI_SCENARIOS.includes(options.scenario);
+    if (refreshes && template !== undefined) {
       let version = newVersions.get(template.launchTemplateId);
       if (version === undefined) {
         const created = world.ec2.createLaunchTemplateVersion({
@@ -534,7 +559,7 @@ function act(world: World, options: ScenarioOptions): void {
         ...options.refresh,
         desiredConfiguration: { launchTemplate: { launchTemplateId: template.launchTemplateId, version } },
       });
-    } else if (options.scenario === 'instance-refresh') {
+    } else if (refreshes) {
       group.startInstanceRefresh({ amiId: NEW_AMI, ...options.refresh });
     } else if (options.scenario === 'scale-in') {
       group.setDesiredCapacity(group.desired - options.scaleInBy);
@@ -548,11 +573,21 @@ function act(world: World, options: ScenarioOptions): void {
 
 /** Every group at its desired capacity, in service (refreshed, for a refresh), every cluster's services healthy. */
 function isSettled(world: World, options: ScenarioOptions): boolean {
+  if (options.scenario === 'bad-ami') {
+    // Settled once every refresh ended and the fleet recovered, or a while after, as it stays.
+    const refreshes = [...world.groups.values()].map((group) => group.refresh);
+    if (refreshes.some((refresh) => refresh === undefined || !REFRESH_ENDED.has(refresh.status)))
+      return false;
+    const ended = Math.max(...refreshes.map((refresh) => refresh?.endedAt ?? 0));
+    if (world.clock.now >= ended + AFTER_REFRESH_SECONDS) return true;
+  }
   for (const group of world.groups.values()) {
     const instances = [...group.instances.values()];
     if (instances.some((instance) => instance.state !== 'InService' || instance.ec2Gone)) return false;
     if (instances.length !== group.desired) return false;
-    if (options.scenario === 'instance-refresh' && group.refresh?.status !== 'Successful') return false;
+    const refreshed = options.scenario === 'instance-refresh' || options.scenario === 'ami-update';
+    if (refreshed && group.refresh?.status !== 'Successful') return false;
+    if (options.scenario === 'bad-ami' && !REFRESH_ENDED.has(group.refresh?.status ?? '')) return false;
   }
   return [...world.clusters.values()].every((ecs) =>
     [...ecs.services.values()].every(

@@ -36,6 +36,8 @@ const SCENARIO_ACTS: Record<ScenarioName, string> = {
   'instance-refresh': 'instance refresh starts',
   'scale-in': 'desired capacity lowered',
   spot: 'EC2 interrupts instances',
+  'ami-update': 'a new ECS-optimized AMI is published',
+  'bad-ami': 'a broken ECS-optimized AMI is published',
 };
 
 /**

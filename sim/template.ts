@@ -131,16 +131,68 @@ const RATE_UNIT_SECONDS: Record<string, number> = { minute: 60, hour: 3600, day:
 export function reconcileSchedule(): ReconcileSchedule {
   const { Parameters: parameters, Resources: resources, Globals: globals } = readTemplate();
   const expression: string = parameters.ReconcileSchedule.Default;
-  const rate = /^rate\((?<count>\d+) (?<unit>minute|hour|day)s?\)$/.exec(expression)?.groups;
-  if (rate?.count === undefined || rate.unit === undefined)
+  const periodSeconds = ratePeriodSeconds(expression);
+  if (periodSeconds === undefined)
     throw new Error(`template.yaml: the simulation runs rate() schedules only, not ${expression}`);
   return {
     expression,
-    periodSeconds: Number(rate.count) * (RATE_UNIT_SECONDS[rate.unit] as number),
+    periodSeconds,
     timeoutSeconds: resources.ReconcileFunction.Properties.Timeout ?? globals.Function.Timeout,
     ...(resources.ReconcileFunction.Properties.EventInvokeConfig && {
       maximumRetryAttempts: resources.ReconcileFunction.Properties.EventInvokeConfig.MaximumRetryAttempts,
       maxEventAgeSeconds: resources.ReconcileFunction.Properties.EventInvokeConfig.MaximumEventAgeInSeconds,
+    }),
+  };
+}
+
+/** A `rate(...)` expression's period in seconds; undefined for anything else (cron). */
+export function ratePeriodSeconds(expression: string): number | undefined {
+  const rate = /^rate\((?<count>\d+) (?<unit>minute|hour|day)s?\)$/.exec(expression)?.groups;
+  if (rate?.count === undefined || rate.unit === undefined) return undefined;
+  return Number(rate.count) * (RATE_UNIT_SECONDS[rate.unit] as number);
+}
+
+/** One Schedule event of a scheduled function: how often, and the input it is invoked with. */
+export interface ScheduledInvocation {
+  name: string;
+  periodSeconds: number;
+  /** The event's `Input` (JSON text), parsed; EventBridge's own "Scheduled Event" when it has none. */
+  input?: unknown;
+}
+
+/**
+ * Every Schedule event of a function and its timeout, with parameters at their defaults unless
+ * `parameters` says otherwise (a rehearsal may look every few minutes where the stack looks hourly).
+ */
+export function scheduledInvocations(
+  functionId: string,
+  parameters: Record<string, string> = {},
+): { invocations: ScheduledInvocation[]; timeoutSeconds: number; maxEventAgeSeconds?: number } {
+  const { Parameters: declared, Resources: resources, Globals: globals } = readTemplate();
+  const defaults = Object.fromEntries(
+    Object.entries(declared as Record<string, { Default?: unknown }>).map(([name, { Default }]) => [
+      name,
+      String(Default ?? ''),
+    ]),
+  );
+  const fn = resources[functionId].Properties;
+  const invocations = Object.entries(
+    fn.Events as Record<string, { Type: string; Properties: Record<string, unknown> }>,
+  )
+    .filter(([, event]) => event.Type === 'Schedule')
+    .map(([name, event]): ScheduledInvocation => {
+      const expression = String(resolve(event.Properties.Schedule, { ...defaults, ...parameters }));
+      const periodSeconds = ratePeriodSeconds(expression);
+      if (periodSeconds === undefined)
+        throw new Error(`template.yaml: the simulation runs rate() schedules only, not ${expression}`);
+      const input = event.Properties.Input;
+      return { name, periodSeconds, ...(typeof input === 'string' && { input: JSON.parse(input) }) };
+    });
+  return {
+    invocations,
+    timeoutSeconds: fn.Timeout ?? globals.Function.Timeout,
+    ...(fn.EventInvokeConfig?.MaximumEventAgeInSeconds !== undefined && {
+      maxEventAgeSeconds: fn.EventInvokeConfig.MaximumEventAgeInSeconds,
     }),
   };
 }

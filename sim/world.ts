@@ -24,6 +24,7 @@ import {
   launchSubscriptionFilter,
   queuePipeline,
   reconcileSchedule,
+  scheduledInvocations,
   taskStoppedPattern,
 } from './template';
 
@@ -252,6 +253,10 @@ export class World {
   readonly finishDrain?: LambdaFunction;
   /** Invoked by its schedule (EventBridge, asynchronous invocation) every `reconcileSeconds`. */
   readonly reconcile?: LambdaFunction;
+  /** The AMI watcher (AmiWatcher enabled), invoked by each of its Schedule events. */
+  readonly watchAmi?: LambdaFunction;
+  /** What each run of the AMI watcher reported, in order. */
+  readonly watchAmiRuns: { at: number; input: unknown; report: unknown }[] = [];
   /** Subscribed to the hook's SNS topic (raw delivery): lifecycle notifications wait here for the start function. */
   readonly lifecycleNotifications?: SqsQueue;
   readonly lifecycleEventSource?: SqsEventSource;
@@ -409,6 +414,7 @@ export class World {
         this.launchFilter = launchSubscriptionFilter();
       }
       if (functions.reconcile !== undefined) this.reconcile = this.scheduleReconciler(functions.reconcile);
+      if (functions.watchAmi !== undefined) this.watchAmi = this.scheduleWatcher(functions.watchAmi);
     }
     this.api = {
       clusters,
@@ -513,26 +519,74 @@ export class World {
       random: this.channels,
       ...this.options.lambdaFaults,
     });
-    const faults = this.options.scheduleFaults;
     const tick = () => {
       const event = { 'detail-type': 'Scheduled Event', source: 'aws.events', time: isoTime(this.clock.now) };
       this.clock.after(schedule.periodSeconds, tick);
-      if (faults === undefined) {
-        fn.enqueue(event);
-        return;
-      }
-      if (this.channels.chance(faults.skip)) {
-        this.skippedScheduledRuns++;
-        return;
-      }
-      const copies = this.channels.chance(faults.duplicate) ? 2 : 1;
-      if (copies === 2) this.duplicatedScheduledRuns++;
-      for (let copy = 0; copy < copies; copy++) {
-        this.clock.after(this.channels.between(0, faults.jitterSeconds), () => fn.enqueue(event));
-      }
+      this.invokeOnSchedule(fn, event);
     };
     this.clock.after(schedule.periodSeconds, tick);
     return fn;
+  }
+
+  /**
+   * The AMI watcher: every Schedule event of WatchAmiFunction in template.yaml (with the stack's
+   * parameters, e.g. a shorter AmiWatchSchedule) invokes it asynchronously with its input, from one
+   * period after deployment. The schedule faults of the reconciler apply to it too.
+   */
+  private scheduleWatcher(factory: () => AsyncHandler): LambdaFunction {
+    const { invocations, timeoutSeconds, maxEventAgeSeconds } = scheduledInvocations(
+      'WatchAmiFunction',
+      this.options.controller?.parameters,
+    );
+    const fn = new LambdaFunction(this.clock, {
+      name: 'watch-ami',
+      factory: () => {
+        const handler = factory();
+        return async (event) => {
+          const report = await handler(event);
+          this.watchAmiRuns.push({ at: this.clock.now, input: event, report });
+          return report;
+        };
+      },
+      timeoutSeconds,
+      maximumRetryAttempts: 0,
+      ...(maxEventAgeSeconds !== undefined && { maxEventAgeSeconds }),
+      concurrency: 1000,
+      coldStartSeconds: COLD_START_SECONDS,
+      random: this.channels,
+      ...this.options.lambdaFaults,
+    });
+    for (const { periodSeconds, input } of invocations) {
+      const tick = () => {
+        this.clock.after(periodSeconds, tick);
+        const event = input ?? {
+          'detail-type': 'Scheduled Event',
+          source: 'aws.events',
+          time: isoTime(this.clock.now),
+        };
+        this.invokeOnSchedule(fn, event);
+      };
+      this.clock.after(periodSeconds, tick);
+    }
+    return fn;
+  }
+
+  /** One scheduled invocation: on time, or late, twice, or not at all (ScheduleFaults). */
+  private invokeOnSchedule(fn: LambdaFunction, event: unknown): void {
+    const faults = this.options.scheduleFaults;
+    if (faults === undefined) {
+      fn.enqueue(event);
+      return;
+    }
+    if (this.channels.chance(faults.skip)) {
+      this.skippedScheduledRuns++;
+      return;
+    }
+    const copies = this.channels.chance(faults.duplicate) ? 2 : 1;
+    if (copies === 2) this.duplicatedScheduledRuns++;
+    for (let copy = 0; copy < copies; copy++) {
+      this.clock.after(this.channels.between(0, faults.jitterSeconds), () => fn.enqueue(event));
+    }
   }
 
   /** The cluster whose instances `group` launches. */

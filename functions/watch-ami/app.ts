@@ -143,7 +143,11 @@ export function createWatchAmiHandler(dependencies: WatchAmiDependencies) {
       ...(current !== undefined && { current }),
       ...(latest !== undefined && { latest }),
       ...(refresh !== undefined && {
-        latestRefresh: { instanceRefreshId: refresh.instanceRefreshId, status: refresh.status },
+        latestRefresh: {
+          instanceRefreshId: refresh.instanceRefreshId,
+          status: refresh.status,
+          ...(refresh.desiredVersion !== undefined && { desiredVersion: refresh.desiredVersion }),
+        },
       }),
     };
   }

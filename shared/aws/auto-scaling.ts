@@ -208,6 +208,9 @@ export class AutoScalingAdapter {
       instanceRefreshId: refresh.InstanceRefreshId,
       status: refresh.Status ?? 'Unknown',
       ...(refresh.StatusReason !== undefined && { statusReason: refresh.StatusReason }),
+      ...(refresh.DesiredConfiguration?.LaunchTemplate?.Version !== undefined && {
+        desiredVersion: refresh.DesiredConfiguration.LaunchTemplate.Version,
+      }),
     };
   }
 
@@ -363,6 +366,8 @@ export interface InstanceRefreshView {
   /** Pending, InProgress, Successful, Failed, Cancelling, Cancelled, RollbackInProgress, ... */
   status: string;
   statusReason?: string;
+  /** The launch template version it refreshes to (its DesiredConfiguration), if it has one. */
+  desiredVersion?: string;
 }
 
 /** SetInstanceProtection takes at most 50 instance ids per call. */

@@ -15,6 +15,14 @@ export const RUNNING_REFRESH_STATUSES: ReadonlySet<string> = new Set([
   'Baking',
 ]);
 
+/** Refresh statuses of a refresh that ended without replacing the group. */
+const UNSUCCESSFUL_REFRESH_STATUSES: ReadonlySet<string> = new Set([
+  'Failed',
+  'Cancelled',
+  'RollbackSuccessful',
+  'RollbackFailed',
+]);
+
 /** Marks the launch template versions the watcher creates, so that a run after a failed start reuses its version. */
 export const VERSION_DESCRIPTION_PREFIX = 'ecs-drain ami-watch';
 
@@ -46,7 +54,7 @@ export interface AmiWatchSnapshot {
   /** The template's `$Latest` version, as read: a version an earlier run created and could not start. */
   latest?: VersionSeen;
   /** The group's most recent instance refresh. */
-  latestRefresh?: { instanceRefreshId: string; status: string };
+  latestRefresh?: { instanceRefreshId: string; status: string; desiredVersion?: string };
   tags: Record<string, string>;
   dryRun: boolean;
 }
@@ -152,6 +160,22 @@ export function decideAmiWatch(snapshot: AmiWatchSnapshot): AmiWatchDecision {
       currentImage,
     };
 
+  // A rollout of this very AMI already failed or rolled back: starting it again every run would
+  // replace instances, fail and roll back for ever. An operator decides; a newer AMI is rolled out.
+  const latest = snapshot.latest;
+  if (
+    refresh !== undefined &&
+    UNSUCCESSFUL_REFRESH_STATUSES.has(refresh.status) &&
+    latest !== undefined &&
+    latest.imageId === recommended &&
+    refresh.desiredVersion === String(latest.versionNumber)
+  )
+    return {
+      kind: 'cannot',
+      reason: `the last rollout of ${recommended} (instance refresh ${refresh.instanceRefreshId} to version ${latest.versionNumber}) ended ${refresh.status}; it is not tried again`,
+      fix: 'find why (the alert and the refresh status reason say), then start a refresh to that version yourself; a newer recommended AMI is rolled out as usual',
+    };
+
   const launchTemplateId =
     current === undefined ? undefined : (snapshot.launchTemplate?.launchTemplateId ?? '');
   const fromVersion = current.versionNumber;
@@ -162,7 +186,6 @@ export function decideAmiWatch(snapshot: AmiWatchSnapshot): AmiWatchDecision {
       reason: `would pin ${recommended} in a new version from version ${fromVersion} and refresh the group (dry run: nothing changed)`,
       ...base,
     };
-  const latest = snapshot.latest;
   const reusable =
     latest !== undefined &&
     latest.versionNumber > fromVersion &&

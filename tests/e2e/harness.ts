@@ -1,4 +1,9 @@
-import { type DrainSettings, loadController, openTransport } from '../../sim/controller';
+import {
+  type DrainSettings,
+  loadController,
+  openTransport,
+  type RolloutSettings,
+} from '../../sim/controller';
 import { type RunSummary, summarize } from '../../sim/report';
 import { defaultOptions, type RunResult, runScenario, type ScenarioOptions } from '../../sim/scenario';
 
@@ -6,7 +11,12 @@ import { defaultOptions, type RunResult, runScenario, type ScenarioOptions } fro
 export interface Simulation {
   /** `clusterNames`: the clusters the stack serves (with their groups); absent: every one of the run. */
   rehearse(
-    options: Partial<ScenarioOptions> & { drain?: DrainSettings; clusterNames?: string[] },
+    options: Partial<ScenarioOptions> & {
+      drain?: DrainSettings;
+      clusterNames?: string[];
+      /** Deploy the AMI watcher too, with these settings. */
+      rollout?: RolloutSettings;
+    },
     withController?: boolean,
   ): Promise<{ result: RunResult; summary: RunSummary }>;
   close(): Promise<void>;
@@ -16,7 +26,7 @@ export interface Simulation {
 export async function startSimulation(kind: 'http' | 'in-process' = 'in-process'): Promise<Simulation> {
   const { transport, close } = await openTransport(kind);
   return {
-    async rehearse({ drain, clusterNames, ...options }, withController = true) {
+    async rehearse({ drain, clusterNames, rollout, ...options }, withController = true) {
       // Every rehearsal gets a cold Lambda container: fresh handler modules, clients and caches.
       jest.resetModules();
       const controller = withController
@@ -27,6 +37,7 @@ export async function startSimulation(kind: 'http' | 'in-process' = 'in-process'
               heartbeatTimeout: 300,
               ...(drain !== undefined && { drain }),
               ...(clusterNames !== undefined && { clusterNames }),
+              ...(rollout !== undefined && { rollout }),
             },
           )
         : undefined;

@@ -54,6 +54,28 @@ describe('decideAmiWatch', () => {
       );
   });
 
+  it('does not try again a rollout of this very AMI that failed or rolled back, and says what to do', () => {
+    const ours = {
+      launchTemplateId: LT,
+      versionNumber: 4,
+      imageId: NEW,
+      description: versionDescription(NEW, 3),
+    };
+    for (const status of ['Failed', 'Cancelled', 'RollbackSuccessful', 'RollbackFailed']) {
+      const decision = decideAmiWatch(
+        snapshot({ latest: ours, latestRefresh: { instanceRefreshId: 'r-2', status, desiredVersion: '4' } }),
+      );
+      expect(decision).toEqual({
+        kind: 'cannot',
+        reason: expect.stringContaining(`ended ${status}`),
+        fix: expect.stringContaining('yourself'),
+      });
+    }
+    // A refresh to another version that failed (an older AMI's) does not hold this one back.
+    const older = { instanceRefreshId: 'r-1', status: 'RollbackSuccessful', desiredVersion: '3' };
+    expect(decideAmiWatch(snapshot({ latest: ours, latestRefresh: older })).kind).toBe('roll-out');
+  });
+
   it('reuses the version an earlier run created when its refresh never started', () => {
     const latest = {
       launchTemplateId: LT,

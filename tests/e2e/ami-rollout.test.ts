@@ -1,0 +1,82 @@
+import { NEW_AMI, OLD_AMI, type RunResult } from '../../sim/scenario';
+import { servicesBelowFloor, type Simulation, startSimulation } from './harness';
+
+// A new ECS-optimized AMI reaches the fleet: AWS publishes it (its public SSM parameter), the stack's
+// AMI watcher pins it in a new launch template version and starts a rolling refresh (launch before
+// terminate, checkpoints, auto-rollback), launch readiness holds every new instance until ECS can use
+// it, and the drain hook empties every old one. Without the stack: Auto Scaling's refresh defaults.
+
+let sim: Simulation;
+beforeAll(async () => {
+  sim = await startSimulation();
+});
+afterAll(() => sim.close());
+
+/** The watcher as the rehearsal deploys it: acting, every five minutes. */
+const rollout = {
+  environment: { AMI_WATCH_DRY_RUN: 'false' },
+  parameters: { AmiWatchSchedule: 'rate(5 minutes)' },
+};
+
+const originals = (result: RunResult) =>
+  [...result.recorder.lanes.values()].filter((lane) => lane.launchedAt === 0);
+
+describe('AMI rollouts in the twin', () => {
+  it('ami-update: the watcher rolls the new AMI out to every instance, no service below its floor, nothing killed', async () => {
+    const { result, summary } = await sim.rehearse({ scenario: 'ami-update', rollout });
+
+    expect(summary.refresh).toEqual({
+      strategy: 'rolling',
+      status: 'Successful',
+      instancesReplaced: 6,
+      rolledBack: false,
+    });
+    expect(summary.settled).toBe(true);
+    expect(servicesBelowFloor(summary)).toEqual([]);
+    expect(summary.services.every((service) => service.secondsBelowFloor === 0)).toBe(true);
+    expect(summary.tasksKilled).toBe(0);
+    expect(result.recorder.inServiceUnready).toEqual([]);
+    for (const lane of originals(result)) expect(lane.amiId).toBe(OLD_AMI);
+    // The watcher pinned the AMI (a numbered version) and refreshed to it once.
+    expect(result.refreshes).toHaveLength(1);
+    const started = result.recorder.metrics;
+    expect(started.get('LaunchContinued')).toBe(6);
+  });
+
+  it('bad-ami: launches abandoned, no old instance given up for them, the refresh rolls back, and the run says why', async () => {
+    const { result, summary } = await sim.rehearse({ scenario: 'bad-ami', rollout });
+
+    expect(summary.refresh).toMatchObject({ strategy: 'rolling', instancesReplaced: 0, rolledBack: true });
+    expect(['RollbackSuccessful', 'Failed', 'RollbackFailed']).toContain(summary.refresh?.status);
+    // No instance of the broken AMI ever served, and none went into service unusable.
+    const broken = [...result.recorder.lanes.values()].filter((lane) => lane.amiId === NEW_AMI);
+    expect(broken.length).toBeGreaterThan(0);
+    for (const lane of broken) expect(lane.inServiceAt).toBeUndefined();
+    expect(result.recorder.inServiceUnready).toEqual([]);
+    // Every original instance went only once an instance of the old AMI was ready to take its place.
+    for (const lane of originals(result).filter((each) => each.terminatedAt !== undefined)) {
+      const readyBefore = [...result.recorder.lanes.values()].some(
+        (other) =>
+          other.launchedAt > 0 &&
+          other.amiId === OLD_AMI &&
+          other.inServiceAt !== undefined &&
+          other.inServiceAt <= (lane.waitingAt ?? 0),
+      );
+      expect(readyBefore).toBe(true);
+    }
+    expect(summary.services.every((service) => service.secondsBelowFloor === 0)).toBe(true);
+    expect(summary.tasksKilled).toBe(0);
+    expect(summary.findings.join(' ')).toMatch(/launch readiness held \d+ new instances? out of service/);
+    expect(summary.findings.join(' ')).toMatch(/rolled back/);
+
+    // Without the stack, the same AMI replaces the whole fleet with instances no task can run on.
+    const { summary: baseline } = await sim.rehearse({ scenario: 'bad-ami' }, false);
+    expect(baseline.refresh).toEqual({
+      strategy: 'instance-refresh',
+      status: 'Successful',
+      instancesReplaced: 6,
+      rolledBack: false,
+    });
+    expect(baseline.services.some((service) => service.secondsAtZero > 0)).toBe(true);
+  });
+});
