@@ -208,7 +208,7 @@ async function lookAgain(results: HostResult[], deps: DrainDeps): Promise<HostRe
   if (again.length === 0) return results;
   await deps.timing.sleep(Math.max(...again.map(({ after }) => after)));
   const fresh = again.map(({ host }) => {
-    const { cluster, ec2InstanceId, heldSince } = host.snapshot;
+    const { cluster, ec2InstanceId, heldSince, quietSince } = host.snapshot;
     return newHost(
       {
         cluster,
@@ -217,6 +217,8 @@ async function lookAgain(results: HostResult[], deps: DrainDeps): Promise<HostRe
         stoppedByEvents: [],
         newestEventAt: deps.timing.now(),
         ...(heldSince !== undefined && { heldSince }),
+        // Quiet since before the look again (and maybe since before our hook held it): it still was.
+        ...(quietSince !== undefined && { quietSince }),
       },
       { ...host.context, lookedAgain: true },
     );

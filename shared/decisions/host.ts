@@ -645,6 +645,11 @@ export const EVENT_LOSS_AFTER_MS = 20_000;
 
 function eventLost(host: HostSnapshot, drain: DrainClock): boolean {
   if (host.observedAt === undefined) return false;
+  // Empty before our hook held it (a blue/green rollout's standby fleet, drained and emptied long
+  // before it is retired): no task event was due during the hold, none was lost. Held but not yet
+  // when this run listed the held instances: the hold began during the run.
+  const heldFrom = host.heldSince ?? host.observedAt;
+  if (host.quietSince !== undefined && host.quietSince < heldFrom) return false;
   const stops = [...host.tasksToldToStop.values()].flat().flatMap((task) => task.stoppedAt ?? []);
   const lastKnown = stops.length > 0 ? Math.max(...stops) : drain.startedAt;
   return lastKnown !== undefined && host.observedAt - lastKnown > EVENT_LOSS_AFTER_MS;

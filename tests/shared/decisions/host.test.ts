@@ -844,9 +844,25 @@ describe('decideHost: deadlines, task policies and the reconciler', () => {
       tasksToldToStop: new Map([[CI, [taskView('task/9', 'STOPPED', { stoppedAt: T0 - 3 * MINUTE })]]]),
       observedAt: T0,
       quietSince: T0 - MINUTE,
+      // Held by our hook all through its drain, as the reconciler's listing of held instances says.
+      heldSince: T0 - 5 * MINUTE,
     });
     expect(decideHost(listed, reconciler)).toMatchObject({ kind: 'complete', alert: { key: 'lost-event' } });
     expect(decideHost(listed, policy)).toEqual({ kind: 'complete', reason: 'no task left on the host' });
+    // Held by our hook only after it was seen empty (a blue/green standby instance being retired):
+    // no event was due, so none was lost.
+    const retired = { ...listed, heldSince: T0 - 30_000, quietSince: T0 - 20 * MINUTE };
+    expect(decideHost(retired, reconciler)).toEqual({ kind: 'complete', reason: 'no task left on the host' });
+    // Held only since this run (not yet in its listing of held instances), quiet since an earlier one.
+    const justHeld = { ...retired, heldSince: undefined };
+    expect(decideHost(justHeld, reconciler)).toEqual({
+      kind: 'complete',
+      reason: 'no task left on the host',
+    });
+    // Seen empty in the same run that first saw it held: the lost event stands.
+    expect(decideHost({ ...listed, heldSince: T0 - MINUTE }, reconciler)).toMatchObject({
+      alert: { key: 'lost-event' },
+    });
   });
 
   it('starts a drain whose notification was lost only once the instance waited a run, and alerts', () => {
