@@ -360,6 +360,12 @@ export function formatComparison(without: RunSummary | undefined, controlled: Ru
           : `, drain median ${l.drainSecondsMedian} s / max ${l.drainSecondsMax} s`) +
         `, ${run.simulatedSeconds} s simulated${run.settled ? '' : ' (did not settle)'}`,
     );
+    if (run.refresh !== undefined) {
+      const r = run.refresh;
+      lines.push(
+        `${pad('', 16)} refresh (${r.strategy}): ${r.status}, ${r.instancesReplaced} instance(s) on the new AMI${r.rolledBack ? ', rolled back' : ''}`,
+      );
+    }
   }
   if (without !== undefined) lines.push(savedLine(without, controlled));
   const calls = Object.values(controlled.apiCalls).reduce((sum, n) => sum + n, 0);
