@@ -28,6 +28,24 @@ describe('npm start', () => {
       expect(help).toContain(option);
   });
 
+  it("rehearses a broken AMI with --scenario bad-ami and reports each run's refresh in --json", () => {
+    const summary = JSON.parse(run(['--scenario', 'bad-ami', '--json', '--out', out]));
+    const [without, withController] = summary.runs;
+    expect(without.refresh).toEqual({
+      strategy: 'instance-refresh',
+      status: 'Successful',
+      instancesReplaced: 6,
+      rolledBack: false,
+    });
+    expect(withController.refresh).toEqual({
+      strategy: 'rolling',
+      status: 'RollbackSuccessful',
+      instancesReplaced: 0,
+      rolledBack: true,
+    });
+    expect(withController.tasksKilled).toBe(0);
+  });
+
   it('rehearses a user cluster from --config and prints a machine-readable summary with --json', () => {
     const config = join(out, 'cluster.json');
     writeFileSync(
