@@ -68,6 +68,8 @@ export interface RefreshSpec {
   checkpointDelay?: number;
   /** When the refresh fails, replace the instances it launched with the configuration from before. */
   autoRollback?: boolean;
+  /** AlarmSpecification: CloudWatch alarms whose ALARM state fails the refresh (and rolls it back with AutoRollback). */
+  alarms?: string[];
   /** The launch template version to refresh to; the group refers to it once the refresh succeeds. */
   desiredConfiguration?: { launchTemplate: LaunchTemplateSpecification };
 }
@@ -198,6 +200,8 @@ export interface AutoScalingObserver {
   actionEnded(action: LifecycleAction): void;
   ec2Booted(instance: AsgInstance): void;
   ec2Terminated(instance: AsgInstance): void;
+  /** Whether the CloudWatch alarm of this name is in ALARM now (an alarm the account does not have: never). */
+  alarmFiring?(name: string): boolean;
 }
 
 export class AutoScalingError extends Error {
@@ -914,6 +918,17 @@ export class AutoScalingModel {
     this.measureProgress(refresh, alive, old, ready);
 
     if (old.length === 0 && alive.every(ready)) return this.finishRefresh(refresh);
+    // AlarmSpecification: an alarm in ALARM fails the refresh (rolled back with AutoRollback).
+    const firing =
+      refresh.status === 'InProgress'
+        ? refresh.spec.alarms?.find((name) => this.observer.alarmFiring?.(name) === true)
+        : undefined;
+    if (firing !== undefined) {
+      this.refreshFailed(refresh, `Alarm ${firing} is in ALARM state.`);
+      // A rollback looks at the group afresh, with its own target.
+      this.clock.after(REFRESH_CHECK_SECONDS, () => this.refreshStep());
+      return;
+    }
     // A pause at a checkpoint is not a stall.
     const paused = refresh.waitingUntil !== undefined;
     if (!paused && this.clock.now - refresh.lastProgressAt >= REFRESH_STALL_SECONDS) {

@@ -271,6 +271,8 @@ export function loadController(
                 .map((g) => `${g.cluster}:${g.autoScalingGroupName}`)
                 .join(','),
               ALERT_TOPIC_ARN: STACK.alertTopicArn,
+              // template.yaml puts the stack's own deadline alarm first in every refresh's alarms.
+              REFRESH_ALARM_NAMES: STACK.deadlineAlarmName,
               ...rollout.environment,
             });
             const clientConfig = clientConfigFor(transport);

@@ -38,6 +38,8 @@ export const STACK = {
   groupName: 'prod-ecs-asg',
   hookName: 'ecs-drain',
   alertTopicArn: 'arn:aws:sns:us-east-1:123456789012:ecs-drain-AlertTopic',
+  /** The stack's DeadlineReachedAlarm, as the AMI watcher names it in a refresh's AlarmSpecification. */
+  deadlineAlarmName: 'ecs-drain-DeadlineReachedAlarm',
 } as const;
 
 export interface InstanceLane {
@@ -115,6 +117,8 @@ export class Recorder {
   readonly taskEventsQueued = { stopped: 0, toldToStop: 0 };
   /** Metrics the functions emitted, by name (counts summed). */
   readonly metrics = new Map<string, number>();
+  /** When each metric was emitted (the account's CloudWatch alarms evaluate them over a period). */
+  readonly metricTimes = new Map<string, number[]>();
   /** Runs of the reconciler, and what each found. */
   readonly reconcileRuns: { at: number; report: unknown }[] = [];
   lifecycleCompletionsByController = 0;
@@ -290,6 +294,12 @@ export class World {
    * it. A scenario may add one while the run goes on ("a broken AMI is published").
    */
   readonly brokenAmis: Set<string>;
+  /**
+   * The account's CloudWatch alarms, by name: whether each is in ALARM now. The stack's
+   * DeadlineReachedAlarm (Sum of DeadlineReached over 300 s > 0, template.yaml) is there from the start;
+   * a scenario may add others.
+   */
+  readonly alarms = new Map<string, () => boolean>();
   /** Events SNS or EventBridge lost on the way to a queue (a fault the run asked for). */
   droppedEvents = 0;
   /** Events and notifications delivered twice (a fault the run asked for). */
@@ -310,6 +320,9 @@ export class World {
     this.channels = new Random(options.seed ^ 0x5bd1e995);
     this.instanceEventIds = new Random(options.seed ^ 0x2545f491);
     this.brokenAmis = new Set(options.brokenAmis ?? []);
+    this.alarms.set(STACK.deadlineAlarmName, () =>
+      (this.recorder.metricTimes.get('DeadlineReached') ?? []).some((at) => this.clock.now - at < 300),
+    );
     this.ec2 = new Ec2Model(this.clock);
     this.ssm = new SsmParameters(this.clock, {
       'amazon-linux-2023': options.groups[0]?.amiId,
@@ -347,8 +360,12 @@ export class World {
         groups: options.groups.map((group) => ({ autoScalingGroupName: group.name, cluster: group.cluster })),
       },
       retryStrategy: (client, maxAttempts) => this.retries.strategy(client, maxAttempts),
-      recordMetric: (name, value = 1) =>
-        recorder.metrics.set(name, (recorder.metrics.get(name) ?? 0) + value),
+      recordMetric: (name, value = 1) => {
+        recorder.metrics.set(name, (recorder.metrics.get(name) ?? 0) + value);
+        const times = recorder.metricTimes.get(name) ?? [];
+        times.push(clock.now);
+        recorder.metricTimes.set(name, times);
+      },
       timing: {
         now: () => SIM_EPOCH + clock.now * 1000,
         sleep: (milliseconds) => clock.sleep(milliseconds / 1000),
@@ -479,6 +496,7 @@ export class World {
           ecs.registerContainerInstance(instance.id, spec.instanceCpu, spec.instanceMemory, instance.amiId);
         },
         ec2Terminated: (instance) => this.ec2Terminated(instance, ecs),
+        alarmFiring: (name) => this.alarms.get(name)?.() ?? false,
       },
       this.channels,
     );

@@ -319,6 +319,9 @@ function refreshSpec(params: Params): RefreshSpec {
   if (max !== undefined && min === undefined)
     throw new AutoScalingError('ValidationError', 'MaxHealthyPercentage requires MinHealthyPercentage.');
   const checkpointDelay = number('CheckpointDelay');
+  const alarms = members(params, 'Preferences.AlarmSpecification.Alarms');
+  if (alarms.length > 10)
+    throw new AutoScalingError('ValidationError', 'AlarmSpecification.Alarms takes at most 10 alarms.');
   return {
     minHealthyPercentage: min ?? 90,
     ...(max !== undefined && { maxHealthyPercentage: max }),
@@ -328,6 +331,7 @@ function refreshSpec(params: Params): RefreshSpec {
     autoRollback: flag('AutoRollback'),
     ...(checkpoints.length > 0 && { checkpointPercentages: checkpoints }),
     ...(checkpointDelay !== undefined && { checkpointDelay }),
+    ...(alarms.length > 0 && { alarms }),
     ...((launchTemplateId !== undefined || launchTemplateName !== undefined) && {
       desiredConfiguration: {
         launchTemplate: {

@@ -175,6 +175,29 @@ describe('an instance refresh to a desired launch template version', () => {
     expect(onAmi(NEW_AMI)).toBe(10);
   });
 
+  it('rolls back when an alarm of its AlarmSpecification goes into ALARM, and refuses more than ten alarms', async () => {
+    await start();
+    let firing = false;
+    world.alarms.set('web-5xx', () => firing);
+    await toVersion('2', {
+      MinHealthyPercentage: 100,
+      MaxHealthyPercentage: 200,
+      AutoRollback: true,
+      AlarmSpecification: { Alarms: ['web-5xx', 'not-in-this-account'] },
+    });
+    await world.clock.run(world.clock.now + 600, () => onAmi(NEW_AMI) >= 2);
+    expect((await latest()).Status).toBe('InProgress');
+    firing = true;
+    const rolled = await until(['RollbackSuccessful', 'RollbackFailed', 'Failed', 'Successful']);
+    expect(rolled.Status).toBe('RollbackSuccessful');
+    expect(rolled.RollbackDetails?.RollbackReason).toMatch(/Alarm web-5xx is in ALARM state/);
+    expect(onAmi(NEW_AMI)).toBe(0);
+
+    await expect(
+      toVersion('2', { AlarmSpecification: { Alarms: Array.from({ length: 11 }, (_, n) => `alarm-${n}`) } }),
+    ).rejects.toThrow(/at most 10/);
+  });
+
   it('waits an hour at a checkpoint when CheckpointDelay is not given, which is no stall', async () => {
     await start();
     await toVersion('2', { CheckpointPercentages: [50, 100] });
