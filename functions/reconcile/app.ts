@@ -64,6 +64,12 @@ export function createReconcileHandler(dependencies: ReconcileDependencies) {
   );
   /** When this container first saw our hook hold each instance: the start function has a few seconds to drain it. */
   const heldSince = new Map<string, number>();
+  /**
+   * Since when our launch hook may have held each new instance: a run before this container first saw
+   * it held, and a margin, so that a launch that never becomes ready is given up (with an alert) by
+   * the reconciler shortly before the hook's own timeout would do it silently.
+   */
+  const launchHeldSince = new Map<string, number>();
   /** Since when this container has seen no task wanting to run on each host: a drain it finishes must have been quiet a run. */
   const quietSince = new Map<string, number>();
 
@@ -81,6 +87,10 @@ export function createReconcileHandler(dependencies: ReconcileDependencies) {
       const launching = readiness
         ? waiting.filter((instance) => instance.lifecycleState !== 'Terminating:Wait')
         : [];
+      const stillLaunching = new Set(launching.map(({ instanceId }) => instanceId));
+      for (const id of stillLaunching)
+        if (!launchHeldSince.has(id)) launchHeldSince.set(id, now - LAUNCH_HELD_MARGIN_MS);
+      for (const id of launchHeldSince.keys()) if (!stillLaunching.has(id)) launchHeldSince.delete(id);
       const stillHeld = new Set<string>();
       /** One host per EC2 instance, whichever side found it. */
       const byInstance = new Map<string, Host>();
@@ -163,7 +173,10 @@ export function createReconcileHandler(dependencies: ReconcileDependencies) {
       const [results, launches] = await Promise.all([
         driveHosts(hosts, deps).then((first) => lookAgain(first, deps)),
         driveLaunches(
-          launching.map(({ instanceId }) => ({ instanceId })),
+          launching.map(({ instanceId }) => ({
+            instanceId,
+            waitingSince: launchHeldSince.get(instanceId) ?? now,
+          })),
           launchDeps,
         ),
       ]);
@@ -231,6 +244,13 @@ async function lookAgain(results: HostResult[], deps: DrainDeps): Promise<HostRe
 function hostKey(cluster: string, ec2InstanceId: string | undefined): string {
   return `${cluster} ${ec2InstanceId}`;
 }
+
+/**
+ * How long before this container first saw a launch held the hook may have started holding it: a run
+ * (60 s), Auto Scaling's read lag, and room for the run that gives it up to come before the hook's
+ * own timeout does.
+ */
+const LAUNCH_HELD_MARGIN_MS = 150_000;
 
 /** The part of its 60 s timeout a reconciler run spends on paced ECS reads. */
 const RUN_READ_SECONDS = 30;

@@ -129,15 +129,22 @@ export function createWatchAmiHandler(dependencies: WatchAmiDependencies) {
     };
     if (template === undefined || view.mixedInstancesPolicy || !/^[1-9]\d*$/.test(template.version))
       return snapshot;
-    // The group's version and the template's latest, in one call (the group's is cached: versions never change).
-    const versions = await ec2.versions(template, [template.version, '$Latest']);
+    const refresh = await autoScaling.latestInstanceRefresh(view.autoScalingGroupName);
+    const refreshedTo = /^\d+$/.test(refresh?.desiredVersion ?? '') ? refresh?.desiredVersion : undefined;
+    // The group's version, the template's latest and the latest refresh's, in one call (numbered
+    // versions are cached: they never change).
+    const versions = await ec2.versions(template, [
+      template.version,
+      '$Latest',
+      ...(refreshedTo !== undefined ? [refreshedTo] : []),
+    ]);
+    const refreshImage = versions.find((version) => String(version.versionNumber) === refreshedTo)?.imageId;
     const current = versions.find((version) => String(version.versionNumber) === template.version);
     const latest = versions.reduce<(typeof versions)[number] | undefined>(
       (newest, version) =>
         newest === undefined || version.versionNumber > newest.versionNumber ? version : newest,
       undefined,
     );
-    const refresh = await autoScaling.latestInstanceRefresh(view.autoScalingGroupName);
     return {
       ...snapshot,
       ...(current !== undefined && { current }),
@@ -147,6 +154,7 @@ export function createWatchAmiHandler(dependencies: WatchAmiDependencies) {
           instanceRefreshId: refresh.instanceRefreshId,
           status: refresh.status,
           ...(refresh.desiredVersion !== undefined && { desiredVersion: refresh.desiredVersion }),
+          ...(refreshImage !== undefined && { desiredImageId: refreshImage }),
         },
       }),
     };
@@ -175,7 +183,9 @@ export function createWatchAmiHandler(dependencies: WatchAmiDependencies) {
         return report;
       case 'refresh-running':
         logger.info('ami watch', { ...report });
-        await alert(report, `AMI rollout of ${group.autoScalingGroupName} waits: ${decision.newImage}`);
+        // Our own rollout of this AMI, still running, is no news: only another refresh holding it back is.
+        if (!decision.ownRollout)
+          await alert(report, `AMI rollout of ${group.autoScalingGroupName} waits: ${decision.newImage}`);
         return report;
       case 'roll-out': {
         const version =

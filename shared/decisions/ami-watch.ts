@@ -30,6 +30,12 @@ export function versionDescription(imageId: string, fromVersion: number, imageNa
   return `${VERSION_DESCRIPTION_PREFIX}: ${imageId}${imageName === undefined ? '' : ` (${imageName})`} from version ${fromVersion}`;
 }
 
+/** The version a watcher-made version was made from, as its description says. */
+function sourceVersionOf(description: string): number | undefined {
+  const from = / from version (\d+)$/.exec(description)?.[1];
+  return from === undefined ? undefined : Number(from);
+}
+
 /** A launch template version as the watcher reads it. */
 export interface VersionSeen {
   launchTemplateId: string;
@@ -54,14 +60,27 @@ export interface AmiWatchSnapshot {
   /** The template's `$Latest` version, as read: a version an earlier run created and could not start. */
   latest?: VersionSeen;
   /** The group's most recent instance refresh. */
-  latestRefresh?: { instanceRefreshId: string; status: string; desiredVersion?: string };
+  latestRefresh?: {
+    instanceRefreshId: string;
+    status: string;
+    /** The launch template version it refreshes to, and the AMI that version names (when read). */
+    desiredVersion?: string;
+    desiredImageId?: string;
+  };
   tags: Record<string, string>;
   dryRun: boolean;
 }
 
 export type AmiWatchDecision =
   | { kind: 'up-to-date'; reason: string; imageId: string }
-  | { kind: 'refresh-running'; reason: string; newImage: string; currentImage: string }
+  | {
+      kind: 'refresh-running';
+      reason: string;
+      newImage: string;
+      currentImage: string;
+      /** The running refresh is the rollout of this very AMI (nothing holds it back: no alert). */
+      ownRollout?: boolean;
+    }
   | { kind: 'cannot'; reason: string; fix: string }
   | {
       kind: 'dry-run';
@@ -148,9 +167,13 @@ export function decideAmiWatch(snapshot: AmiWatchSnapshot): AmiWatchDecision {
   if (refresh !== undefined && RUNNING_REFRESH_STATUSES.has(refresh.status))
     return {
       kind: 'refresh-running',
-      reason: `instance refresh ${refresh.instanceRefreshId} is ${refresh.status}; a new refresh to ${recommended} waits until it ends`,
+      reason:
+        refresh.desiredImageId === recommended
+          ? `instance refresh ${refresh.instanceRefreshId} to ${recommended} is ${refresh.status}`
+          : `instance refresh ${refresh.instanceRefreshId} is ${refresh.status}; a new refresh to ${recommended} waits until it ends`,
       newImage: recommended,
       currentImage,
+      ...(refresh.desiredImageId === recommended && { ownRollout: true }),
     };
   if (snapshot.tags[BLUE_GREEN_TAG] !== undefined)
     return {
@@ -160,19 +183,18 @@ export function decideAmiWatch(snapshot: AmiWatchSnapshot): AmiWatchDecision {
       currentImage,
     };
 
-  // A rollout of this very AMI already failed or rolled back: starting it again every run would
-  // replace instances, fail and roll back for ever. An operator decides; a newer AMI is rolled out.
+  // A rollout of this very AMI (to whichever version pins it) already failed or rolled back: starting
+  // it again every run would replace instances, fail and roll back for ever. An operator decides; a
+  // newer AMI is rolled out as usual.
   const latest = snapshot.latest;
   if (
     refresh !== undefined &&
     UNSUCCESSFUL_REFRESH_STATUSES.has(refresh.status) &&
-    latest !== undefined &&
-    latest.imageId === recommended &&
-    refresh.desiredVersion === String(latest.versionNumber)
+    refresh.desiredImageId === recommended
   )
     return {
       kind: 'cannot',
-      reason: `the last rollout of ${recommended} (instance refresh ${refresh.instanceRefreshId} to version ${latest.versionNumber}) ended ${refresh.status}; it is not tried again`,
+      reason: `the last rollout of ${recommended} (instance refresh ${refresh.instanceRefreshId} to version ${refresh.desiredVersion}) ended ${refresh.status}; it is not tried again`,
       fix: 'find why (the alert and the refresh status reason say), then start a refresh to that version yourself; a newer recommended AMI is rolled out as usual',
     };
 
@@ -190,7 +212,9 @@ export function decideAmiWatch(snapshot: AmiWatchSnapshot): AmiWatchDecision {
     latest !== undefined &&
     latest.versionNumber > fromVersion &&
     latest.imageId === recommended &&
-    (latest.description ?? '').startsWith(VERSION_DESCRIPTION_PREFIX);
+    (latest.description ?? '').startsWith(VERSION_DESCRIPTION_PREFIX) &&
+    // Made from this group's version: another group of the same template may be on another one.
+    sourceVersionOf(latest.description ?? '') === fromVersion;
   return {
     kind: 'roll-out',
     reason: reusable

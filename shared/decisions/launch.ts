@@ -51,6 +51,9 @@ const NEVER_ACTIVE = new Set(['REGISTRATION_FAILED', 'INACTIVE', 'DEREGISTERING'
 export function decideLaunch(observation: LaunchObservation, launchTimeoutSeconds: number): LaunchDecision {
   const { group, lifecycleState, registered } = observation;
   if (group === undefined) return { kind: 'ignore', reason: 'not in a served Auto Scaling group' };
+  // Auto Scaling's reads lag its changes: a launch our notification told of may still show Pending.
+  if (lifecycleState === 'Pending')
+    return { kind: 'wait', reason: 'not held by the launch hook yet (Auto Scaling shows it Pending)' };
   // Launched into a warm pool: stopped there before it serves; readiness is checked when it leaves.
   if (lifecycleState === 'Warmed:Pending:Wait')
     return { kind: 'continue', reason: 'entering the warm pool, where it serves no task' };

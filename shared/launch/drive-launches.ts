@@ -50,6 +50,9 @@ export class SettledLaunches {
 
 /** Lifecycle states a launch hook of ours may hold an instance in. */
 const HELD_AT_LAUNCH = new Set(['Pending:Wait', 'Warmed:Pending:Wait']);
+/** Lifecycle states an instance reaches only after its launch hooks: launch readiness is done with it. */
+const PAST_LAUNCH =
+  /^(InService|Terminating|Terminated|Detach|EnteringStandby|Standby|Warmed:(Stopped|Running|Hibernated|Terminat))/;
 
 /**
  * Observe, decide, act for the new instances of a batch: one DescribeAutoScalingInstances per fifty,
@@ -124,10 +127,11 @@ function mergeByInstance(
   const merged = new Map<string, LaunchCandidate & { seenAll: RegisteredView[] }>();
   for (const candidate of candidates) {
     const known = merged.get(candidate.instanceId) ?? { instanceId: candidate.instanceId, seenAll: [] };
-    if (candidate.lifecycleActionToken !== undefined) {
+    if (candidate.lifecycleActionToken !== undefined)
       known.lifecycleActionToken = candidate.lifecycleActionToken;
-      if (candidate.waitingSince !== undefined) known.waitingSince = candidate.waitingSince;
-    }
+    // The earliest a hook may have held it, whoever tells.
+    if (candidate.waitingSince !== undefined)
+      known.waitingSince = Math.min(known.waitingSince ?? Infinity, candidate.waitingSince);
     if (candidate.seen !== undefined) known.seenAll.push(candidate.seen);
     merged.set(candidate.instanceId, known);
   }
@@ -205,8 +209,9 @@ async function act(
     reason: decision.reason,
   };
   if (decision.kind === 'ignore') {
-    // Past our hook (or never ours): nothing of it will ever change our mind.
-    if (view === undefined || !HELD_AT_LAUNCH.has(view.lifecycleState))
+    // Past our hook (in service, terminating...): nothing of it will change our mind. An instance Auto
+    // Scaling does not show yet (its reads lag) is not settled: its next event looks again.
+    if (view !== undefined && PAST_LAUNCH.test(view.lifecycleState))
       deps.settled.add(candidate.instanceId, deps.timing.now());
     logger.debug('launch: nothing to do', context);
     return;

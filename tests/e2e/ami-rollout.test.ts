@@ -67,7 +67,25 @@ describe('AMI rollouts in the twin', () => {
     expect(summary.services.every((service) => service.secondsBelowFloor === 0)).toBe(true);
     expect(summary.tasksKilled).toBe(0);
     expect(summary.findings.join(' ')).toMatch(/launch readiness held \d+ new instances? out of service/);
+    // The controller gives each up (ABANDON) before the hook's own timeout would, and says so once each.
+    const abandoned = result.recorder.launchActions.filter((action) => action.result === 'ABANDON');
+    expect(abandoned.every((action) => action.endedBy === 'completed')).toBe(true);
+    const alerts = (result.published ?? []).map((published) => JSON.parse(published.message).key);
+    expect(alerts.filter((key) => key === 'launch-abandoned')).toHaveLength(abandoned.length);
+    // The watcher said it started the rollout, once, and kept quiet while its own refresh ran.
+    expect(alerts.filter((key) => key.startsWith('ami-watch'))).toEqual(['ami-watch-roll-out']);
     expect(summary.findings.join(' ')).toMatch(/rolled back/);
+
+    // Every scheduled run twice (EventBridge is at-least-once): still one rollout, and no second one
+    // of the same AMI after it rolled back.
+    const { result: twice } = await sim.rehearse({
+      scenario: 'bad-ami',
+      rollout,
+      scheduleFaults: { jitterSeconds: 0, duplicate: 1, skip: 0 },
+    });
+    expect(twice.refreshes).toEqual([expect.objectContaining({ rolledBack: true })]);
+    expect(twice.apiCalls['autoscaling:StartInstanceRefresh']).toBeLessThanOrEqual(2);
+    expect(twice.recorder.launchActions.length).toBeLessThanOrEqual(result.recorder.launchActions.length);
 
     // Without the stack, the same AMI replaces the whole fleet with instances no task can run on.
     const { summary: baseline } = await sim.rehearse({ scenario: 'bad-ami' }, false);

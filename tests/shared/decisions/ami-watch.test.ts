@@ -63,7 +63,10 @@ describe('decideAmiWatch', () => {
     };
     for (const status of ['Failed', 'Cancelled', 'RollbackSuccessful', 'RollbackFailed']) {
       const decision = decideAmiWatch(
-        snapshot({ latest: ours, latestRefresh: { instanceRefreshId: 'r-2', status, desiredVersion: '4' } }),
+        snapshot({
+          latest: ours,
+          latestRefresh: { instanceRefreshId: 'r-2', status, desiredVersion: '4', desiredImageId: NEW },
+        }),
       );
       expect(decision).toEqual({
         kind: 'cannot',
@@ -72,8 +75,42 @@ describe('decideAmiWatch', () => {
       });
     }
     // A refresh to another version that failed (an older AMI's) does not hold this one back.
-    const older = { instanceRefreshId: 'r-1', status: 'RollbackSuccessful', desiredVersion: '3' };
+    const older = {
+      instanceRefreshId: 'r-1',
+      status: 'RollbackSuccessful',
+      desiredVersion: '3',
+      desiredImageId: OLD,
+    };
     expect(decideAmiWatch(snapshot({ latest: ours, latestRefresh: older })).kind).toBe('roll-out');
+    // Whichever version pinned it: two runs at once may each have made one (a duplicated schedule).
+    const twin = { ...older, desiredVersion: '5', desiredImageId: NEW };
+    expect(decideAmiWatch(snapshot({ latest: ours, latestRefresh: twin })).kind).toBe('cannot');
+  });
+
+  it('is quiet about its own rollout of this AMI still running, and reuses only a version made from the group’s own', () => {
+    const running = {
+      instanceRefreshId: 'r-3',
+      status: 'InProgress',
+      desiredVersion: '4',
+      desiredImageId: NEW,
+    };
+    expect(decideAmiWatch(snapshot({ latestRefresh: running }))).toMatchObject({
+      kind: 'refresh-running',
+      ownRollout: true,
+    });
+    const other = { ...running, desiredImageId: OLD };
+    expect(decideAmiWatch(snapshot({ latestRefresh: other })).kind).toBe('refresh-running');
+    expect(decideAmiWatch(snapshot({ latestRefresh: other }))).not.toHaveProperty('ownRollout');
+    // Version 6 was made from another group's version 5 of the same template: not this group's.
+    const fromOther = {
+      launchTemplateId: LT,
+      versionNumber: 6,
+      imageId: NEW,
+      description: versionDescription(NEW, 5),
+    };
+    expect(decideAmiWatch(snapshot({ latest: fromOther }))).not.toHaveProperty('existingVersion');
+    const fromOwn = { ...fromOther, description: versionDescription(NEW, 3) };
+    expect(decideAmiWatch(snapshot({ latest: fromOwn }))).toMatchObject({ existingVersion: 6 });
   });
 
   it('reuses the version an earlier run created when its refresh never started', () => {
