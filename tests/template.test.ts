@@ -8,7 +8,10 @@ import {
   loadConfig,
   STANDALONE_TASK_POLICIES,
 } from '../shared/config';
+import { BLUE_GREEN_DEFAULTS, BLUE_GREEN_TAG } from '../shared/decisions/blue-green';
 import { REFRESH_DEFAULTS } from '../shared/decisions/refresh-plan';
+import { ROLLOUT_STRATEGIES } from '../shared/decisions/rollout-strategy';
+import { WatchAmiInput } from '../shared/events/watch-ami-input';
 import type { DrainMetric } from '../shared/observability';
 import { AMI_VARIANTS, amiParameterNames } from '../shared/rollout/ami-variants';
 import { loadWatcherConfig } from '../shared/rollout/config';
@@ -839,9 +842,10 @@ describe('template.yaml', () => {
 
     it('runs on its schedule, hourly by default, without asynchronous retries, with its own log group', () => {
       expect(parameters.AmiWatchSchedule).toMatchObject({ Type: 'String', Default: 'rate(1 hour)' });
-      expect(Object.values(watcher.Properties.Events)).toEqual([
-        { Type: 'Schedule', Properties: { Schedule: { Ref: 'AmiWatchSchedule' } } },
-      ]);
+      expect(watcher.Properties.Events.Schedule).toEqual({
+        Type: 'Schedule',
+        Properties: { Schedule: { Ref: 'AmiWatchSchedule' }, Input: '{"action":"watch"}' },
+      });
       expect(watcher.Properties.EventInvokeConfig).toMatchObject({ MaximumRetryAttempts: 0 });
       expect(watcher.Properties.LoggingConfig.LogGroup).toEqual({ Ref: 'WatchAmiLogGroup' });
       expect(resources.WatchAmiLogGroup.Properties.RetentionInDays).toEqual({ Ref: 'LogRetentionInDays' });
@@ -855,6 +859,46 @@ describe('template.yaml', () => {
         AllowedValues: AMI_VARIANTS,
       });
       expect(parameters.AmiWatchDryRun).toMatchObject({ Default: 'true', AllowedValues: ['true', 'false'] });
+    });
+
+    it('steps blue/green rollouts every minute, a schedule enabled only with RolloutStrategy blue-green', () => {
+      expect(Object.keys(watcher.Properties.Events)).toEqual(['Schedule', 'Step']);
+      expect(watcher.Properties.Events.Step).toEqual({
+        Type: 'Schedule',
+        Properties: {
+          Schedule: 'rate(1 minute)',
+          Input: '{"action":"step"}',
+          State: { 'Fn::If': ['BlueGreenRollouts', 'ENABLED', 'DISABLED'] },
+        },
+      });
+      expect(template.Conditions.BlueGreenRollouts).toEqual({
+        'Fn::And': [{ Condition: 'WatchAmi' }, { 'Fn::Equals': [{ Ref: 'RolloutStrategy' }, 'blue-green'] }],
+      });
+    });
+
+    it('sends inputs the function accepts: the hourly one watches, the other steps', () => {
+      const inputs = Object.values(
+        watcher.Properties.Events as Record<string, { Properties: { Input: string } }>,
+      ).map((event) => WatchAmiInput.parse(JSON.parse(event.Properties.Input)).action);
+      expect(inputs).toEqual(['watch', 'step']);
+    });
+
+    it('offers both rollout strategies, rolling by default, and the state machine defaults for blue/green', () => {
+      expect(parameters.RolloutStrategy).toMatchObject({
+        Default: 'rolling',
+        AllowedValues: [...ROLLOUT_STRATEGIES],
+      });
+      expect(parameters.BlueGreenBurnIn.Default).toBe(BLUE_GREEN_DEFAULTS.burnInSeconds);
+      expect(parameters.BlueGreenLaunchTimeout.Default).toBe(BLUE_GREEN_DEFAULTS.launchTimeoutSeconds);
+      expect(parameters.BlueGreenDrainTimeout.Default).toBe(BLUE_GREEN_DEFAULTS.drainTimeoutSeconds);
+      expect(parameters.BlueGreenDrainBatchSize.Default).toBe(0);
+      expect(watcher.Properties.Environment.Variables).toMatchObject({
+        ROLLOUT_STRATEGY: { Ref: 'RolloutStrategy' },
+        BLUE_GREEN_BURN_IN: { Ref: 'BlueGreenBurnIn' },
+        BLUE_GREEN_LAUNCH_TIMEOUT: { Ref: 'BlueGreenLaunchTimeout' },
+        BLUE_GREEN_DRAIN_TIMEOUT: { Ref: 'BlueGreenDrainTimeout' },
+        BLUE_GREEN_DRAIN_BATCH_SIZE: { Ref: 'BlueGreenDrainBatchSize' },
+      });
     });
 
     it('gives the watcher a configuration it accepts with the parameter defaults, the deadline alarm among the alarms', () => {
@@ -884,8 +928,13 @@ describe('template.yaml', () => {
           checkpointPercentages: [10, 50, 100],
           alarmNames: ['stack-DeadlineReached'],
         },
+        strategy: 'rolling',
+        blueGreen: BLUE_GREEN_DEFAULTS,
         alertTopicArn: ALERT_TOPIC,
       });
+      expect(
+        loadWatcherConfig({ ...env, ROLLOUT_STRATEGY: 'blue-green', BLUE_GREEN_DRAIN_BATCH_SIZE: '3' }),
+      ).toMatchObject({ strategy: 'blue-green', blueGreen: { ...BLUE_GREEN_DEFAULTS, drainBatchSize: 3 } });
     });
 
     it.each(AMI_VARIANTS)('may read exactly the AMI parameters of %s, nothing else in SSM', (variant) => {
@@ -901,13 +950,23 @@ describe('template.yaml', () => {
       ]);
     });
 
+    const groupPolicies = (blueGreen: boolean) =>
+      ofType(expandServedGroups(PAIRS), 'AWS::IAM::Policy')
+        .filter((p) => p.Condition === 'WatchAmi')
+        .map((policy) => ({
+          roles: policy.Properties.Roles,
+          statements: resolveIntrinsics(
+            withConditions(policy.Properties.PolicyDocument.Statement, { BlueGreenRollouts: blueGreen }),
+            STACK,
+          ) as Statement[],
+        }));
+
     it('starts refreshes of the served groups only, one group per policy', () => {
-      const refresh = ofType(expandServedGroups(PAIRS), 'AWS::IAM::Policy').filter(
-        (p) => p.Condition === 'WatchAmi',
-      );
+      const refresh = groupPolicies(false);
+      expect(refresh).toHaveLength(PAIRS.length);
       refresh.forEach((policy, index) => {
-        expect(policy.Properties.Roles).toEqual([{ Ref: 'WatchAmiFunctionRole' }]);
-        expect(resolveIntrinsics(policy.Properties.PolicyDocument.Statement, STACK)).toEqual([
+        expect(policy.roles).toEqual([{ Ref: 'WatchAmiFunctionRole' }]);
+        expect(policy.statements).toEqual([
           {
             Sid: expect.any(String),
             Effect: 'Allow',
@@ -919,6 +978,65 @@ describe('template.yaml', () => {
       // No other statement of the watcher may start, cancel or roll back a refresh.
       const own = watcherStatements('amazon-linux-2023').flatMap(actionsOf);
       expect(own.filter((a) => /Refresh$/.test(a) && !a.startsWith('autoscaling:Describe'))).toEqual([]);
+    });
+
+    it("with blue-green, may change the served groups only, and write no tag but the rollout's own", () => {
+      groupPolicies(true).forEach(({ statements }, index) => {
+        const group = groupArn((PAIRS[index] as string).split(':')[1] as string);
+        expect(statements).toEqual([
+          expect.objectContaining({ Action: 'autoscaling:StartInstanceRefresh', Resource: group }),
+          {
+            Sid: expect.any(String),
+            Effect: 'Allow',
+            Action: [
+              'autoscaling:UpdateAutoScalingGroup',
+              'autoscaling:SetInstanceProtection',
+              'autoscaling:TerminateInstanceInAutoScalingGroup',
+            ],
+            Resource: group,
+          },
+          {
+            Sid: expect.any(String),
+            Effect: 'Allow',
+            Action: ['autoscaling:CreateOrUpdateTags', 'autoscaling:DeleteTags'],
+            Resource: group,
+            Condition: { 'ForAllValues:StringEquals': { 'aws:TagKeys': [BLUE_GREEN_TAG] } },
+          },
+        ]);
+      });
+      // Nothing of it under rolling.
+      expect(groupPolicies(false).flatMap(({ statements }) => statements.flatMap(actionsOf))).toEqual(
+        PAIRS.map(() => 'autoscaling:StartInstanceRefresh'),
+      );
+    });
+
+    it('with blue-green, may list, read and drain or restore container instances of the served clusters only', () => {
+      const policy = resources.BlueGreenClustersPolicy;
+      expect(policy.Condition).toBe('BlueGreenRollouts');
+      expect(policy.Properties.Roles).toEqual([{ Ref: 'WatchAmiFunctionRole' }]);
+      const region = { StringEquals: { 'aws:RequestedRegion': 'eu-west-1' } };
+      expect(resolveIntrinsics(policy.Properties.PolicyDocument.Statement, STACK)).toEqual([
+        {
+          Sid: expect.any(String),
+          Effect: 'Allow',
+          Action: 'ecs:ListContainerInstances',
+          Resource: clusterArnPatterns,
+          Condition: region,
+        },
+        {
+          Sid: expect.any(String),
+          Effect: 'Allow',
+          Action: ['ecs:DescribeContainerInstances', 'ecs:UpdateContainerInstancesState'],
+          Resource: '*',
+          Condition: { ArnLike: { 'ecs:cluster': clusterArnPatterns }, ...region },
+        },
+      ]);
+      // The watcher's own statements grant nothing in ECS, whatever the strategy.
+      expect(
+        watcherStatements('amazon-linux-2023')
+          .flatMap(actionsOf)
+          .filter((a) => a.startsWith('ecs:')),
+      ).toEqual([]);
     });
 
     it('uses "*" only for reads without resource-level permissions, and scopes its EC2 writes to the account and Region', () => {
@@ -971,8 +1089,10 @@ describe('template.yaml', () => {
       expect(env).toMatchObject({
         AWS_ENDPOINT_URL_SSM: expect.any(String),
         AWS_ENDPOINT_URL_EC2: expect.any(String),
+        AWS_ENDPOINT_URL_ECS: expect.any(String),
       });
-      expect(() => loadWatcherConfig(env)).not.toThrow();
+      // Blue/green, so that events/rollout-step.json and events/rollout-rollback.json have something to do.
+      expect(loadWatcherConfig(env).strategy).toBe('blue-green');
     });
   });
 });

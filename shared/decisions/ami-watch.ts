@@ -2,6 +2,7 @@
  * What the AMI watcher does with one served group, from what it saw. Pure: no AWS call here (the
  * watcher's handler observes and acts), so a test can compare decisions as data.
  */
+import type { RolloutStrategy } from './rollout-strategy';
 
 /** A blue/green rollout in progress on the group; the watcher leaves such a group alone. */
 export const BLUE_GREEN_TAG = 'ecs-drain:blue-green';
@@ -69,6 +70,8 @@ export interface AmiWatchSnapshot {
   };
   tags: Record<string, string>;
   dryRun: boolean;
+  /** How a new AMI is rolled out (RolloutStrategy); absent: `rolling`, the stack's default. */
+  strategy?: RolloutStrategy;
 }
 
 export type AmiWatchDecision =
@@ -89,6 +92,7 @@ export type AmiWatchDecision =
       currentImage: string;
       launchTemplateId: string;
       fromVersion: number;
+      strategy: RolloutStrategy;
     }
   | {
       kind: 'roll-out';
@@ -99,6 +103,8 @@ export type AmiWatchDecision =
       fromVersion: number;
       /** A version an earlier run created with this image (its refresh never started): refresh to it. */
       existingVersion?: number;
+      /** `rolling`: StartInstanceRefresh to the version; `blue-green`: the first blue/green step to it. */
+      strategy: RolloutStrategy;
     };
 
 /**
@@ -175,10 +181,15 @@ export function decideAmiWatch(snapshot: AmiWatchSnapshot): AmiWatchDecision {
       currentImage,
       ...(refresh.desiredImageId === recommended && { ownRollout: true }),
     };
+  const strategy = snapshot.strategy ?? 'rolling';
   if (snapshot.tags[BLUE_GREEN_TAG] !== undefined)
     return {
       kind: 'refresh-running',
-      reason: `a blue/green rollout is in progress (tag ${BLUE_GREEN_TAG}); a refresh to ${recommended} waits until it ends`,
+      reason: `a blue/green rollout is in progress (tag ${BLUE_GREEN_TAG}); a rollout of ${recommended} waits until it ends${
+        strategy === 'rolling'
+          ? ', and RolloutStrategy is rolling, so nothing steps it: set RolloutStrategy to blue-green to finish or roll it back'
+          : ''
+      }`,
       newImage: recommended,
       currentImage,
     };
@@ -201,11 +212,18 @@ export function decideAmiWatch(snapshot: AmiWatchSnapshot): AmiWatchDecision {
   const launchTemplateId =
     current === undefined ? undefined : (snapshot.launchTemplate?.launchTemplateId ?? '');
   const fromVersion = current.versionNumber;
-  const base = { newImage: recommended, currentImage, launchTemplateId: launchTemplateId ?? '', fromVersion };
+  const base = {
+    newImage: recommended,
+    currentImage,
+    launchTemplateId: launchTemplateId ?? '',
+    fromVersion,
+    strategy,
+  };
+  const how = strategy === 'rolling' ? 'refresh the group' : 'start a blue/green rollout to it';
   if (snapshot.dryRun)
     return {
       kind: 'dry-run',
-      reason: `would pin ${recommended} in a new version from version ${fromVersion} and refresh the group (dry run: nothing changed)`,
+      reason: `would pin ${recommended} in a new version from version ${fromVersion} and ${how} (dry run: nothing changed)`,
       ...base,
     };
   const reusable =
@@ -218,7 +236,7 @@ export function decideAmiWatch(snapshot: AmiWatchSnapshot): AmiWatchDecision {
   return {
     kind: 'roll-out',
     reason: reusable
-      ? `the group launches ${currentImage}; refresh to version ${latest.versionNumber}, which pins the recommended ${recommended}`
+      ? `the group launches ${currentImage}; ${strategy === 'rolling' ? 'refresh' : 'roll out blue/green'} to version ${latest.versionNumber}, which pins the recommended ${recommended}`
       : `the group launches ${currentImage}; the recommended AMI is ${recommended}`,
     ...base,
     ...(reusable && { existingVersion: latest.versionNumber }),

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { ControllerEnvironment, type ServedGroup } from '../config';
+import { BLUE_GREEN_DEFAULTS, type BlueGreenSettings } from '../decisions/blue-green';
 import { REFRESH_DEFAULTS, type RefreshSettings, refreshSettingsProblems } from '../decisions/refresh-plan';
+import { ROLLOUT_STRATEGIES, type RolloutStrategy } from '../decisions/rollout-strategy';
 import { AMI_VARIANTS, type AmiVariant } from './ami-variants';
 
 const numberList = z
@@ -19,6 +21,8 @@ const optionalNames = z
       .filter((name) => name !== ''),
   );
 
+const seconds = z.coerce.number().int().min(0).max(172800);
+
 /**
  * What the AMI watcher needs to know about the stack (template.yaml, WatchAmiFunction). The served
  * clusters and groups are read as the drain functions read them.
@@ -35,6 +39,12 @@ export const WatcherEnvironment = z
     REFRESH_CHECKPOINTS: numberList.default([...REFRESH_DEFAULTS.checkpointPercentages]),
     REFRESH_CHECKPOINT_DELAY: z.coerce.number().default(REFRESH_DEFAULTS.checkpointDelaySeconds),
     REFRESH_ALARM_NAMES: optionalNames,
+    ROLLOUT_STRATEGY: z.enum(ROLLOUT_STRATEGIES).default('rolling'),
+    BLUE_GREEN_BURN_IN: seconds.default(BLUE_GREEN_DEFAULTS.burnInSeconds),
+    BLUE_GREEN_LAUNCH_TIMEOUT: seconds.min(60).default(BLUE_GREEN_DEFAULTS.launchTimeoutSeconds),
+    BLUE_GREEN_DRAIN_TIMEOUT: seconds.min(60).default(BLUE_GREEN_DEFAULTS.drainTimeoutSeconds),
+    // 0: a quarter of the fleet, rounded up (the state machine's own default).
+    BLUE_GREEN_DRAIN_BATCH_SIZE: z.coerce.number().int().min(0).default(0),
     ALERT_TOPIC_ARN: z.string().optional(),
   })
   .superRefine((env, context) => {
@@ -48,6 +58,10 @@ export interface WatcherConfig {
   variant: AmiVariant;
   dryRun: boolean;
   refresh: RefreshSettings;
+  /** How a new AMI is rolled out (RolloutStrategy). */
+  strategy: RolloutStrategy;
+  /** The blue/green state machine's settings (used with strategy blue-green). */
+  blueGreen: BlueGreenSettings;
   alertTopicArn?: string;
 }
 
@@ -78,6 +92,13 @@ export function loadWatcherConfig(env: NodeJS.ProcessEnv = process.env): Watcher
     variant: data.AMI_VARIANT,
     dryRun: data.AMI_WATCH_DRY_RUN === 'true',
     refresh: refreshSettings(data),
+    strategy: data.ROLLOUT_STRATEGY,
+    blueGreen: {
+      burnInSeconds: data.BLUE_GREEN_BURN_IN,
+      launchTimeoutSeconds: data.BLUE_GREEN_LAUNCH_TIMEOUT,
+      drainTimeoutSeconds: data.BLUE_GREEN_DRAIN_TIMEOUT,
+      ...(data.BLUE_GREEN_DRAIN_BATCH_SIZE > 0 && { drainBatchSize: data.BLUE_GREEN_DRAIN_BATCH_SIZE }),
+    },
     ...(data.ALERT_TOPIC_ARN !== undefined &&
       data.ALERT_TOPIC_ARN !== '' && { alertTopicArn: data.ALERT_TOPIC_ARN }),
   };

@@ -7,6 +7,7 @@ import { AutoScalingAdapter } from '../../shared/aws/auto-scaling';
 import { Ec2Adapter } from '../../shared/aws/ec2';
 import { AlertPublisher } from '../../shared/aws/sns';
 import { SsmAdapter } from '../../shared/aws/ssm';
+import { BLUE_GREEN_DEFAULTS } from '../../shared/decisions/blue-green';
 import { REFRESH_DEFAULTS } from '../../shared/decisions/refresh-plan';
 import { logger } from '../../shared/observability';
 import type { WatcherConfig } from '../../shared/rollout/config';
@@ -47,6 +48,8 @@ function watcher(dryRun: boolean) {
       checkpointDelaySeconds: 60,
       alarmNames: ['ecs-drain-DeadlineReachedAlarm'],
     },
+    strategy: 'rolling',
+    blueGreen: BLUE_GREEN_DEFAULTS,
     alertTopicArn: STACK.alertTopicArn,
   };
   const options = endpointConfig(server.url);

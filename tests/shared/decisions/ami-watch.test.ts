@@ -43,6 +43,7 @@ describe('decideAmiWatch', () => {
       currentImage: OLD,
       launchTemplateId: LT,
       fromVersion: 3,
+      strategy: 'rolling',
       reason: expect.stringContaining(NEW),
     });
   });
@@ -153,8 +154,52 @@ describe('decideAmiWatch', () => {
       currentImage: OLD,
       launchTemplateId: LT,
       fromVersion: 3,
+      strategy: 'rolling',
       reason: expect.stringContaining('dry run'),
     });
+  });
+
+  describe('with RolloutStrategy blue-green', () => {
+    it('rolls a newer AMI out blue/green, from the version the group uses', () => {
+      expect(decideAmiWatch(snapshot({ strategy: 'blue-green' }))).toEqual({
+        kind: 'roll-out',
+        strategy: 'blue-green',
+        newImage: NEW,
+        currentImage: OLD,
+        launchTemplateId: LT,
+        fromVersion: 3,
+        reason: expect.stringContaining(NEW),
+      });
+    });
+
+    it('says in a dry run that it would start a blue/green rollout', () => {
+      expect(decideAmiWatch(snapshot({ strategy: 'blue-green', dryRun: true }))).toMatchObject({
+        kind: 'dry-run',
+        strategy: 'blue-green',
+        reason: expect.stringContaining('blue/green rollout'),
+      });
+    });
+
+    it('still waits while an instance refresh runs, and while a blue/green rollout holds the group', () => {
+      const running = { instanceRefreshId: 'r-9', status: 'InProgress' };
+      expect(decideAmiWatch(snapshot({ strategy: 'blue-green', latestRefresh: running })).kind).toBe(
+        'refresh-running',
+      );
+      const held = decideAmiWatch(
+        snapshot({ strategy: 'blue-green', tags: { [BLUE_GREEN_TAG]: 'v=1;phase=standby' } }),
+      );
+      expect(held).toMatchObject({
+        kind: 'refresh-running',
+        reason: expect.stringContaining(BLUE_GREEN_TAG),
+      });
+      expect(held.reason).not.toContain('RolloutStrategy is rolling');
+    });
+  });
+
+  it('tells, under rolling, that nothing steps a blue/green rollout it finds', () => {
+    expect(decideAmiWatch(snapshot({ tags: { [BLUE_GREEN_TAG]: 'v=1' } })).reason).toContain(
+      'RolloutStrategy is rolling',
+    );
   });
 
   it('still refuses in a dry run while a refresh is running', () => {
