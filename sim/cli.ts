@@ -15,7 +15,14 @@ import {
   wholeNumber,
   writableFile,
 } from './cli-input';
-import { type Controller, type DrainSettings, loadController, openTransport } from './controller';
+import {
+  type Controller,
+  type DrainSettings,
+  loadController,
+  openTransport,
+  type RolloutSettings,
+} from './controller';
+import { BLUE_GREEN_DEFAULTS } from '../shared/decisions/blue-green';
 import {
   type ClusterShape,
   defaultOptions,
@@ -42,7 +49,8 @@ Options:
   --scenario NAME         instance-refresh (default), scale-in, spot (EC2 takes instances away),
                           ami-update (AWS publishes a new ECS-optimized AMI: the stack's AMI watcher
                           rolls it out; without it, an instance refresh with Auto Scaling's defaults),
-                          or bad-ami (the same with an AMI whose ECS agent never connects)
+                          bad-ami (the same with an AMI whose ECS agent never connects), or
+                          blue-green (the watcher rolls it out blue/green: a new fleet beside the old)
   --seed N                random seed; the same seed gives the same run (default 1)
   --instances N           size of the built-in demo cluster (default 6)
   --config FILE           rehearse your own cluster shape (JSON: instances, services, standaloneTasks, ...)
@@ -57,6 +65,7 @@ Options:
                           some, and lose some answers after the call took effect (ECS's token
                           buckets and the SDK's retries are always on)
   --controller-only       skip the run without the controller
+  --rollback              blue-green: an operator asks for the way back half-way through the burn-in
   --json                  print a machine-readable summary instead of the table
   --out DIR               where to write the timeline (.svg) and the report (.html, and report.html
                           for the latest) (default out/)
@@ -81,6 +90,7 @@ function parseFlags() {
       'deadline-action': { type: 'string' },
       faults: { type: 'boolean', default: false },
       'controller-only': { type: 'boolean', default: false },
+      rollback: { type: 'boolean' },
       json: { type: 'boolean', default: false },
       out: { type: 'string', default: 'out' },
       verbose: { type: 'boolean', default: false },
@@ -115,7 +125,7 @@ async function main(): Promise<void> {
       heartbeatTimeout: options.heartbeatTimeout,
       logLevel: values.verbose ? 'INFO' : 'SILENT',
       drain,
-      ...(AMI_SCENARIOS.includes(scenario) && { rollout: REHEARSAL_ROLLOUT }),
+      ...(AMI_SCENARIOS.includes(scenario) && { rollout: rehearsalRollout(scenario) }),
     });
     const say = (line: string) => process.stderr.write(`${line}\n`);
     say(
@@ -198,10 +208,13 @@ function reporter(label: string, scenario: ScenarioName) {
  * dry run), and looking every five minutes instead of every hour, so that the rollout starts soon
  * after the AMI is published; every other setting is template.yaml's default.
  */
-const REHEARSAL_ROLLOUT = {
-  environment: { AMI_WATCH_DRY_RUN: 'false' },
-  parameters: { AmiWatchSchedule: 'rate(5 minutes)' },
-};
+function rehearsalRollout(scenario: ScenarioName): RolloutSettings {
+  const strategy = scenario === 'blue-green' ? 'blue-green' : 'rolling';
+  return {
+    environment: { AMI_WATCH_DRY_RUN: 'false', ROLLOUT_STRATEGY: strategy },
+    parameters: { AmiWatcher: 'enabled', AmiWatchSchedule: 'rate(5 minutes)', RolloutStrategy: strategy },
+  };
+}
 
 /** The scenario the flags describe, checked as Auto Scaling and the template would check it. */
 function rehearsalOptions(values: Flags): ScenarioOptions & { shape: ClusterShape } {
@@ -227,6 +240,7 @@ function rehearsalOptions(values: Flags): ScenarioOptions & { shape: ClusterShap
     ['max-healthy', 'instance-refresh'],
     ['warmup', 'instance-refresh'],
     ['scale-in-by', 'scale-in'],
+    ['rollback', 'blue-green'],
   ];
   for (const [flag, only] of onlyFor) {
     if (values[flag] !== undefined && scenario !== only)
@@ -291,6 +305,9 @@ function rehearsalOptions(values: Flags): ScenarioOptions & { shape: ClusterShap
           ? wholeNumber(values.warmup, '--warmup', 0, 3600)
           : base.refresh.instanceWarmup,
     },
+    ...(values.rollback === true && {
+      rollbackDuringBurnIn: { burnInSeconds: BLUE_GREEN_DEFAULTS.burnInSeconds },
+    }),
     ...(values.faults && {
       deliveryFaults: { duplicate: 0.2, delay: 0.2, maxDelaySeconds: 120, drop: 0 },
       apiFaults: { tokenBuckets: true, throttle: 0.05, serverError: 0.01, lostResponse: 0.02 },

@@ -17,7 +17,7 @@ import { createReconcileHandler } from '../functions/reconcile/app';
 import { createStartDrainHandler } from '../functions/start-drain/app';
 import { AutoScalingAdapter } from '../shared/aws/auto-scaling';
 import { EcsAdapter } from '../shared/aws/ecs';
-import { autoScalingPacer, ecsReadPacer, SDK_MAX_ATTEMPTS, type Timing } from '../shared/aws/pacer';
+import { autoScalingPacer, ecsReadPacer, Pacer, SDK_MAX_ATTEMPTS, type Timing } from '../shared/aws/pacer';
 import { AlertPublisher } from '../shared/aws/sns';
 import { type ControllerConfig, DRAIN_POLICY_DEFAULTS } from '../shared/config';
 import type { DecisionPath } from '../shared/decisions/host';
@@ -292,6 +292,17 @@ export function loadController(
                 watcherConfig.alertTopicArn,
               ),
               logger: telemetry.logger,
+              timing: account.timing,
+              // As functions/watch-ami/handler.ts builds it: blue/green rollouts read at 1 per second.
+              ...(watcherConfig.strategy === 'blue-green' && {
+                ecs: new EcsAdapter(
+                  new ECSClient({
+                    ...clientConfig,
+                    retryStrategy: account.retryStrategy('ecs', SDK_MAX_ATTEMPTS),
+                  }),
+                  new Pacer(1, 1, account.timing),
+                ),
+              }),
             });
             return (event) => (handler as (input: unknown) => Promise<unknown>)(event);
           },

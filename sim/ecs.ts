@@ -380,7 +380,12 @@ export class EcsModel {
         instance.version++;
         this.instanceChanged(instance);
         if (status === 'DRAINING') this.startDraining(instance);
-        else this.reconcileAll();
+        else {
+          // The daemon scheduler places one task on every ACTIVE instance, one set ACTIVE again too.
+          for (const service of this.services.values())
+            if (service.spec.daemon) this.startDaemonTask(service, instance);
+          this.reconcileAll();
+        }
       }
       updated.push(instance);
     }

@@ -122,7 +122,7 @@ function refreshSummary(result: RunResult): NonNullable<RunSummary['refresh']> {
     (lane) => lane.amiId === NEW_AMI && lane.inServiceAt !== undefined && lane.terminatedAt === undefined,
   );
   return {
-    strategy: result.withController ? 'rolling' : 'instance-refresh',
+    strategy: refresh?.strategy ?? (result.withController ? 'rolling' : 'instance-refresh'),
     status: refresh?.status ?? 'NotStarted',
     instancesReplaced: onNewAmi.length,
     rolledBack: refresh?.rolledBack ?? false,
@@ -153,7 +153,7 @@ function explainRefresh(result: RunResult): string[] {
     .filter((refresh) => refresh.status !== 'Successful' && refresh.status !== 'InProgress')
     .map(
       (refresh) =>
-        `${result.refreshes.length === 1 ? 'the' : `${refresh.group}'s`} instance refresh ended ${refresh.status}${refresh.rolledBack ? ' (rolled back to the previous launch template version)' : ''}${refresh.statusReason ? `: ${refresh.statusReason}` : ''}`,
+        `${result.refreshes.length === 1 ? 'the' : `${refresh.group}'s`} ${refresh.strategy === 'blue-green' ? 'blue/green rollout' : 'instance refresh'} ended ${refresh.status}${refresh.rolledBack ? ' (back on the previous launch template version)' : ''}${refresh.statusReason ? `: ${refresh.statusReason}` : ''}`,
     );
 }
 

@@ -226,15 +226,25 @@ export function fleetServices(
   );
 }
 
-export type ScenarioName = 'instance-refresh' | 'scale-in' | 'spot' | 'ami-update' | 'bad-ami';
-export const SCENARIOS: ScenarioName[] = ['instance-refresh', 'scale-in', 'spot', 'ami-update', 'bad-ami'];
+export type ScenarioName = 'instance-refresh' | 'scale-in' | 'spot' | 'ami-update' | 'bad-ami' | 'blue-green';
+export const SCENARIOS: ScenarioName[] = [
+  'instance-refresh',
+  'scale-in',
+  'spot',
+  'ami-update',
+  'bad-ami',
+  'blue-green',
+];
 
 /**
  * The scenarios of a new ECS-optimized AMI: AWS publishes it (its public SSM parameter); the
  * stack's AMI watcher rolls it out, or, without the stack, the operator starts an instance refresh
  * to it as Auto Scaling's defaults have it. `bad-ami`: an AMI whose ECS agent never connects.
  */
-export const AMI_SCENARIOS: readonly ScenarioName[] = ['ami-update', 'bad-ami'];
+export const AMI_SCENARIOS: readonly ScenarioName[] = ['ami-update', 'bad-ami', 'blue-green'];
+
+/** The group tag that holds a blue/green rollout's state (shared/decisions/blue-green.ts). */
+const BLUE_GREEN_TAG = 'ecs-drain:blue-green';
 
 /** The launch template the AMI scenarios' groups launch from, at a numbered version (auto-rollback needs one). */
 export const AMI_SCENARIO_TEMPLATE = { name: 'ecs-node', version: '1' } as const;
@@ -286,6 +296,11 @@ export interface ScenarioOptions {
    */
   launchTemplate?: { name: string; version?: string };
   maxSimulatedHours: number;
+  /**
+   * blue-green: an operator asks for the way back (the watcher's `rollback` input) half-way through
+   * the burn-in, `burnInSeconds` (the stack's BlueGreenBurnIn) after the old fleet went on standby.
+   */
+  rollbackDuringBurnIn?: { burnInSeconds: number };
   onProgress?: (progress: Progress) => void;
 }
 
@@ -357,6 +372,8 @@ export interface RunResult {
 
 export interface RefreshOutcome {
   group: string;
+  /** `blue-green` for a blue/green rollout (its status the phase it ended in); an instance refresh otherwise. */
+  strategy?: string;
   status: string;
   statusReason?: string;
   percentageComplete: number;
@@ -468,8 +485,23 @@ export async function runScenario(options: ScenarioOptions): Promise<RunResult> 
       ? originals.size
       : groups.reduce((sum, group) => sum + Math.min(targetCount(options), group.instances.size), 0);
   let settled = false;
+  /** The last phase each group's blue/green rollout was seen in (its tag is deleted once done). */
+  const phases = new Map<string, string>();
+  let rollbackAsked = false;
   const check = () => {
-    if (clock.now > actionAt && isSettled(world, options)) settled = true;
+    for (const group of groups) {
+      const phase = phaseOf(group.tags.get(BLUE_GREEN_TAG)?.value);
+      if (phase !== undefined) phases.set(group.spec.name, phase);
+      else if (phases.has(group.spec.name) && phases.get(group.spec.name) !== 'rolled-back')
+        phases.set(group.spec.name, 'done');
+      const rollback = options.rollbackDuringBurnIn;
+      if (rollback !== undefined && phase === 'standby' && !rollbackAsked && world.watchAmi !== undefined) {
+        rollbackAsked = true;
+        const input = { action: 'rollback', autoScalingGroupName: group.spec.name };
+        clock.after(rollback.burnInSeconds / 2, () => world.watchAmi?.enqueue(input));
+      }
+    }
+    if (clock.now > actionAt && isSettled(world, options, phases)) settled = true;
     options.onProgress?.(progress(world, originals, instancesToReplace));
     if (!settled) clock.after(CHECK_SECONDS, check);
   };
@@ -488,8 +520,8 @@ export async function runScenario(options: ScenarioOptions): Promise<RunResult> 
     settled,
     recorder: world.recorder,
     lambdas: Object.fromEntries(
-      [world.startDrain, world.finishDrain, world.reconcile, world.launchReadiness].flatMap((lambda) =>
-        lambda ? [[lambda.name, lambda.stats]] : [],
+      [world.startDrain, world.finishDrain, world.reconcile, world.launchReadiness, world.watchAmi].flatMap(
+        (lambda) => (lambda ? [[lambda.name, lambda.stats]] : []),
       ),
     ),
     ...(world.taskEventSource && { taskEventSource: world.taskEventSource.stats }),
@@ -503,7 +535,18 @@ export async function runScenario(options: ScenarioOptions): Promise<RunResult> 
     scheduledRuns: { skipped: world.skippedScheduledRuns, duplicated: world.duplicatedScheduledRuns },
     retries: world.retries.report(),
     published: world.api.published ?? [],
-    refreshes: [...world.groups.values()].flatMap((group) => {
+    refreshes: [...world.groups.values()].flatMap((group): RefreshOutcome[] => {
+      const phase = phases.get(group.spec.name);
+      if (phase !== undefined)
+        return [
+          {
+            group: group.spec.name,
+            strategy: 'blue-green',
+            status: phase === 'done' ? 'Successful' : phase === 'rolled-back' ? 'RolledBack' : phase,
+            percentageComplete: 0,
+            rolledBack: phase === 'rolled-back' || phase === 'rolling-back',
+          },
+        ];
       const refresh = group.refresh;
       if (refresh === undefined) return [];
       return [
@@ -572,7 +615,24 @@ function act(world: World, options: ScenarioOptions): void {
 }
 
 /** Every group at its desired capacity, in service (refreshed, for a refresh), every cluster's services healthy. */
-function isSettled(world: World, options: ScenarioOptions): boolean {
+/** The phase a blue/green tag value records (`v=1;phase=standby;...`). */
+function phaseOf(tag: string | undefined): string | undefined {
+  return tag === undefined ? undefined : /(?:^|;)phase=([a-z-]+)/.exec(tag)?.[1];
+}
+
+function isSettled(world: World, options: ScenarioOptions, phases: Map<string, string>): boolean {
+  if (options.scenario === 'blue-green' && world.watchAmi !== undefined) {
+    // Settled once every group's rollout ended (done, or rolled back) and its services are whole again.
+    const ended = [...world.groups.values()].every((group) =>
+      ['done', 'rolled-back'].includes(phases.get(group.spec.name) ?? ''),
+    );
+    if (!ended) return false;
+    return [...world.clusters.values()].every((ecs) =>
+      [...ecs.services.values()].every(
+        (service) => service.spec.daemon || service.healthyCount >= service.spec.desiredCount,
+      ),
+    );
+  }
   if (options.scenario === 'bad-ami') {
     // Settled once every refresh ended and the fleet recovered, or a while after, as it stays.
     const refreshes = [...world.groups.values()].map((group) => group.refresh);
@@ -585,7 +645,7 @@ function isSettled(world: World, options: ScenarioOptions): boolean {
     const instances = [...group.instances.values()];
     if (instances.some((instance) => instance.state !== 'InService' || instance.ec2Gone)) return false;
     if (instances.length !== group.desired) return false;
-    const refreshed = options.scenario === 'instance-refresh' || options.scenario === 'ami-update';
+    const refreshed = ['instance-refresh', 'ami-update', 'blue-green'].includes(options.scenario);
     if (refreshed && group.refresh?.status !== 'Successful') return false;
     if (options.scenario === 'bad-ami' && !REFRESH_ENDED.has(group.refresh?.status ?? '')) return false;
   }

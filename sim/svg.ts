@@ -38,6 +38,7 @@ const SCENARIO_ACTS: Record<ScenarioName, string> = {
   spot: 'EC2 interrupts instances',
   'ami-update': 'a new ECS-optimized AMI is published',
   'bad-ami': 'a broken ECS-optimized AMI is published',
+  'blue-green': 'a new ECS-optimized AMI is published (blue/green)',
 };
 
 /**

@@ -176,12 +176,15 @@ export function scheduledInvocations(
     ]),
   );
   const fn = resources[functionId].Properties;
+  const values = { ...defaults, ...parameters };
   const invocations = Object.entries(
     fn.Events as Record<string, { Type: string; Properties: Record<string, unknown> }>,
   )
     .filter(([, event]) => event.Type === 'Schedule')
+    // A rule the stack creates disabled (State, maybe under a condition) invokes nothing.
+    .filter(([, event]) => resolveConditionally(event.Properties.State ?? 'ENABLED', values) !== 'DISABLED')
     .map(([name, event]): ScheduledInvocation => {
-      const expression = String(resolve(event.Properties.Schedule, { ...defaults, ...parameters }));
+      const expression = String(resolve(event.Properties.Schedule, values));
       const periodSeconds = ratePeriodSeconds(expression);
       if (periodSeconds === undefined)
         throw new Error(`template.yaml: the simulation runs rate() schedules only, not ${expression}`);
@@ -195,6 +198,38 @@ export function scheduledInvocations(
       maxEventAgeSeconds: fn.EventInvokeConfig.MaximumEventAgeInSeconds,
     }),
   };
+}
+
+/** `node` with an `Fn::If` on a template condition decided by the parameters' values. */
+function resolveConditionally(node: unknown, values: Record<string, string>): unknown {
+  if (typeof node === 'object' && node !== null && 'Fn::If' in node) {
+    const [condition, whenTrue, whenFalse] = (node as { 'Fn::If': [string, unknown, unknown] })['Fn::If'];
+    return conditionHolds(condition, values) ? whenTrue : whenFalse;
+  }
+  return resolve(node, values);
+}
+
+/** A template condition (Fn::Equals, Fn::And, Fn::Or, Fn::Not, Condition) for these parameter values. */
+function conditionHolds(name: string, values: Record<string, string>): boolean {
+  const holds = (node: unknown): boolean => {
+    const [[fn, args] = ['', undefined]] = Object.entries(node as Record<string, unknown>);
+    const list = args as unknown[];
+    switch (fn) {
+      case 'Condition':
+        return conditionHolds(String(args), values);
+      case 'Fn::Equals':
+        return resolve(list[0], values) === resolve(list[1], values);
+      case 'Fn::And':
+        return list.every(holds);
+      case 'Fn::Or':
+        return list.some(holds);
+      case 'Fn::Not':
+        return !holds(list[0]);
+      default:
+        throw new Error(`template.yaml: the simulation cannot evaluate ${fn} in condition ${name}`);
+    }
+  };
+  return holds(readTemplate().Conditions[name]);
 }
 
 const PSEUDO_PARAMETERS = ['Partition', 'Region', 'AccountId'];

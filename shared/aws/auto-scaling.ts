@@ -313,12 +313,18 @@ export class AutoScalingAdapter {
    */
   async terminateAndDecrement(instanceId: string): Promise<void> {
     await this.pacer.take();
-    await this.client.send(
-      new TerminateInstanceInAutoScalingGroupCommand({
-        InstanceId: instanceId,
-        ShouldDecrementDesiredCapacity: true,
-      }),
-    );
+    try {
+      await this.client.send(
+        new TerminateInstanceInAutoScalingGroupCommand({
+          InstanceId: instanceId,
+          ShouldDecrementDesiredCapacity: true,
+        }),
+      );
+    } catch (error) {
+      // Terminated already (a step that overlapped, or a retry whose first answer was lost): done.
+      if (isAlreadyTerminating(error)) return;
+      throw error;
+    }
   }
 
   /** CreateOrUpdateTags for one tag of the group, not propagated to instances. */
@@ -409,6 +415,15 @@ async function tolerateMissingAction(call: () => Promise<unknown>): Promise<Life
     if (isNoActiveLifecycleAction(error)) return 'gone';
     throw error;
   }
+}
+
+/** A ValidationError saying the instance is terminating or gone already ("Instance Id not found"). */
+export function isAlreadyTerminating(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    error.name === 'ValidationError' &&
+    /already (Terminating|Terminated)|Instance Id not found/.test(error.message)
+  );
 }
 
 /** HTTP 400 ValidationError "No active Lifecycle Action found with instance ID …" / "… with token …". */

@@ -74,7 +74,7 @@ describe('AMI rollouts in the twin', () => {
     expect(alerts.filter((key) => key === 'launch-abandoned')).toHaveLength(abandoned.length);
     // The watcher said it started the rollout, once, and kept quiet while its own refresh ran.
     expect(alerts.filter((key) => key.startsWith('ami-watch'))).toEqual(['ami-watch-roll-out']);
-    expect(summary.findings.join(' ')).toMatch(/rolled back/);
+    expect(summary.findings.join(' ')).toMatch(/ended RollbackSuccessful/);
 
     // Every scheduled run twice (EventBridge is at-least-once): still one rollout, and no second one
     // of the same AMI after it rolled back.
@@ -96,5 +96,49 @@ describe('AMI rollouts in the twin', () => {
       rolledBack: false,
     });
     expect(baseline.services.some((service) => service.secondsAtZero > 0)).toBe(true);
+  });
+
+  const blueGreen = {
+    environment: { AMI_WATCH_DRY_RUN: 'false', ROLLOUT_STRATEGY: 'blue-green' },
+    parameters: { AmiWatcher: 'enabled', AmiWatchSchedule: 'rate(5 minutes)', RolloutStrategy: 'blue-green' },
+  };
+
+  it('blue-green: a new fleet beside the old, the old drained, on standby through the burn-in, then retired; no service below its floor', async () => {
+    const { result, summary } = await sim.rehearse({ scenario: 'blue-green', rollout: blueGreen });
+
+    expect(summary.refresh).toEqual({
+      strategy: 'blue-green',
+      status: 'Successful',
+      instancesReplaced: 6,
+      rolledBack: false,
+    });
+    expect(summary.settled).toBe(true);
+    expect(summary.services.every((service) => service.secondsBelowFloor === 0)).toBe(true);
+    expect(summary.tasksKilled).toBe(0);
+    for (const lane of originals(result)) expect(lane.terminatedAt).toBeDefined();
+    // Step runs came every minute; no invocation failed.
+    expect(result.lambdas['watch-ami']?.errors).toBe(0);
+  });
+
+  it('blue-green rolled back during the burn-in: the old fleet serves again, the new one is gone, no second at zero', async () => {
+    const { result, summary } = await sim.rehearse({
+      scenario: 'blue-green',
+      rollout: blueGreen,
+      rollbackDuringBurnIn: { burnInSeconds: 3600 },
+    });
+
+    expect(summary.refresh).toEqual({
+      strategy: 'blue-green',
+      status: 'RolledBack',
+      instancesReplaced: 0,
+      rolledBack: true,
+    });
+    expect(summary.services.every((service) => service.secondsAtZero === 0)).toBe(true);
+    expect(summary.services.every((service) => service.secondsBelowFloor === 0)).toBe(true);
+    expect(summary.tasksKilled).toBe(0);
+    for (const lane of originals(result)) expect(lane.terminatedAt).toBeUndefined();
+    const fresh = [...result.recorder.lanes.values()].filter((lane) => lane.amiId === NEW_AMI);
+    expect(fresh.length).toBeGreaterThan(0);
+    for (const lane of fresh) expect(lane.terminatedAt).toBeDefined();
   });
 });

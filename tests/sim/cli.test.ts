@@ -206,7 +206,7 @@ describe('npm start', () => {
       ['an empty --out', ['--out', ''], /--out is empty/],
       [
         'an unknown scenario',
-        ['--scenario', 'blue-green'],
+        ['--scenario', 'red-black'],
         /--scenario is one of instance-refresh, scale-in, spot/,
       ],
     ])('%s', (_case, args, message) => {

@@ -316,6 +316,10 @@ describe('ECS: a DRAINING container instance set ACTIVE again', () => {
       }),
     );
     expect(containerInstances?.[0]?.status).toBe('ACTIVE');
+    // The daemon scheduler puts its task back on it at once (one per ACTIVE instance).
+    await settle(60);
+    const daemons = [...(host?.tasks ?? [])].filter((task) => task.daemon && task.lastStatus !== 'STOPPED');
+    expect(daemons).toHaveLength(1);
     await ecs.send(
       new UpdateContainerInstancesStateCommand({
         cluster: STACK.clusterName,

@@ -3,6 +3,7 @@ import {
   CompleteLifecycleActionCommand,
   DescribeAutoScalingInstancesCommand,
   RecordLifecycleActionHeartbeatCommand,
+  TerminateInstanceInAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AutoScalingAdapter } from '../../../shared/aws/auto-scaling';
@@ -67,5 +68,24 @@ describe('AutoScalingAdapter pacing', () => {
     const adapter = new AutoScalingAdapter(new AutoScalingClient({}), new Pacer(10, 20, new InstantTiming()));
 
     await expect(adapter.recordHeartbeat(action)).resolves.toBe('gone');
+  });
+});
+
+describe('AutoScalingAdapter.terminateAndDecrement', () => {
+  const validation = (message: string) => Object.assign(new Error(message), { name: 'ValidationError' });
+
+  it('takes an instance terminating or gone already as terminated (overlapping steps, a lost answer)', async () => {
+    const adapter = new AutoScalingAdapter(
+      new AutoScalingClient({}),
+      new Pacer(100, 100, new InstantTiming()),
+    );
+    autoScaling
+      .on(TerminateInstanceInAutoScalingGroupCommand)
+      .rejectsOnce(validation('The instance i-1 is already Terminating:Wait: it cannot be terminated again.'))
+      .rejectsOnce(validation('Instance Id not found - No managed instance found for instance ID i-1'))
+      .rejectsOnce(validation('Currently, desired capacity 0 would violate the min size constraint 1'));
+    await expect(adapter.terminateAndDecrement('i-1')).resolves.toBeUndefined();
+    await expect(adapter.terminateAndDecrement('i-1')).resolves.toBeUndefined();
+    await expect(adapter.terminateAndDecrement('i-1')).rejects.toThrow(/min size/);
   });
 });
