@@ -13,6 +13,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { Ec2Adapter } from '../shared/aws/ec2';
 import { SsmAdapter } from '../shared/aws/ssm';
 import { loadWatcherConfig } from '../shared/rollout/config';
+import { launchTemplateImages } from '../shared/launch/drive-launches';
 import { createReconcileHandler } from '../functions/reconcile/app';
 import { createStartDrainHandler } from '../functions/start-drain/app';
 import { AutoScalingAdapter } from '../shared/aws/auto-scaling';
@@ -247,6 +248,16 @@ export function loadController(
           timing: account.timing,
         };
       };
+      /** What a function's EC2 client reads of launch template versions, as its handler.ts builds it. */
+      const images = () =>
+        launchTemplateImages(
+          new Ec2Adapter(
+            new EC2Client({
+              ...clientConfigFor(transport),
+              retryStrategy: account.retryStrategy('ec2', SDK_MAX_ATTEMPTS),
+            }),
+          ),
+        );
       return {
         startDrain: () => {
           const handler = createStartDrainHandler(container('start'));
@@ -258,7 +269,7 @@ export function loadController(
         },
         ...(launchHook && {
           launchReadiness: () => {
-            const handler = createLaunchReadinessHandler(container('launch'));
+            const handler = createLaunchReadinessHandler({ ...container('launch'), imageOf: images() });
             return (event) => handler(event as SQSEvent);
           },
         }),
@@ -309,7 +320,7 @@ export function loadController(
         }),
         ...(reconciler && {
           reconcile: () => {
-            const handler = createReconcileHandler(container('reconciler'));
+            const handler = createReconcileHandler({ ...container('reconciler'), imageOf: images() });
             return () => handler();
           },
         }),

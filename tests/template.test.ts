@@ -570,7 +570,7 @@ describe('template.yaml', () => {
 
     it('names every action, never a wildcard', () => {
       for (const action of statements.flatMap(actionsOf))
-        expect(action).toMatch(/^(ecs|autoscaling|sns):[A-Za-z]+$/);
+        expect(action).toMatch(/^(ecs|autoscaling|sns|ec2):[A-Za-z]+$/);
       for (const statement of statements) expect(statement.Effect).toBe('Allow');
     });
 
@@ -610,6 +610,8 @@ describe('template.yaml', () => {
         expect([
           'autoscaling:DescribeAutoScalingInstances',
           'autoscaling:DescribeAutoScalingGroups',
+          // The AMI a launch's template version names (launch readiness).
+          'ec2:DescribeLaunchTemplateVersions',
         ]).toContain(action);
     });
 
@@ -677,6 +679,7 @@ describe('template.yaml', () => {
           'ecs:DescribeServices',
           'autoscaling:DescribeAutoScalingGroups',
           'autoscaling:DescribeAutoScalingInstances',
+          'ec2:DescribeLaunchTemplateVersions',
           'sns:Publish',
           ...PAIRS.flatMap(() => [
             'autoscaling:CompleteLifecycleAction',

@@ -1,4 +1,5 @@
 import type { AutoScalingAdapter, InstanceView } from '../aws/auto-scaling';
+import type { Ec2Adapter } from '../aws/ec2';
 import type { EcsAdapter } from '../aws/ecs';
 import type { Timing } from '../aws/pacer';
 import type { AlertPublisher } from '../aws/sns';
@@ -48,6 +49,17 @@ export class SettledLaunches {
   }
 }
 
+/**
+ * The AMI a launch template version names, read through the EC2 adapter (numbered versions are
+ * cached: they never change); undefined for a version that names none or takes it from SSM.
+ */
+export function launchTemplateImages(ec2: Ec2Adapter): NonNullable<LaunchDeps['imageOf']> {
+  return async ({ id, version }) => {
+    const [view] = await ec2.versions({ launchTemplateId: id }, [version]);
+    return view?.imageId?.startsWith('ami-') === true ? view.imageId : undefined;
+  };
+}
+
 /** Lifecycle states a launch hook of ours may hold an instance in. */
 const HELD_AT_LAUNCH = new Set(['Pending:Wait', 'Warmed:Pending:Wait']);
 /** Lifecycle states an instance reaches only after its launch hooks: launch readiness is done with it. */
@@ -95,8 +107,8 @@ export async function driveLaunches(
       const group = view && servedGroup(deps.config.groups, view.autoScalingGroupName);
       try {
         const expectedAmiId =
-          group !== undefined && view?.launchTemplate !== undefined && deps.imageOf !== undefined
-            ? await deps.imageOf(view.launchTemplate)
+          group !== undefined && view?.launchTemplate !== undefined
+            ? await expectedImage(view.launchTemplate, candidate.instanceId, deps)
             : undefined;
         const decision = decideLaunch(
           {
@@ -118,6 +130,29 @@ export async function driveLaunches(
     }),
   );
   return [...results, ...acted];
+}
+
+/**
+ * The AMI the instance's launch template version names. A second check beside the container
+ * instance's state: when it cannot be read (a template deleted since, a right missing), the launch is
+ * decided without it, logged, rather than held until its timeout abandons it.
+ */
+async function expectedImage(
+  launchTemplate: { id: string; version: string },
+  instanceId: string,
+  deps: LaunchDeps,
+): Promise<string | undefined> {
+  if (deps.imageOf === undefined) return undefined;
+  try {
+    return await deps.imageOf(launchTemplate);
+  } catch (error) {
+    deps.logger.warn('launch: the AMI its launch template version names could not be read; not checked', {
+      instanceId,
+      launchTemplate,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    });
+    return undefined;
+  }
 }
 
 /** One candidate per instance: the notification's token and start, every registration events told of. */

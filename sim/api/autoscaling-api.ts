@@ -216,8 +216,9 @@ function instanceXml(
     element('LifecycleState', state) +
     element('HealthStatus', instance.ec2Gone ? 'UNHEALTHY' : 'HEALTHY') +
     element('ProtectedFromScaleIn', String(instance.protectedFromScaleIn)) +
+    // A group without a launch template launches from a launch configuration, one per AMI here.
     (instance.launchTemplate === undefined
-      ? `<LaunchTemplate>${element('LaunchTemplateId', 'lt-0a1b2c3d4e5f60718')}${element('LaunchTemplateName', 'ecs')}${element('Version', instance.amiId)}</LaunchTemplate>`
+      ? element('LaunchConfigurationName', `ecs-${instance.amiId}`)
       : launchTemplateXml(
           instance.launchTemplate.id,
           instance.launchTemplate.name,
