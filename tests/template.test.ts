@@ -789,6 +789,26 @@ describe('template.yaml', () => {
 
   describe('the AMI watcher', () => {
     const watcher = resources.WatchAmiFunction;
+
+    it('refuses to deploy an enabled watcher that may not pass the instance role, and tags only while launching', () => {
+      expect(template.Rules.AmiWatcherPassesTheInstanceRole).toEqual({
+        RuleCondition: { 'Fn::Equals': [{ Ref: 'AmiWatcher' }, 'enabled'] },
+        Assertions: [
+          expect.objectContaining({
+            Assert: { 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'AmiWatchInstanceRoleArn' }, ''] }] },
+          }),
+        ],
+      });
+      const statements = watcher.Properties.Policies.flatMap(
+        (policy: { Statement: unknown[] }) => policy.Statement,
+      );
+      expect(statements).toContainEqual(
+        expect.objectContaining({
+          Action: 'ec2:CreateTags',
+          Condition: { StringEquals: { 'ec2:CreateAction': 'RunInstances' } },
+        }),
+      );
+    });
     const parameters = template.Parameters;
     /** Fn::If resolved with these conditions; the rest as resolveIntrinsics does it. */
     const withConditions = (node: unknown, conditions: Record<string, boolean>): unknown => {
