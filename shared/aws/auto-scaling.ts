@@ -1,5 +1,6 @@
 import {
   type AutoScalingClient,
+  type AutoScalingGroup,
   CompleteLifecycleActionCommand,
   CreateOrUpdateTagsCommand,
   DeleteTagsCommand,
@@ -96,6 +97,26 @@ export class AutoScalingAdapter {
    */
   async waitingInstances(groupNames: string[], { launches = false } = {}): Promise<WaitingInstance[]> {
     const waiting: WaitingInstance[] = [];
+    for await (const group of this.groupsNamed(groupNames)) {
+      for (const instance of group.Instances ?? []) {
+        const state = instance.LifecycleState ?? '';
+        const held = HOOK_WAIT_STATES.has(state) || (launches && state === LAUNCH_WAIT_STATE);
+        if (instance.InstanceId === undefined || !held) continue;
+        waiting.push({
+          instanceId: instance.InstanceId,
+          autoScalingGroupName: group.AutoScalingGroupName ?? '',
+          lifecycleState: state,
+        });
+      }
+    }
+    return waiting;
+  }
+
+  /**
+   * The groups named, as DescribeAutoScalingGroups shows them: fifty names per call, a hundred groups
+   * (with all their instances) per page, every page paced.
+   */
+  private async *groupsNamed(groupNames: string[]): AsyncGenerator<AutoScalingGroup> {
     for (const batch of chunks([...new Set(groupNames)], DESCRIBE_GROUPS_MAX)) {
       const pages = paginateDescribeAutoScalingGroups(
         { client: this.client },
@@ -105,22 +126,10 @@ export class AutoScalingAdapter {
         await this.pacer.take();
         const next = await pages.next();
         if (next.done) break;
-        for (const group of next.value.AutoScalingGroups ?? []) {
-          for (const instance of group.Instances ?? []) {
-            const state = instance.LifecycleState ?? '';
-            const held = HOOK_WAIT_STATES.has(state) || (launches && state === LAUNCH_WAIT_STATE);
-            if (instance.InstanceId === undefined || !held) continue;
-            waiting.push({
-              instanceId: instance.InstanceId,
-              autoScalingGroupName: group.AutoScalingGroupName ?? '',
-              lifecycleState: state,
-            });
-          }
-        }
+        yield* next.value.AutoScalingGroups ?? [];
         if (next.value.NextToken === undefined) break;
       }
     }
-    return waiting;
   }
 
   /**
@@ -152,46 +161,32 @@ export class AutoScalingAdapter {
   /** The groups named, with what they launch from and their tags; a group that does not exist is absent. */
   async describeGroups(groupNames: string[]): Promise<GroupView[]> {
     const groups: GroupView[] = [];
-    for (const batch of chunks([...new Set(groupNames)], DESCRIBE_GROUPS_MAX)) {
-      const pages = paginateDescribeAutoScalingGroups(
-        { client: this.client },
-        { AutoScalingGroupNames: batch, MaxRecords: 100 },
-      );
-      for (;;) {
-        await this.pacer.take();
-        const next = await pages.next();
-        if (next.done) break;
-        for (const group of next.value.AutoScalingGroups ?? []) {
-          if (group.AutoScalingGroupName === undefined) continue;
-          const template = group.LaunchTemplate;
-          groups.push({
-            autoScalingGroupName: group.AutoScalingGroupName,
-            desiredCapacity: group.DesiredCapacity ?? 0,
-            ...(template !== undefined && {
-              launchTemplate: {
-                ...(template.LaunchTemplateId !== undefined && {
-                  launchTemplateId: template.LaunchTemplateId,
-                }),
-                ...(template.LaunchTemplateName !== undefined && {
-                  launchTemplateName: template.LaunchTemplateName,
-                }),
-                // Auto Scaling's own default when a group names no version.
-                version: template.Version ?? '$Default',
-              },
+    for await (const group of this.groupsNamed(groupNames)) {
+      if (group.AutoScalingGroupName === undefined) continue;
+      const template = group.LaunchTemplate;
+      groups.push({
+        autoScalingGroupName: group.AutoScalingGroupName,
+        desiredCapacity: group.DesiredCapacity ?? 0,
+        ...(template !== undefined && {
+          launchTemplate: {
+            ...(template.LaunchTemplateId !== undefined && {
+              launchTemplateId: template.LaunchTemplateId,
             }),
-            mixedInstancesPolicy: group.MixedInstancesPolicy !== undefined,
-            ...(group.LaunchConfigurationName !== undefined && {
-              launchConfigurationName: group.LaunchConfigurationName,
+            ...(template.LaunchTemplateName !== undefined && {
+              launchTemplateName: template.LaunchTemplateName,
             }),
-            tags: Object.fromEntries(
-              (group.Tags ?? []).flatMap((tag) =>
-                tag.Key === undefined ? [] : [[tag.Key, tag.Value ?? '']],
-              ),
-            ),
-          });
-        }
-        if (next.value.NextToken === undefined) break;
-      }
+            // Auto Scaling's own default when a group names no version.
+            version: template.Version ?? '$Default',
+          },
+        }),
+        mixedInstancesPolicy: group.MixedInstancesPolicy !== undefined,
+        ...(group.LaunchConfigurationName !== undefined && {
+          launchConfigurationName: group.LaunchConfigurationName,
+        }),
+        tags: Object.fromEntries(
+          (group.Tags ?? []).flatMap((tag) => (tag.Key === undefined ? [] : [[tag.Key, tag.Value ?? '']])),
+        ),
+      });
     }
     return groups;
   }
