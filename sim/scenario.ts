@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { RetryStats } from './api/retry';
 import type { ApiFaults } from './api/server';
 import type { Controller } from './controller';
+import type { HookSpec } from './autoscaling';
 import { type DeliveryFaults, type LambdaStats, NO_DELIVERY_FAULTS } from './delivery';
 import type { EcsOptions } from './ecs';
 import type { EventSourceStats } from './sqs';
@@ -439,24 +440,27 @@ export function buildWorld(options: ScenarioOptions, hook: 'notify' | 'silent' |
   if (hook !== 'none') {
     // The stack puts its hook on every group it serves; the start function drains in the cluster named here.
     for (const group of fleet.groups) {
-      world.groups.get(group.name)?.putLifecycleHook({
+      // Both hooks publish to the stack's topic and name the group's cluster in their metadata.
+      const put = (hookSpec: Pick<HookSpec, 'name' | 'transition' | 'heartbeatTimeout' | 'defaultResult'>) =>
+        world.groups.get(group.name)?.putLifecycleHook({
+          ...hookSpec,
+          notify: hook === 'notify',
+          metadata: JSON.stringify({ cluster: group.cluster }),
+        });
+      put({
         name: STACK.hookName,
         transition: 'autoscaling:EC2_INSTANCE_TERMINATING',
         heartbeatTimeout: options.heartbeatTimeout,
         defaultResult: 'CONTINUE',
-        notify: hook === 'notify',
-        metadata: JSON.stringify({ cluster: group.cluster }),
       });
       // Launch readiness: new instances wait until ECS can use them, abandoned at the timeout.
       const launchHook = options.controller?.launchHook;
       if (launchHook !== undefined && (launchHook.clusters ?? [group.cluster]).includes(group.cluster)) {
-        world.groups.get(group.name)?.putLifecycleHook({
+        put({
           name: launchHook.name,
           transition: 'autoscaling:EC2_INSTANCE_LAUNCHING',
           heartbeatTimeout: launchHook.timeoutSeconds,
           defaultResult: 'ABANDON',
-          notify: hook === 'notify',
-          metadata: JSON.stringify({ cluster: group.cluster }),
         });
       }
     }
