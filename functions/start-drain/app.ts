@@ -1,7 +1,7 @@
 import { decideOnNotification, type DrainRequest } from '../../shared/decisions/notification';
 import { type BatchHost, type FunctionDependencies, newHost } from '../../shared/drain/drive-hosts';
 import { reject, sqsBatchHandler } from '../../shared/drain/sqs-batch';
-import { parseJson } from '../../shared/events/json';
+import { snsMessageOf } from '../../shared/events/sns-envelope';
 
 export type StartDrainDependencies = FunctionDependencies;
 
@@ -17,7 +17,7 @@ export type StartDrainDependencies = FunctionDependencies;
 export function createStartDrainHandler(dependencies: StartDrainDependencies) {
   const { config, telemetry } = dependencies;
   return sqsBatchHandler(dependencies, 'start', ({ messageId, body }, hosts, deps) => {
-    const decision = decideOnNotification(unwrapSns(body), config);
+    const decision = decideOnNotification(snsMessageOf(body).message, config);
     if (decision.kind === 'ignore') {
       telemetry.logger.info('message skipped', { messageId, reason: decision.reason });
     } else if (decision.kind === 'reject') {
@@ -31,19 +31,6 @@ export function createStartDrainHandler(dependencies: StartDrainDependencies) {
       addToHost(hosts, decision.request, messageId, deps.timing.now());
     }
   });
-}
-
-/**
- * The subscription delivers Auto Scaling's JSON as it is (raw message delivery). Should raw delivery
- * be turned off, the body is SNS's envelope: its `Message` is then what Auto Scaling sent.
- */
-function unwrapSns(body: string): string {
-  const parsed = parseJson(body);
-  if (typeof parsed === 'object' && parsed !== null && 'Type' in parsed && 'Message' in parsed) {
-    const { Type, Message } = parsed as { Type: unknown; Message: unknown };
-    if (Type === 'Notification' && typeof Message === 'string') return Message;
-  }
-  return body;
 }
 
 /** The notification tells us the action waits on our hook, and its timer started when it was sent. */

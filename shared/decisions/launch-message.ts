@@ -4,6 +4,7 @@ import {
   ContainerInstanceStateChangeEvent,
 } from '../events/container-instance-state-change';
 import { parseJson } from '../events/json';
+import { snsMessageOf } from '../events/sns-envelope';
 import {
   DrainMetadata,
   LAUNCHING,
@@ -37,7 +38,8 @@ export function decideOnLaunchMessage(
   config: ControllerConfig,
   now: number,
 ): LaunchMessageDecision {
-  const { message: raw, field } = unwrapSns(parseJson(body));
+  const { message, field } = snsMessageOf(body);
+  const raw = parseJson(message);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
     return { kind: 'reject', reason: 'message is not a JSON object', field };
   const fields = raw as Record<string, unknown>;
@@ -164,17 +166,4 @@ function malformed(
     value =
       typeof value === 'object' && value !== null ? (value as Record<PropertyKey, unknown>)[key] : undefined;
   return { kind: 'reject', reason: `${reason}: ${issue?.message}`, field, value };
-}
-
-/**
- * The hook's subscription delivers Auto Scaling's JSON as it is; without raw delivery it is SNS's
- * `Message`. Answers the message and the field it came from, to name in a rejection.
- */
-function unwrapSns(parsed: unknown): { message: unknown; field: string } {
-  if (typeof parsed === 'object' && parsed !== null && 'Type' in parsed && 'Message' in parsed) {
-    const { Type, Message } = parsed as { Type: unknown; Message: unknown };
-    if (Type === 'Notification' && typeof Message === 'string')
-      return { message: parseJson(Message), field: 'Message' };
-  }
-  return { message: parsed, field: 'body' };
 }
