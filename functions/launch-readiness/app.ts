@@ -1,8 +1,7 @@
 import { decideOnLaunchMessage, type LaunchCandidate } from '../../shared/decisions/launch-message';
 import type { FunctionDependencies } from '../../shared/drain/drive-hosts';
 import { readSqsBatch, reject } from '../../shared/drain/sqs-batch';
-import { realTiming } from '../../shared/aws/pacer';
-import { driveLaunches, type LaunchDeps, SettledLaunches } from '../../shared/launch/drive-launches';
+import { driveLaunches, launchContainerDeps, type LaunchDeps } from '../../shared/launch/drive-launches';
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 
 export type LaunchReadinessDependencies = FunctionDependencies & Pick<LaunchDeps, 'imageOf'>;
@@ -19,17 +18,9 @@ export type LaunchReadinessDependencies = FunctionDependencies & Pick<LaunchDeps
  * message that can never succeed is logged once, naming the field, and dropped.
  */
 export function createLaunchReadinessHandler(dependencies: LaunchReadinessDependencies) {
-  const { config, ecs, autoScaling, alerts, telemetry, timing = realTiming, imageOf } = dependencies;
-  const deps: LaunchDeps = {
-    ...telemetry,
-    config,
-    ecs,
-    autoScaling,
-    alerts,
-    timing,
-    settled: new SettledLaunches(),
-    ...(imageOf !== undefined && { imageOf }),
-  };
+  const { config, telemetry } = dependencies;
+  const deps = launchContainerDeps(dependencies);
+  const { timing } = deps;
   return async (event: SQSEvent): Promise<SQSBatchResponse> => {
     try {
       const records = readSqsBatch(event, telemetry);

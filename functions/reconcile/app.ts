@@ -12,7 +12,7 @@ import {
 } from '../../shared/drain/drive-hosts';
 import { ListingTurns } from '../../shared/drain/container-memory';
 import { LAUNCH_WAIT_STATE } from '../../shared/aws/auto-scaling';
-import { driveLaunches, type LaunchDeps, SettledLaunches } from '../../shared/launch/drive-launches';
+import { driveLaunches, launchContainerDeps, type LaunchDeps } from '../../shared/launch/drive-launches';
 
 export type ReconcileDependencies = FunctionDependencies & Pick<LaunchDeps, 'imageOf'>;
 
@@ -48,16 +48,7 @@ export function createReconcileHandler(dependencies: ReconcileDependencies) {
   const { config, telemetry } = dependencies;
   const deps = { ...containerDeps(dependencies, 'reconciler'), listingTurns: new ListingTurns() };
   // The fallback of launch readiness: a launch whose notification and events were all lost.
-  const launchDeps: LaunchDeps = {
-    ...dependencies.telemetry,
-    config,
-    ecs: dependencies.ecs,
-    autoScaling: dependencies.autoScaling,
-    alerts: dependencies.alerts,
-    timing: deps.timing,
-    settled: new SettledLaunches(),
-    ...(dependencies.imageOf !== undefined && { imageOf: dependencies.imageOf }),
-  };
+  const launchDeps = launchContainerDeps(dependencies);
   // The reads its pace allows in half its timeout: a run that could not finish would decide nothing.
   const readsPerRun = Math.floor(
     ECS_READ_SHARES.reconciler.share * config.ecsReadsPerSecond * RUN_READ_SECONDS,

@@ -1,7 +1,8 @@
 import type { AutoScalingAdapter, InstanceView } from '../aws/auto-scaling';
 import type { Ec2Adapter } from '../aws/ec2';
 import type { EcsAdapter } from '../aws/ecs';
-import type { Timing } from '../aws/pacer';
+import { realTiming, type Timing } from '../aws/pacer';
+import type { FunctionDependencies } from '../drain/drive-hosts';
 import type { AlertPublisher } from '../aws/sns';
 import { type ControllerConfig, servedGroup } from '../config';
 import { decideLaunch, type LaunchDecision, type RegisteredView } from '../decisions/launch';
@@ -18,6 +19,31 @@ export interface LaunchDeps extends Telemetry {
   settled: SettledLaunches;
   /** The AMI a launch template version names (`ami-…`); absent: the AMI is not checked. */
   imageOf?: (launchTemplate: { id: string; version: string }) => Promise<string | undefined>;
+}
+
+/**
+ * One Lambda container's launch readiness dependencies (as `containerDeps` builds a drain path's):
+ * its adapters, and a fresh memory of settled launches that lives as long as the container.
+ */
+export function launchContainerDeps({
+  config,
+  ecs,
+  autoScaling,
+  alerts,
+  telemetry,
+  timing = realTiming,
+  imageOf,
+}: FunctionDependencies & Pick<LaunchDeps, 'imageOf'>): LaunchDeps {
+  return {
+    ...telemetry,
+    config,
+    ecs,
+    autoScaling,
+    alerts,
+    timing,
+    settled: new SettledLaunches(),
+    ...(imageOf !== undefined && { imageOf }),
+  };
 }
 
 export interface LaunchResult {
