@@ -129,20 +129,11 @@ export interface ReconcileSchedule {
 const RATE_UNIT_SECONDS: Record<string, number> = { minute: 60, hour: 3600, day: 86400 };
 
 export function reconcileSchedule(): ReconcileSchedule {
-  const { Parameters: parameters, Resources: resources, Globals: globals } = readTemplate();
-  const expression: string = parameters.ReconcileSchedule.Default;
-  const periodSeconds = ratePeriodSeconds(expression);
-  if (periodSeconds === undefined)
-    throw new Error(`template.yaml: the simulation runs rate() schedules only, not ${expression}`);
-  return {
-    expression,
-    periodSeconds,
-    timeoutSeconds: resources.ReconcileFunction.Properties.Timeout ?? globals.Function.Timeout,
-    ...(resources.ReconcileFunction.Properties.EventInvokeConfig && {
-      maximumRetryAttempts: resources.ReconcileFunction.Properties.EventInvokeConfig.MaximumRetryAttempts,
-      maxEventAgeSeconds: resources.ReconcileFunction.Properties.EventInvokeConfig.MaximumEventAgeInSeconds,
-    }),
-  };
+  const { invocations, ...invoke } = scheduledInvocations('ReconcileFunction');
+  const [only] = invocations;
+  if (only === undefined || invocations.length !== 1)
+    throw new Error('template.yaml: the reconciler has one schedule');
+  return { expression: only.expression, periodSeconds: only.periodSeconds, ...invoke };
 }
 
 /** A `rate(...)` expression's period in seconds; undefined for anything else (cron). */
@@ -155,6 +146,7 @@ export function ratePeriodSeconds(expression: string): number | undefined {
 /** One Schedule event of a scheduled function: how often, and the input it is invoked with. */
 export interface ScheduledInvocation {
   name: string;
+  expression: string;
   periodSeconds: number;
   /** The event's `Input` (JSON text), parsed; EventBridge's own "Scheduled Event" when it has none. */
   input?: unknown;
@@ -167,7 +159,7 @@ export interface ScheduledInvocation {
 export function scheduledInvocations(
   functionId: string,
   parameters: Record<string, string> = {},
-): { invocations: ScheduledInvocation[]; timeoutSeconds: number; maxEventAgeSeconds?: number } {
+): Omit<ReconcileSchedule, 'expression' | 'periodSeconds'> & { invocations: ScheduledInvocation[] } {
   const { Parameters: declared, Resources: resources, Globals: globals } = readTemplate();
   const defaults = Object.fromEntries(
     Object.entries(declared as Record<string, { Default?: unknown }>).map(([name, { Default }]) => [
@@ -189,11 +181,19 @@ export function scheduledInvocations(
       if (periodSeconds === undefined)
         throw new Error(`template.yaml: the simulation runs rate() schedules only, not ${expression}`);
       const input = event.Properties.Input;
-      return { name, periodSeconds, ...(typeof input === 'string' && { input: JSON.parse(input) }) };
+      return {
+        name,
+        expression,
+        periodSeconds,
+        ...(typeof input === 'string' && { input: JSON.parse(input) }),
+      };
     });
   return {
     invocations,
     timeoutSeconds: fn.Timeout ?? globals.Function.Timeout,
+    ...(fn.EventInvokeConfig?.MaximumRetryAttempts !== undefined && {
+      maximumRetryAttempts: fn.EventInvokeConfig.MaximumRetryAttempts,
+    }),
     ...(fn.EventInvokeConfig?.MaximumEventAgeInSeconds !== undefined && {
       maxEventAgeSeconds: fn.EventInvokeConfig.MaximumEventAgeInSeconds,
     }),

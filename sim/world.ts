@@ -23,7 +23,6 @@ import {
   containerInstancePattern,
   launchSubscriptionFilter,
   queuePipeline,
-  reconcileSchedule,
   scheduledInvocations,
   taskStoppedPattern,
 } from './template';
@@ -430,8 +429,20 @@ export class World {
         this.launchRule = containerInstancePattern(stack);
         this.launchFilter = launchSubscriptionFilter();
       }
-      if (functions.reconcile !== undefined) this.reconcile = this.scheduleReconciler(functions.reconcile);
-      if (functions.watchAmi !== undefined) this.watchAmi = this.scheduleWatcher(functions.watchAmi);
+      if (functions.reconcile !== undefined)
+        this.reconcile = this.scheduleFunction(
+          'reconcile',
+          'ReconcileFunction',
+          functions.reconcile,
+          (_, report) => this.recorder.reconcileRuns.push({ at: clock.now, report }),
+        );
+      if (functions.watchAmi !== undefined)
+        this.watchAmi = this.scheduleFunction(
+          'watch-ami',
+          'WatchAmiFunction',
+          functions.watchAmi,
+          (input, report) => this.watchAmiRuns.push({ at: clock.now, input, report }),
+        );
     }
     this.api = {
       clusters,
@@ -512,62 +523,33 @@ export class World {
   }
 
   /**
-   * The schedule invokes the reconciler asynchronously (retried by Lambda on error) every period,
-   * from one period after deployment, as EventBridge does; runs can overlap if one is slow.
+   * A scheduled function: every Schedule event of `functionId` in template.yaml (with the stack's
+   * parameters, e.g. a shorter AmiWatchSchedule) invokes it asynchronously (retried by Lambda as its
+   * EventInvokeConfig says) with the event's input, every period from one period after deployment,
+   * as EventBridge does; runs can overlap if one is slow. `record` keeps what each run answered.
    */
-  private scheduleReconciler(factory: () => AsyncHandler): LambdaFunction {
-    const schedule = reconcileSchedule();
-    const fn = new LambdaFunction(this.clock, {
-      name: 'reconcile',
-      factory: () => {
-        const handler = factory();
-        return async (event) => {
-          const report = await handler(event);
-          this.recorder.reconcileRuns.push({ at: this.clock.now, report });
-          return report;
-        };
-      },
-      timeoutSeconds: schedule.timeoutSeconds,
-      ...(schedule.maximumRetryAttempts !== undefined && {
-        maximumRetryAttempts: schedule.maximumRetryAttempts,
-      }),
-      ...(schedule.maxEventAgeSeconds !== undefined && { maxEventAgeSeconds: schedule.maxEventAgeSeconds }),
-      concurrency: 1000,
-      coldStartSeconds: COLD_START_SECONDS,
-      random: this.channels,
-      ...this.options.lambdaFaults,
-    });
-    const tick = () => {
-      const event = { 'detail-type': 'Scheduled Event', source: 'aws.events', time: isoTime(this.clock.now) };
-      this.clock.after(schedule.periodSeconds, tick);
-      this.invokeOnSchedule(fn, event);
-    };
-    this.clock.after(schedule.periodSeconds, tick);
-    return fn;
-  }
-
-  /**
-   * The AMI watcher: every Schedule event of WatchAmiFunction in template.yaml (with the stack's
-   * parameters, e.g. a shorter AmiWatchSchedule) invokes it asynchronously with its input, from one
-   * period after deployment. The schedule faults of the reconciler apply to it too.
-   */
-  private scheduleWatcher(factory: () => AsyncHandler): LambdaFunction {
-    const { invocations, timeoutSeconds, maxEventAgeSeconds } = scheduledInvocations(
-      'WatchAmiFunction',
+  private scheduleFunction(
+    name: string,
+    functionId: string,
+    factory: () => AsyncHandler,
+    record: (event: unknown, report: unknown) => void,
+  ): LambdaFunction {
+    const { invocations, timeoutSeconds, maximumRetryAttempts, maxEventAgeSeconds } = scheduledInvocations(
+      functionId,
       this.options.controller?.parameters,
     );
     const fn = new LambdaFunction(this.clock, {
-      name: 'watch-ami',
+      name,
       factory: () => {
         const handler = factory();
         return async (event) => {
           const report = await handler(event);
-          this.watchAmiRuns.push({ at: this.clock.now, input: event, report });
+          record(event, report);
           return report;
         };
       },
       timeoutSeconds,
-      maximumRetryAttempts: 0,
+      ...(maximumRetryAttempts !== undefined && { maximumRetryAttempts }),
       ...(maxEventAgeSeconds !== undefined && { maxEventAgeSeconds }),
       concurrency: 1000,
       coldStartSeconds: COLD_START_SECONDS,
@@ -576,12 +558,12 @@ export class World {
     });
     for (const { periodSeconds, input } of invocations) {
       const tick = () => {
-        this.clock.after(periodSeconds, tick);
         const event = input ?? {
           'detail-type': 'Scheduled Event',
           source: 'aws.events',
           time: isoTime(this.clock.now),
         };
+        this.clock.after(periodSeconds, tick);
         this.invokeOnSchedule(fn, event);
       };
       this.clock.after(periodSeconds, tick);
