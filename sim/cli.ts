@@ -20,7 +20,7 @@ import {
   type DrainSettings,
   loadController,
   openTransport,
-  type RolloutSettings,
+  rehearsalRollout,
 } from './controller';
 import { BLUE_GREEN_DEFAULTS } from '../shared/decisions/blue-green';
 import {
@@ -125,7 +125,9 @@ async function main(): Promise<void> {
       heartbeatTimeout: options.heartbeatTimeout,
       logLevel: values.verbose ? 'INFO' : 'SILENT',
       drain,
-      ...(AMI_SCENARIOS.includes(scenario) && { rollout: rehearsalRollout(scenario) }),
+      ...(AMI_SCENARIOS.includes(scenario) && {
+        rollout: rehearsalRollout(scenario === 'blue-green' ? 'blue-green' : 'rolling'),
+      }),
     });
     const say = (line: string) => process.stderr.write(`${line}\n`);
     say(
@@ -200,19 +202,6 @@ function reporter(label: string, scenario: ScenarioName) {
       if (process.stderr.isTTY) process.stderr.write('\n');
       else if (last !== undefined) process.stderr.write(`${last}\n`);
     },
-  };
-}
-
-/**
- * The AMI watcher as a rehearsal deploys it: acting (AmiWatchDryRun false, where the stack starts in
- * dry run), and looking every five minutes instead of every hour, so that the rollout starts soon
- * after the AMI is published; every other setting is template.yaml's default.
- */
-function rehearsalRollout(scenario: ScenarioName): RolloutSettings {
-  const strategy = scenario === 'blue-green' ? 'blue-green' : 'rolling';
-  return {
-    environment: { AMI_WATCH_DRY_RUN: 'false', ROLLOUT_STRATEGY: strategy },
-    parameters: { AmiWatcher: 'enabled', AmiWatchSchedule: 'rate(5 minutes)', RolloutStrategy: strategy },
   };
 }
 

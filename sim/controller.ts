@@ -14,6 +14,7 @@ import { Ec2Adapter } from '../shared/aws/ec2';
 import { SsmAdapter } from '../shared/aws/ssm';
 import { loadWatcherConfig } from '../shared/rollout/config';
 import { launchTemplateImages } from '../shared/launch/drive-launches';
+import { functionEnvironment } from './template';
 import { createReconcileHandler } from '../functions/reconcile/app';
 import { createStartDrainHandler } from '../functions/start-drain/app';
 import { AutoScalingAdapter } from '../shared/aws/auto-scaling';
@@ -138,13 +139,28 @@ export interface Controller {
 }
 
 /**
- * The AMI watcher as the stack deploys it with `AmiWatcher: enabled`: its environment variables
- * beyond the served clusters and groups (AMI_WATCH_DRY_RUN, REFRESH_*, ...; template.yaml's
- * defaults otherwise, read by the function itself), and the stack parameters of its schedules.
+ * The AMI watcher as the stack deploys it: the stack parameters that differ from template.yaml's
+ * defaults (AmiWatcher, AmiWatchDryRun, RolloutStrategy, AmiWatchSchedule, Refresh*...). Its
+ * environment and its schedules follow from them as the template maps them.
  */
 export interface RolloutSettings {
-  environment?: Record<string, string>;
-  parameters?: Record<string, string>;
+  parameters: Record<string, string>;
+}
+
+/**
+ * The watcher as a rehearsal deploys it: enabled and acting (AmiWatchDryRun false, where the stack
+ * starts in dry run), looking every five minutes instead of every hour so that the rollout starts
+ * soon after the AMI is published; every other setting is template.yaml's default.
+ */
+export function rehearsalRollout(strategy: 'rolling' | 'blue-green'): RolloutSettings {
+  return {
+    parameters: {
+      AmiWatcher: 'enabled',
+      AmiWatchDryRun: 'false',
+      AmiWatchSchedule: 'rate(5 minutes)',
+      RolloutStrategy: strategy,
+    },
+  };
 }
 
 /** What every SDK client of a simulated function is built with: the simulation's endpoint, and nothing read from the environment. */
@@ -200,7 +216,7 @@ export function loadController(
     : undefined;
   return {
     ...(launchHook && { launchHook }),
-    ...(rollout?.parameters && { parameters: rollout.parameters }),
+    ...(rollout !== undefined && { parameters: rollout.parameters }),
     deploy(account) {
       const served: ServedFleet =
         clusterNames === undefined
@@ -276,16 +292,16 @@ export function loadController(
         ...(rollout !== undefined && {
           watchAmi: () => {
             const { config, telemetry } = container('reconciler');
-            const watcherConfig = loadWatcherConfig({
-              CLUSTER_NAMES: config.clusters.join(','),
-              AUTO_SCALING_GROUPS: config.groups
-                .map((g) => `${g.cluster}:${g.autoScalingGroupName}`)
-                .join(','),
-              ALERT_TOPIC_ARN: STACK.alertTopicArn,
-              // template.yaml puts the stack's own deadline alarm first in every refresh's alarms.
-              REFRESH_ALARM_NAMES: STACK.deadlineAlarmName,
-              ...rollout.environment,
-            });
+            // The environment template.yaml gives WatchAmiFunction for the stack's parameters.
+            const watcherConfig = loadWatcherConfig(
+              functionEnvironment('WatchAmiFunction', {
+                ...rollout.parameters,
+                ClusterNames: config.clusters,
+                AutoScalingGroups: config.groups.map((g) => `${g.cluster}:${g.autoScalingGroupName}`),
+                AlertTopic: STACK.alertTopicArn,
+                DeadlineReachedAlarm: STACK.deadlineAlarmName,
+              }),
+            );
             const clientConfig = clientConfigFor(transport);
             const retry = (client: 'autoscaling' | 'sns' | 'ssm' | 'ec2') => ({
               retryStrategy: account.retryStrategy(client, SDK_MAX_ATTEMPTS),

@@ -200,6 +200,31 @@ export function scheduledInvocations(
   };
 }
 
+/**
+ * A function's environment variables as the stack gives them (Globals, then the function's own), for
+ * these stack values: parameters not given take their defaults (a CommaDelimitedList as a list);
+ * a Ref to a resource needs its value among `values`.
+ */
+export function functionEnvironment(functionId: string, values: StackValues): Record<string, string> {
+  const { Parameters: declared, Resources: resources, Globals: globals } = readTemplate();
+  const defaults: StackValues = Object.fromEntries(
+    Object.entries(declared as Record<string, { Type: string; Default?: unknown }>).flatMap(
+      ([name, { Type, Default }]) =>
+        Default === undefined
+          ? []
+          : [[name, Type === 'CommaDelimitedList' ? String(Default).split(',') : String(Default)]],
+    ),
+  );
+  const stack = stackValues({ ...defaults, ...values });
+  const variables = {
+    ...globals.Function.Environment.Variables,
+    ...resources[functionId].Properties.Environment?.Variables,
+  };
+  return Object.fromEntries(
+    Object.entries(variables).map(([name, value]) => [name, String(resolve(value, stack))]),
+  );
+}
+
 /** `node` with an `Fn::If` on a template condition decided by the parameters' values. */
 function resolveConditionally(node: unknown, values: Record<string, string>): unknown {
   if (typeof node === 'object' && node !== null && 'Fn::If' in node) {

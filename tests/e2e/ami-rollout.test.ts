@@ -1,3 +1,4 @@
+import { rehearsalRollout } from '../../sim/controller';
 import { NEW_AMI, OLD_AMI, type RunResult } from '../../sim/scenario';
 import { servicesBelowFloor, type Simulation, startSimulation } from './harness';
 
@@ -13,10 +14,7 @@ beforeAll(async () => {
 afterAll(() => sim.close());
 
 /** The watcher as the rehearsal deploys it: acting, every five minutes. */
-const rollout = {
-  environment: { AMI_WATCH_DRY_RUN: 'false' },
-  parameters: { AmiWatchSchedule: 'rate(5 minutes)' },
-};
+const rollout = rehearsalRollout('rolling');
 
 const originals = (result: RunResult) =>
   [...result.recorder.lanes.values()].filter((lane) => lane.launchedAt === 0);
@@ -98,10 +96,7 @@ describe('AMI rollouts in the twin', () => {
     expect(baseline.services.some((service) => service.secondsAtZero > 0)).toBe(true);
   });
 
-  const blueGreen = {
-    environment: { AMI_WATCH_DRY_RUN: 'false', ROLLOUT_STRATEGY: 'blue-green' },
-    parameters: { AmiWatcher: 'enabled', AmiWatchSchedule: 'rate(5 minutes)', RolloutStrategy: 'blue-green' },
-  };
+  const blueGreen = rehearsalRollout('blue-green');
 
   it('blue-green: a new fleet beside the old, the old drained, on standby through the burn-in, then retired; no service below its floor', async () => {
     const { result, summary } = await sim.rehearse({ scenario: 'blue-green', rollout: blueGreen });
