@@ -12,6 +12,11 @@ export default tseslint.config(
     },
   },
   {
+    // The CommonJS launcher of `npx ecs-drain` (it registers tsx, then requires the TypeScript).
+    files: ['scripts/ecs-drain/bin.js'],
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['tests/**/*.ts'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
