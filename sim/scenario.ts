@@ -28,6 +28,8 @@ export const ServiceShape = z.strictObject({
   stopSeconds: z.number().min(0).default(30),
   staticHostPort: z.boolean().default(false),
   daemon: z.boolean().default(false),
+  /** ECS's deployment circuit breaker; absent: off, as CreateService leaves it (sim/ecs.ts ServiceSpec). */
+  deploymentCircuitBreaker: z.strictObject({ enable: z.boolean(), rollback: z.boolean() }).optional(),
 });
 
 export const StandaloneShape = z.strictObject({

@@ -1,6 +1,7 @@
 import { containerInstanceShape, ECS_BUCKETS, type EcsOperation, taskShape } from './api/ecs-api';
 import { RetryCounter } from './api/retry';
 import { type ApiFaults, type ApiTarget, newBuckets } from './api/server';
+import { TaskDefinitions } from './task-definitions';
 import { type AsgInstance, AutoScalingModel, type GroupSpec, type LifecycleAction } from './autoscaling';
 import { Clock, isoTime, Random, SIM_EPOCH } from './clock';
 import type { Controller, SimulatedAccount } from './controller';
@@ -251,6 +252,12 @@ export class World {
    * first group's AMI when the story starts. `ssm.publishEcsOptimizedAmi` publishes a new one.
    */
   readonly ssm: SsmParameters;
+  /**
+   * The account's task definitions, which every cluster runs from: each service and standalone
+   * family has its revision 1. `taskDefinitions.brokenImages` lists images that crash (besides any
+   * tagged `broken` or `*-broken`).
+   */
+  readonly taskDefinitions: TaskDefinitions;
   readonly recorder = new Recorder();
   readonly startDrain?: LambdaFunction;
   readonly finishDrain?: LambdaFunction;
@@ -323,6 +330,7 @@ export class World {
       (this.recorder.metricTimes.get('DeadlineReached') ?? []).some((at) => this.clock.now - at < 300),
     );
     this.ec2 = new Ec2Model(this.clock);
+    this.taskDefinitions = new TaskDefinitions(() => this.clock.now);
     this.ssm = new SsmParameters(this.clock, {
       'amazon-linux-2023': options.groups[0]?.amiId,
     });
@@ -446,6 +454,7 @@ export class World {
     }
     this.api = {
       clusters,
+      taskDefinitions: this.taskDefinitions,
       groups,
       ec2: this.ec2,
       ssm: this.ssm,
@@ -484,7 +493,7 @@ export class World {
             service.healthyCount >= service.floor || ecs.hasRoomFor(service),
           ),
       },
-      this.options.ecs,
+      { ...this.options.ecs, taskDefinitions: this.taskDefinitions },
     );
     return ecs;
   }

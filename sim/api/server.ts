@@ -5,6 +5,7 @@ import { AutoScalingError } from '../autoscaling';
 import type { Clock, Random } from '../clock';
 import { Ec2Error, type Ec2Model } from '../ec2';
 import type { SsmParameters } from '../ssm';
+import type { TaskDefinitions } from '../task-definitions';
 import {
   AUTO_SCALING_OPERATIONS,
   type AutoScalingGroups,
@@ -45,6 +46,8 @@ export const NO_API_FAULTS: ApiFaults = { tokenBuckets: false, throttle: 0, serv
  */
 export interface ApiTarget {
   clusters: EcsClusters;
+  /** The account's task definitions, shared by its clusters (brokenImages: images that crash). */
+  taskDefinitions: TaskDefinitions;
   groups: AutoScalingGroups;
   /** The account's launch templates; EC2 calls fail with InvalidAction when absent. */
   ec2?: Ec2Model;
@@ -95,6 +98,7 @@ const BUCKET_SIZES: Record<string, [number, number]> = {
   'cluster-resource-modify': [100, 40],
   'cluster-read': [50, 20],
   'service-read': [100, 20],
+  'service-modify': [50, 5],
   // Auto Scaling publishes no numbers; one shared bucket of this size is an assumption.
   'auto-scaling': [40, 10],
   // SNS Publish: thousands per second in large Regions; an alert or two per drain never reaches it.
@@ -194,7 +198,7 @@ function answerEcs(target: ApiTarget, operation: string, body: string): ApiRespo
   if (fault === 'error') return fail(500, 'ServerException', 'Service unavailable');
   try {
     const input = body === '' ? {} : (JSON.parse(body) as Record<string, unknown>);
-    const output = ECS_OPERATIONS[op](target.clusters, input);
+    const output = ECS_OPERATIONS[op](target, input);
     const lost = lostResponse(target);
     if (lost === 'error') return fail(500, 'ServerException', 'Service unavailable');
     if (lost === 'timeout') return fail(504, 'RequestTimeoutException', 'Gateway Timeout');
