@@ -604,7 +604,14 @@ export class EcsModel {
       const host = this.place(spec.cpu, spec.memory, undefined);
       if (host === undefined) break;
       const definition = this.taskDefinitions.ensure(spec.family, spec.cpu, spec.memory);
-      const task = this.startTask(host, `family:${spec.family}`, undefined, definition, spec.cpu, spec.memory);
+      const task = this.startTask(
+        host,
+        `family:${spec.family}`,
+        undefined,
+        definition,
+        spec.cpu,
+        spec.memory,
+      );
       if (spec.runSeconds !== undefined) {
         const runSeconds = spec.runSeconds;
         this.clock.after(runSeconds, () =>
@@ -840,13 +847,17 @@ export class EcsModel {
     const kept = live.filter((task) => !replaced.includes(task));
     const maxLive = Math.floor((spec.desiredCount * spec.maximumPercent) / 100);
 
-    const toStart = failed ? 0 : Math.max(0, Math.min(spec.desiredCount - kept.length, maxLive - live.length));
+    const toStart = failed
+      ? 0
+      : Math.max(0, Math.min(spec.desiredCount - kept.length, maxLive - live.length));
     const { cpu, memory } = this.taskSize(service);
     const started: Task[] = [];
     for (let n = 0; n < toStart; n++) {
       const host = this.place(cpu, memory, service);
       if (host === undefined) break; // no room: retried when capacity changes
-      started.push(this.startTask(host, `service:${spec.name}`, service, primary.taskDefinition, cpu, memory));
+      started.push(
+        this.startTask(host, `service:${spec.name}`, service, primary.taskDefinition, cpu, memory),
+      );
     }
     if (started.length > 0)
       this.serviceEvent(
@@ -956,7 +967,10 @@ export class EcsModel {
     deployment.rolloutState = 'FAILED';
     deployment.rolloutStateReason = CIRCUIT_BREAKER_REASON;
     deployment.updatedAt = this.clock.now;
-    this.serviceEvent(service, `(service ${name}) (deployment ${deployment.id}) deployment failed: tasks failed to start.`);
+    this.serviceEvent(
+      service,
+      `(service ${name}) (deployment ${deployment.id}) deployment failed: tasks failed to start.`,
+    );
     const back = service.lastCompleted;
     if (breaker.rollback && back !== undefined) {
       const rollback = this.deploy(service, back.taskDefinition);
@@ -1004,7 +1018,14 @@ export class EcsModel {
     if ((host.serviceTasks.get(service.spec.name) ?? 0) > 0) return;
     const { cpu, memory } = this.taskSize(service);
     if (host.freeCpu < cpu || host.freeMemory < memory) return;
-    this.startTask(host, `service:${service.spec.name}`, service, service.primary.taskDefinition, cpu, memory);
+    this.startTask(
+      host,
+      `service:${service.spec.name}`,
+      service,
+      service.primary.taskDefinition,
+      cpu,
+      memory,
+    );
   }
 
   /** Daemon tasks stop last: once no replica service task on the draining instance is left. */

@@ -12,6 +12,9 @@ Runs the demo cluster behind a local ECS + Auto Scaling endpoint that the AWS CL
 \`sam local invoke --env-vars events/env.json\` can talk to. Simulated time follows wall time
 (--speed N: N times faster), so drains and hook timeouts play out live.
 
+Services deploy new task definition revisions (RegisterTaskDefinition, UpdateService); an image
+whose tag is \`broken\` or ends in \`-broken\` crashes soon after it starts, to watch one fail.
+
 No controller runs inside: the lifecycle notifications and task-stopped events the stack's SNS
 topic and EventBridge rule would deliver are written to --events-dir as Lambda events, for you to
 invoke the functions with. --host 0.0.0.0 lets containers reach it as host.docker.internal.

@@ -228,7 +228,10 @@ function sizeField(value: unknown, field: string): string | undefined {
 
 function tagList(value: unknown): { key: string; value: string }[] {
   if (!Array.isArray(value)) return [];
-  return value.map((tag: Record<string, unknown>) => ({ key: String(tag.key), value: String(tag.value ?? '') }));
+  return value.map((tag: Record<string, unknown>) => ({
+    key: String(tag.key),
+    value: String(tag.value ?? ''),
+  }));
 }
 
 /** A task-level size as a number: "512" → 512, "1 vCPU" → 1024, "2 GB" → 2048; undefined if absent. */

@@ -48,9 +48,6 @@ export function simulatedCluster(hosts: number, seed: number, options: EcsOption
     ECS_OPERATIONS[operation](
       { clusters: new Map([['test', ecs]]), taskDefinitions: ecs.taskDefinitions },
       { cluster: 'test', ...input },
-    ) as Record<
-      string,
-      unknown
-    >;
+    ) as Record<string, unknown>;
   return { clock, ecs, events, healthy, instances, call };
 }
