@@ -1,9 +1,9 @@
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startApiServer } from './api/server';
+import { serveLive } from './live';
 import { outputDirectory, runProgram, UsageError, wholeNumber } from './cli-input';
 import { type Controller, loadController } from './controller';
-import { buildWorld, defaultOptions, demoShape, SETTLE_SECONDS, setActive } from './scenario';
+import { buildWorld, defaultOptions, demoShape, setActive } from './scenario';
 import { writeEventsTo } from './event-files';
 import { STACK, type World } from './world';
 
@@ -70,31 +70,19 @@ async function main(): Promise<void> {
   const served = buildWorld({ ...defaultOptions(demoShape(instances)), controller }, 'notify');
   // The functions' log lines carry the simulated time of the world that is active.
   setActive(served);
-  const server = await startApiServer(() => served.api, port, values.host).catch((error: unknown) => {
+  const { server } = await serveLive(served, {
+    speed,
+    port,
+    host: values.host,
+    // A simulation that cannot go on (a stalled clock) says why and ends, rather than freeze.
+    onStop: (error) => {
+      process.stderr.write(`simulation stopped: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(1);
+    },
+  }).catch((error: unknown) => {
     const code = error instanceof Error && 'code' in error ? String(error.code) : String(error);
     throw new UsageError(`cannot listen on ${values.host}:${port} (${code})`);
   });
-
-  // Let the cluster place its tasks before anyone looks, then follow the wall clock.
-  await served.clock.run(SETTLE_SECONDS);
-  const started = Date.now();
-  let running = false;
-  setInterval(() => {
-    if (running) return;
-    running = true;
-    served.clock
-      .run(SETTLE_SECONDS + ((Date.now() - started) / 1000) * speed)
-      .then(() => {
-        running = false;
-      })
-      .catch((error: unknown) => {
-        // A simulation that cannot go on (a stalled clock) says why and ends, rather than freeze.
-        process.stderr.write(
-          `simulation stopped: ${error instanceof Error ? error.message : String(error)}\n`,
-        );
-        process.exit(1);
-      });
-  }, 200);
 
   process.stdout.write(banner(server.url, served, eventsDir, values['events-dir']));
   const stop = () => {
