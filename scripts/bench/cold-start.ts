@@ -63,6 +63,8 @@ export interface FunctionFigures {
   sdkClientsP90Ms: number;
   /** sdkClientsMs + TARGET_MARGIN_MS. */
   targetMs: number;
+  /** external.medianMs / bundled.medianMs: below 1, the runtime's SDK loads faster. */
+  externalToBundled: number;
 }
 
 export interface ColdStartReport {
@@ -225,15 +227,17 @@ export async function measureColdStart(options: {
           withinTarget: load.medianMs <= targetMs,
         };
       };
+      const [bundled, external] = [variant('bundled'), variant('external')];
       return {
         name: fn.name,
         id: fn.id,
         sdkClients: variants.external.sdk,
-        bundled: variant('bundled'),
-        external: variant('external'),
+        bundled,
+        external,
         sdkClientsMs: sdk.medianMs,
         sdkClientsP90Ms: sdk.p90Ms,
         targetMs,
+        externalToBundled: Math.round((external.medianMs / bundled.medianMs) * 100) / 100,
       };
     });
     const favour = favoured(figures);
@@ -298,6 +302,7 @@ function printTable(report: ColdStartReport, say: (line: string) => void): void 
     'median/p90 ms'.padStart(14),
     'SDK clients ms'.padStart(15),
     'target ms'.padStart(10),
+    'ext/bundled'.padStart(12),
   ];
   say(head.join(' '));
   for (const fn of report.functions) {
@@ -311,6 +316,7 @@ function printTable(report: ColdStartReport, say: (line: string) => void): void 
         load(fn.external).padStart(14),
         `${fn.sdkClientsMs}/${fn.sdkClientsP90Ms}`.padStart(15),
         String(fn.targetMs).padStart(10),
+        fn.externalToBundled.toFixed(2).padStart(12),
       ].join(' '),
     );
   }
