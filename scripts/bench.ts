@@ -5,13 +5,16 @@
  *
  *   npm run bench [-- --json] [--instances 1000] [--repeat 1] [--transport in-process|http|both]
  *                 [--ecs-reads-per-second 10]   (the stack's EcsReadsPerSecond)
+ *                 [--only scale|cold-start ...] [--cold-start-processes 21]
  *
  * - scale: an instance refresh of 1,000 instances running 10,000 tasks;
  * - irrelevantEvents: a busy batch cluster where tasks end all the time and nothing drains: what
  *   does each task STOPPED event of a host that is not draining cost in ECS reads?
+ * - coldStart: each function's bundle with the SDK bundled and left to the runtime (bench/cold-start.ts).
  */
 import { parseArgs } from 'node:util';
 import { SDK_MAX_ATTEMPTS } from '../shared/aws/pacer';
+import { measureColdStart } from './bench/cold-start';
 import { runProgram, UsageError, wholeNumber } from '../sim/cli-input';
 import { loadController, openTransport, type Transport } from '../sim/controller';
 import { callRate, handBack, median } from '../sim/metrics';
@@ -26,11 +29,15 @@ import {
 } from '../sim/scenario';
 
 const HELP = `npm run bench -- [--json] [--instances 1000] [--repeat 1] [--transport in-process|http|both]
-                    [--ecs-reads-per-second 10]
+                    [--ecs-reads-per-second 10] [--only scale|cold-start ...] [--cold-start-processes 21]
 
 An instance refresh of 1,000 instances running 10,000 tasks, then a busy batch cluster where nothing
-drains, through the real handlers with ECS's token buckets and the SDK's retries on. Prints figures.
+drains, through the real handlers with ECS's token buckets and the SDK's retries on (section scale);
+each function's cold start with the SDK bundled and left to the runtime (section cold-start). Prints
+figures. --only runs the sections named (repeat it for several); all by default.
 `;
+
+const SECTIONS = ['scale', 'cold-start'] as const;
 
 function parseFlags() {
   const { values } = parseArgs({
@@ -40,6 +47,8 @@ function parseFlags() {
       transport: { type: 'string', default: 'in-process' },
       json: { type: 'boolean', default: false },
       'ecs-reads-per-second': { type: 'string', default: '10' },
+      only: { type: 'string', multiple: true, default: [...SECTIONS] },
+      'cold-start-processes': { type: 'string', default: '21' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -54,7 +63,12 @@ function parseFlags() {
   ) as Transport['kind'][];
   if (transports.some((kind) => kind !== 'in-process' && kind !== 'http'))
     throw new UsageError(`--transport is in-process, http or both, not "${values.transport}"`);
+  const unknown = values.only.filter((section) => !(SECTIONS as readonly string[]).includes(section));
+  if (unknown.length > 0)
+    throw new UsageError(`--only takes ${SECTIONS.join(' or ')}, not "${unknown.join(', ')}"`);
   return {
+    only: values.only,
+    coldStartProcesses: wholeNumber(values['cold-start-processes'], '--cold-start-processes', 20, 1000),
     json: values.json,
     help: values.help,
     instances: wholeNumber(values.instances, '--instances', 1, 5000),
@@ -197,6 +211,15 @@ async function main(): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
+  // First, on a machine not yet busy with the simulation: process start-up times are its own figures.
+  const coldStart = flags.only.includes('cold-start')
+    ? await measureColdStart({ processes: flags.coldStartProcesses, say })
+    : undefined;
+  if (!flags.only.includes('scale')) {
+    if (flags.json)
+      process.stdout.write(`${JSON.stringify({ node: process.version, coldStart }, null, 2)}\n`);
+    return;
+  }
   const opened = new Map(
     await Promise.all(flags.transports.map(async (kind) => [kind, await openTransport(kind)] as const)),
   );
@@ -245,7 +268,7 @@ async function main(): Promise<void> {
     const scale = runs.find((run) => run.kind === first)?.result;
     if (flags.json) {
       process.stdout.write(
-        `${JSON.stringify({ node: process.version, scale, wallSecondsMedian: wallMedians, irrelevantEvents: irrelevant }, null, 2)}\n`,
+        `${JSON.stringify({ node: process.version, scale, wallSecondsMedian: wallMedians, irrelevantEvents: irrelevant, coldStart }, null, 2)}\n`,
       );
     }
   } finally {
