@@ -4,11 +4,12 @@
  * Prints figures; asserts nothing (performance is measured here, not in timed tests).
  *
  *   npm run bench [-- --json] [--instances 1000] [--repeat 1] [--transport in-process|http|both]
- *                 [--ecs-reads-per-second 10]   (the stack's EcsReadsPerSecond)
+ *                 [--ecs-reads-per-second 10]   (the stack's EcsReadsPerSecond) [--only designs]
  *
  * - scale: an instance refresh of 1,000 instances running 10,000 tasks;
  * - irrelevantEvents: a busy batch cluster where tasks end all the time and nothing drains: what
  *   does each task STOPPED event of a host that is not draining cost in ECS reads?
+ * - designs: ours beside the other tools' drain designs, one row each (scripts/bench/designs.ts).
  */
 import { parseArgs } from 'node:util';
 import { SDK_MAX_ATTEMPTS } from '../shared/aws/pacer';
@@ -16,6 +17,7 @@ import { runProgram, UsageError, wholeNumber } from '../sim/cli-input';
 import { loadController, openTransport, type Transport } from '../sim/controller';
 import { callRate, handBack, median } from '../sim/metrics';
 import { summarize } from '../sim/report';
+import { designsSection, formatDesignsTable } from './bench/designs';
 import {
   buildWorld,
   ClusterShape,
@@ -26,11 +28,16 @@ import {
 } from '../sim/scenario';
 
 const HELP = `npm run bench -- [--json] [--instances 1000] [--repeat 1] [--transport in-process|http|both]
-                    [--ecs-reads-per-second 10]
+                    [--ecs-reads-per-second 10] [--only designs]
 
 An instance refresh of 1,000 instances running 10,000 tasks, then a busy batch cluster where nothing
-drains, through the real handlers with ECS's token buckets and the SDK's retries on. Prints figures.
+drains, through the real handlers with ECS's token buckets and the SDK's retries on; then the designs
+table: ours beside the other tools' drain designs on one cluster. Prints figures.
+--only designs runs the designs section alone.
 `;
+
+/** Sections --only can pick. */
+const SECTIONS = ['designs'] as const;
 
 function parseFlags() {
   const { values } = parseArgs({
@@ -40,9 +47,13 @@ function parseFlags() {
       transport: { type: 'string', default: 'in-process' },
       json: { type: 'boolean', default: false },
       'ecs-reads-per-second': { type: 'string', default: '10' },
+      only: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
+  const only = values.only as (typeof SECTIONS)[number] | undefined;
+  if (only !== undefined && !SECTIONS.includes(only))
+    throw new UsageError(`--only takes ${SECTIONS.join(', ')}, not "${values.only}"`);
   const ecsReadsPerSecond = Number(values['ecs-reads-per-second']);
   if (!(ecsReadsPerSecond >= 1 && ecsReadsPerSecond <= 20)) {
     throw new UsageError(
@@ -61,6 +72,7 @@ function parseFlags() {
     repeat: wholeNumber(values.repeat, '--repeat', 1, 100),
     ecsReadsPerSecond,
     transports,
+    only,
   };
 }
 
@@ -208,6 +220,15 @@ async function main(): Promise<void> {
   const [first] = flags.transports;
   if (first === undefined) throw new Error('no transport');
   try {
+    if (flags.only === 'designs') {
+      const designs = await designsSection(transportOf(first));
+      for (const line of formatDesignsTable(designs)) say(line);
+      if (flags.json)
+        process.stdout.write(
+          `${JSON.stringify({ node: process.version, designsSetup: designs.setup, designs: designs.rows }, null, 2)}\n`,
+        );
+      return;
+    }
     say(
       `instance refresh: ${flags.instances} instances, node ${process.version}, ECS token buckets and SDK retries on, ` +
         `EcsReadsPerSecond ${flags.ecsReadsPerSecond}`,
@@ -243,9 +264,11 @@ async function main(): Promise<void> {
         `${irrelevant.ecsReads} ECS reads: ${irrelevant.ecsReadsPerEvent} per STOPPED event`,
     );
     const scale = runs.find((run) => run.kind === first)?.result;
+    const designs = await designsSection(transportOf(first));
+    for (const line of formatDesignsTable(designs)) say(line);
     if (flags.json) {
       process.stdout.write(
-        `${JSON.stringify({ node: process.version, scale, wallSecondsMedian: wallMedians, irrelevantEvents: irrelevant }, null, 2)}\n`,
+        `${JSON.stringify({ node: process.version, scale, wallSecondsMedian: wallMedians, irrelevantEvents: irrelevant, designsSetup: designs.setup, designs: designs.rows }, null, 2)}\n`,
       );
     }
   } finally {
