@@ -67,8 +67,8 @@ export function designEntries(transport: Transport): DesignEntry[] {
  * The cluster every design drains: ten instances, no daemon (a daemon stops last, after the replicas
  * have STOPPED, and would hide a count of desired-RUNNING tasks reaching 0 too early), services whose
  * tasks take minutes to stop (a load balancer's deregistration delay plus the stop timeout), and one
- * whose replacements take 12 minutes to become healthy, so that the drains of its hosts last longer
- * than 15 minutes.
+ * whose replacements take 9 minutes to become healthy and whose tasks take 7 minutes to stop, so that
+ * the drains of its hosts last longer than 15 minutes.
  */
 export function designsShape(instances = DESIGNS_INSTANCES): ClusterShape {
   const per = (share: number) => Math.max(1, Math.round(instances * share));
@@ -110,8 +110,10 @@ export function designsShape(instances = DESIGNS_INSTANCES): ClusterShape {
         maximumPercent: 200,
         cpu: 512,
         memory: 2048,
-        startupSeconds: 720,
-        stopSeconds: 300,
+        // Healthy within the settling time (SETTLE_SECONDS), yet its hosts' drains last over 15 minutes:
+        // the replacement's 9 minutes to healthy, then the old task's 7 minutes to stop.
+        startupSeconds: 540,
+        stopSeconds: 420,
       },
     ],
   });
