@@ -292,8 +292,9 @@ export interface EcsObserver {
   taskChanged(task: Task): void;
   serviceHealthChanged(service: Service): void;
   /**
-   * A container instance registered, changed status (ACTIVE, DRAINING, INACTIVE) or its agent
-   * connected or disconnected: what ECS sends as an "ECS Container Instance State Change" event,
+   * A container instance registered, changed status (ACTIVE, DRAINING, INACTIVE), its agent
+   * connected or disconnected, or a task was placed on it, told to stop, or stopped there (resource
+   * changes, aws-semantics §4.2): what ECS sends as an "ECS Container Instance State Change" event,
    * at the moment of the change, with the instance's new version.
    */
   containerInstanceChanged?(instance: ContainerInstance): void;
@@ -563,6 +564,12 @@ export class EcsModel {
     this.observer.containerInstanceChanged?.(instance);
   }
 
+  /** A task placed, told to stop or stopped: the host's counts and resources changed, and ECS says so. */
+  private resourcesChanged(host: ContainerInstance): void {
+    host.version++;
+    this.instanceChanged(host);
+  }
+
   private publishInstance(instance: ContainerInstance): void {
     const state: ContainerInstanceState = {
       version: instance.version,
@@ -658,6 +665,7 @@ export class EcsModel {
     }
     this.publishTask(task);
     this.observer.taskChanged(task);
+    this.resourcesChanged(host);
     this.clock.after(this.random.between(...PULL_SECONDS), () =>
       this.byAgent(task, () => this.taskStarted(task)),
     );
@@ -715,8 +723,10 @@ export class EcsModel {
     task.stoppingAt = this.clock.now;
     task.stopCode = stopCode;
     task.stoppedReason = reason;
-    // ECS emits a task state change at once (desired STOPPED, last status unchanged), before the agent acts.
+    // ECS emits a task state change at once (desired STOPPED, last status unchanged), before the agent
+    // acts, and the host's: runningTasksCount counts desired status RUNNING, so the task leaves it now.
     this.changed(task);
+    this.resourcesChanged(task.host);
     this.byAgent(task, () => this.agentStops(task));
   }
 
@@ -764,6 +774,7 @@ export class EcsModel {
       task.service.tasks.delete(task);
     }
     this.changed(task);
+    this.resourcesChanged(host);
     this.clock.after(RETENTION_SECONDS + this.readLagSeconds, () => {
       this.tasks.delete(task.arn);
       host.history.delete(task);

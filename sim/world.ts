@@ -220,7 +220,7 @@ export interface LambdaFaults {
 /** Seconds from an event until EventBridge or SNS hands it on (to the queue, or to Lambda). */
 const DELIVERY_LATENCY: [number, number] = [0.2, 1.5];
 /** Seconds a new Lambda container takes before its handler runs. */
-const COLD_START_SECONDS = 0.4;
+export const COLD_START_SECONDS = 0.4;
 
 /**
  * The simulated account: clock, ECS clusters, Auto Scaling groups, and the delivery paths between them.
@@ -294,6 +294,13 @@ export class World {
    * delivery latency): where a rule on these events (matchesPattern) can route them to a target.
    */
   onContainerInstanceEvent?: (event: ContainerInstanceEvent, ecs: EcsModel) => void;
+  /**
+   * Told of every lifecycle notification the moment Auto Scaling publishes it to the hook's topic:
+   * where another design's subscription (sim/designs) takes it, through `deliverLater`.
+   */
+  onLifecycleNotification?: (message: Record<string, string>) => void;
+  /** The Lambda functions of a design deployed in place of the controller (sim/designs), for the run's report. */
+  readonly designFunctions: LambdaFunction[] = [];
   /**
    * AMIs that boot but whose ECS agent never connects: an instance launched from one passes its EC2
    * health checks and goes InService, yet never registers in its cluster, so nothing is placed on
@@ -678,8 +685,21 @@ export class World {
     if (copies === 2) this.duplicatedEvents++;
   }
 
+  /**
+   * Hands something on as SNS (`notification`) or EventBridge (`event`) would in this account: after
+   * the same latency, with the faults the run asked for. For designs wired outside the stack.
+   */
+  deliverLater(kind: 'notification' | 'event', arrive: () => void): void {
+    const faults =
+      kind === 'notification'
+        ? (this.options.notificationFaults ?? this.options.deliveryFaults)
+        : this.options.deliveryFaults;
+    this.deliver(faults, arrive);
+  }
+
   /** Auto Scaling publishes to the hook's SNS topic; its raw-delivery subscription puts it in the queue. */
   private publishLifecycleNotification(message: Record<string, string>): void {
+    this.onLifecycleNotification?.(message);
     const faults = this.options.notificationFaults ?? this.options.deliveryFaults;
     // Each subscription of the topic is delivered (and can fail) on its own.
     const queue = this.lifecycleNotifications;

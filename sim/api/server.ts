@@ -69,6 +69,16 @@ export interface ApiTarget {
   topics?: string[];
   /** Messages published to SNS topics (the stack's alert topic), in order. */
   published?: { topicArn: string; subject: string; message: string; at: number }[];
+  /**
+   * Told of every message published, with the caller's X-Ray trace header (which carries the
+   * Lineage that Lambda's recursive loop detection counts): a topic's subscriptions start here.
+   */
+  onPublish?: (published: {
+    topicArn: string;
+    subject: string;
+    message: string;
+    traceHeader?: string;
+  }) => void;
   buckets: Map<string, TokenBucket>;
 }
 
@@ -141,7 +151,7 @@ export function answer(
   // Request ids only label answers; they draw on no simulated randomness.
   const params = new URLSearchParams(body);
   const action = params.get('Action') ?? '';
-  if (action === 'Publish') return answerSnsPublish(target, params, randomUUID());
+  if (action === 'Publish') return answerSnsPublish(target, params, randomUUID(), headers['x-amzn-trace-id']);
   if (action in EC2_OPERATIONS) return answerEc2(target, action, params, randomUUID());
   return answerAutoScaling(target, params, randomUUID());
 }
@@ -151,7 +161,12 @@ export function answer(
  * It throttles, fails and loses answers like every other call, and checks what SNS checks: a known
  * topic, a subject of at most 100 printable ASCII characters, a message of at most 256 KB.
  */
-function answerSnsPublish(target: ApiTarget, params: URLSearchParams, requestId: string): ApiResponse {
+function answerSnsPublish(
+  target: ApiTarget,
+  params: URLSearchParams,
+  requestId: string,
+  traceHeader?: string,
+): ApiResponse {
   count(target, 'sns:Publish');
   const namespace = 'http://sns.amazonaws.com/doc/2010-03-31/';
   const fail = (status: number, code: string, message: string): ApiResponse => ({
@@ -172,6 +187,12 @@ function answerSnsPublish(target: ApiTarget, params: URLSearchParams, requestId:
   if (target.topics !== undefined && !target.topics.includes(topicArn))
     return fail(404, 'NotFound', 'Topic does not exist');
   (target.published ??= []).push({ topicArn, subject: subject ?? '', message, at: target.clock.now });
+  target.onPublish?.({
+    topicArn,
+    subject: subject ?? '',
+    message,
+    ...(traceHeader !== undefined && { traceHeader }),
+  });
   const lost = lostResponse(target);
   if (lost === 'error') return fail(500, 'InternalError', 'Service unavailable');
   if (lost === 'timeout') return fail(504, 'RequestTimeout', 'Gateway Timeout');
