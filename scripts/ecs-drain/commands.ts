@@ -1,4 +1,5 @@
 import type { CommandRegistration } from './command';
+import { deploy } from './commands/deploy';
 
 /** The subcommands, in the order `ecs-drain --help` lists them; each in its own file under commands/. */
-export const COMMANDS: CommandRegistration[] = [];
+export const COMMANDS: CommandRegistration[] = [deploy];
