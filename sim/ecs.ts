@@ -852,10 +852,10 @@ export class EcsModel {
     const primary = service.primary;
     const failed = primary.rolloutState === 'FAILED';
     const live = [...service.tasks].filter((task) => task.desiredStatus === 'RUNNING');
-    const replaced = live.filter(
-      (task) => task.host.status === 'DRAINING' || (task.deployment !== primary && !failed),
-    );
-    const kept = live.filter((task) => !replaced.includes(task));
+    const isReplaced = (task: Task) =>
+      task.host.status === 'DRAINING' || (task.deployment !== primary && !failed);
+    const replaced = live.filter(isReplaced);
+    const kept = live.filter((task) => !isReplaced(task));
     const maxLive = Math.floor((spec.desiredCount * spec.maximumPercent) / 100);
 
     const toStart = failed
