@@ -58,10 +58,10 @@ describe('deploy: the RegisterTaskDefinition input built from the described revi
   });
 
   it.each([
-    [undefined, 'web has 2 containers ("app", "log-router"): name one with --container'],
-    ['db', 'web has no container "db" (it has "app", "log-router")'],
-  ])('--container %s among several: refused, naming the containers', (container, reason) => {
-    expect(registrationFor(described, undefined, 'x:1', container)).toEqual({ ok: false, reason });
+    [undefined, 'ambiguous', 'web has 2 containers ("app", "log-router"): name one with --container'],
+    ['db', 'unknown', 'web has no container "db" (it has "app", "log-router")'],
+  ])('--container %s among several: refused, naming the containers', (container, why, reason) => {
+    expect(registrationFor(described, undefined, 'x:1', container)).toEqual({ ok: false, why, reason });
   });
 });
 

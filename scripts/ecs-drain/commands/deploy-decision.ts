@@ -18,7 +18,9 @@ const READ_ONLY_FIELDS = [
 ] as const;
 
 export type Registration =
-  { ok: true; input: RegisterTaskDefinitionCommandInput; container: string } | { ok: false; reason: string };
+  | { ok: true; input: RegisterTaskDefinitionCommandInput; container: string }
+  /** `unknown`: the container named is not there (not found); `ambiguous`: one must be named (usage). */
+  | { ok: false; why: 'unknown' | 'ambiguous'; reason: string };
 
 /**
  * The next revision of `described`'s family: the same definition (tags kept) with the image of
@@ -38,10 +40,15 @@ export function registrationFor(
   if (chosen === undefined)
     return {
       ok: false,
+      why: 'ambiguous',
       reason: `${described.family} has ${names.length} containers (${listed}): name one with --container`,
     };
   if (!names.includes(chosen))
-    return { ok: false, reason: `${described.family} has no container "${chosen}" (it has ${listed})` };
+    return {
+      ok: false,
+      why: 'unknown',
+      reason: `${described.family} has no container "${chosen}" (it has ${listed})`,
+    };
   const input: Record<string, unknown> = { ...described };
   for (const field of READ_ONLY_FIELDS) delete input[field];
   input.containerDefinitions = containers.map((c) => (c.name === chosen ? { ...c, image } : c));

@@ -52,7 +52,12 @@ export const deploy: CommandRegistration = (program, run) => {
         const previous = service.taskDefinition;
         const { taskDefinition, tags } = await calls.taskDefinition(previous);
         const registration = registrationFor(taskDefinition, tags, image, options.container);
-        if (!registration.ok) throw new CliError(EXIT.usage, registration.reason);
+        if (!registration.ok)
+          // Nothing was changed either way; only the reads to find the containers were made.
+          throw new CliError(
+            registration.why === 'unknown' ? EXIT.notFound : EXIT.usage,
+            registration.reason,
+          );
 
         const registered = await calls.register(registration.input);
         const deploymentId = await calls.deploy(cluster, name, registered);
