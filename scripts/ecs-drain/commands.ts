@@ -1,4 +1,6 @@
 import type { CommandRegistration } from './command';
+import { registerRefresh } from './commands/refresh';
+import { registerRollback } from './commands/rollback';
 
 /** The subcommands, in the order `ecs-drain --help` lists them; each in its own file under commands/. */
-export const COMMANDS: CommandRegistration[] = [];
+export const COMMANDS: CommandRegistration[] = [registerRefresh, registerRollback];
