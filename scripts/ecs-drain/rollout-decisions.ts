@@ -1,6 +1,7 @@
 import type { GroupView, InstanceRefreshView } from '../../shared/aws/auto-scaling';
 import {
   type AmiWatchDecision,
+  type AmiWatchSnapshot,
   RUNNING_REFRESH_STATUSES,
   versionDescription,
 } from '../../shared/decisions/ami-watch';
@@ -42,7 +43,14 @@ export type RefreshCommand =
     };
 
 /** A refresh to the image the AMI decision was given: the decision's outcome as a command. */
-export function refreshToImage(decision: AmiWatchDecision, imageName?: string): RefreshCommand {
+export function refreshToImage(
+  snapshot: AmiWatchSnapshot,
+  decision: AmiWatchDecision,
+  imageName?: string,
+): RefreshCommand {
+  // Before the image: once a blue/green rollout has begun, the group launches the new image already.
+  const running = runningRollout(snapshot, snapshot.latestRefresh);
+  if (running !== undefined) return { kind: 'refuse', reason: running };
   switch (decision.kind) {
     case 'up-to-date':
       return {
@@ -126,7 +134,7 @@ export function refreshToVersion(
 /** Why nothing may start now: a refresh or a blue/green rollout is running (one line), or undefined. */
 export function runningRollout(
   group: Pick<GroupView, 'tags'>,
-  latestRefresh: InstanceRefreshView | undefined,
+  latestRefresh: Pick<InstanceRefreshView, 'instanceRefreshId' | 'status'> | undefined,
 ): string | undefined {
   if (latestRefresh !== undefined && RUNNING_REFRESH_STATUSES.has(latestRefresh.status))
     return `instance refresh ${latestRefresh.instanceRefreshId} is ${latestRefresh.status}: one at a time (ecs-drain rollback --group to come back from it)`;

@@ -179,7 +179,7 @@ async function refresh(context: CommandContext, options: RefreshOptions): Promis
       dryRun: false,
       strategy: options.strategy,
     });
-    command = refreshToImage(decideAmiWatch(snapshot), imageName);
+    command = refreshToImage(snapshot, decideAmiWatch(snapshot), imageName);
   }
   if (command.kind === 'refuse')
     throw new CliError(
