@@ -5,13 +5,19 @@
  *
  *   npm run bench [-- --json] [--instances 1000] [--repeat 1] [--transport in-process|http|both]
  *                 [--ecs-reads-per-second 10]   (the stack's EcsReadsPerSecond)
+ *                 [--only designs|scale|cold-start ...] [--cold-start-processes 21] [--large-instances 5000]
  *
- * - scale: an instance refresh of 1,000 instances running 10,000 tasks;
+ * - designs: ours beside the other tools' drain designs, one row each (scripts/bench/designs.ts);
+ * - scale: an instance refresh of 1,000 instances running 10,000 tasks, then one of 5,000 (wall time
+ *   and memory);
  * - irrelevantEvents: a busy batch cluster where tasks end all the time and nothing drains: what
  *   does each task STOPPED event of a host that is not draining cost in ECS reads?
+ * - coldStart: each function's bundle with the SDK bundled and left to the runtime (bench/cold-start.ts).
  */
 import { parseArgs } from 'node:util';
 import { SDK_MAX_ATTEMPTS } from '../shared/aws/pacer';
+import { measureColdStart } from './bench/cold-start';
+import { designsSection, formatDesignsTable } from './bench/designs';
 import { runProgram, UsageError, wholeNumber } from '../sim/cli-input';
 import { loadController, openTransport, type Transport } from '../sim/controller';
 import { callRate, handBack, median } from '../sim/metrics';
@@ -26,11 +32,19 @@ import {
 } from '../sim/scenario';
 
 const HELP = `npm run bench -- [--json] [--instances 1000] [--repeat 1] [--transport in-process|http|both]
-                    [--ecs-reads-per-second 10]
+                    [--ecs-reads-per-second 10] [--only designs|scale|cold-start ...]
+                    [--cold-start-processes 21] [--large-instances 5000]
 
-An instance refresh of 1,000 instances running 10,000 tasks, then a busy batch cluster where nothing
-drains, through the real handlers with ECS's token buckets and the SDK's retries on. Prints figures.
+Through the real handlers, with ECS's token buckets and the SDK's retries on:
+  cold-start  each function's cold start with the SDK bundled and left to the runtime;
+  designs     ours beside the other tools' drain designs on one cluster (about a minute);
+  scale       an instance refresh of --instances (1,000) instances running ten tasks each, a busy batch
+              cluster where nothing drains, then a refresh of --large-instances (5,000; 0 skips it;
+              several minutes and over a gigabyte of memory).
+Prints figures. --only runs the sections named (repeat it for several); all by default.
 `;
+
+const SECTIONS = ['cold-start', 'designs', 'scale'] as const;
 
 function parseFlags() {
   const { values } = parseArgs({
@@ -40,6 +54,9 @@ function parseFlags() {
       transport: { type: 'string', default: 'in-process' },
       json: { type: 'boolean', default: false },
       'ecs-reads-per-second': { type: 'string', default: '10' },
+      only: { type: 'string', multiple: true, default: [...SECTIONS] },
+      'cold-start-processes': { type: 'string', default: '21' },
+      'large-instances': { type: 'string', default: '5000' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -54,10 +71,16 @@ function parseFlags() {
   ) as Transport['kind'][];
   if (transports.some((kind) => kind !== 'in-process' && kind !== 'http'))
     throw new UsageError(`--transport is in-process, http or both, not "${values.transport}"`);
+  const unknown = values.only.filter((section) => !(SECTIONS as readonly string[]).includes(section));
+  if (unknown.length > 0)
+    throw new UsageError(`--only takes ${SECTIONS.join(' or ')}, not "${unknown.join(', ')}"`);
   return {
+    only: values.only,
+    coldStartProcesses: wholeNumber(values['cold-start-processes'], '--cold-start-processes', 20, 1000),
     json: values.json,
     help: values.help,
     instances: wholeNumber(values.instances, '--instances', 1, 5000),
+    largeInstances: wholeNumber(values['large-instances'], '--large-instances', 0, 5000),
     repeat: wholeNumber(values.repeat, '--repeat', 1, 100),
     ecsReadsPerSecond,
     transports,
@@ -102,8 +125,8 @@ function benchShape(size: number): ClusterShape {
   });
 }
 
-async function scaleRun(transport: Transport, seed: number) {
-  const shape = benchShape(flags.instances);
+async function scaleRun(transport: Transport, seed: number, instances: number) {
+  const shape = benchShape(instances);
   const options = { ...defaultOptions(shape), seed };
   const started = process.hrtime.bigint();
   const result = await runScenario({
@@ -111,12 +134,15 @@ async function scaleRun(transport: Transport, seed: number) {
     controller: loadController(transport, { drain: { ecsReadsPerSecond: flags.ecsReadsPerSecond } }),
   });
   const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  // The process's peak so far: the runs go from small to large, so it is this run's peak.
+  const peakRssMegabytes = Math.round(process.resourceUsage().maxRSS / 1024);
   const summary = summarize(result);
   const tasks = shape.services.reduce((sum, s) => sum + (s.daemon ? shape.instances : s.desiredCount), 0);
   return {
-    instances: flags.instances,
+    instances,
     tasks,
     wallSeconds: Math.round(wallSeconds * 10) / 10,
+    peakRssMegabytes,
     simulatedSeconds: summary.simulatedSeconds,
     tokenBuckets: options.apiFaults.tokenBuckets,
     ecsReadsPerSecond: flags.ecsReadsPerSecond,
@@ -197,6 +223,10 @@ async function main(): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
+  const report: Record<string, unknown> = { node: process.version };
+  // First, on a machine not yet busy with the simulation: process start-up times are its own figures.
+  if (flags.only.includes('cold-start'))
+    report.coldStart = await measureColdStart({ processes: flags.coldStartProcesses, say });
   const opened = new Map(
     await Promise.all(flags.transports.map(async (kind) => [kind, await openTransport(kind)] as const)),
   );
@@ -208,49 +238,69 @@ async function main(): Promise<void> {
   const [first] = flags.transports;
   if (first === undefined) throw new Error('no transport');
   try {
-    say(
-      `instance refresh: ${flags.instances} instances, node ${process.version}, ECS token buckets and SDK retries on, ` +
-        `EcsReadsPerSecond ${flags.ecsReadsPerSecond}`,
-    );
-    const runs: { kind: Transport['kind']; result: Awaited<ReturnType<typeof scaleRun>> }[] = [];
-    for (let round = 0; round < flags.repeat; round++) {
-      // Transports alternate within each repeat, so a noisy neighbour hits them alike.
-      for (const kind of flags.transports) {
-        const result = await scaleRun(transportOf(kind), 1 + round);
-        runs.push({ kind, result });
-        say(
-          `${kind.padEnd(11)} wall ${result.wallSeconds} s  simulated ${result.simulatedSeconds} s  ` +
-            `completed by controller ${result.actions.completedByController}/${flags.instances}  timed out ${result.actions.timedOut}  ` +
-            `tasks killed ${result.tasksKilled}  ECS reads ${result.ecsReads.total} (mean ${result.ecsReads.perSecondMean}/s, ` +
-            `peak ${result.ecsReads.perSecondPeak}/s)  hand-back median ${result.handBack.medianSeconds} s / p99 ` +
-            `${result.handBack.p99Seconds} s (delivery ${result.handBack.deliveryMedianSeconds} s)  throttled ${result.throttledCalls}`,
-        );
-      }
+    if (flags.only.includes('designs')) {
+      const designs = await designsSection(transportOf(first));
+      for (const line of formatDesignsTable(designs)) say(line);
+      report.designsSetup = designs.setup;
+      report.designs = designs.rows;
     }
-    const wallMedians = Object.fromEntries(
-      flags.transports.map((kind) => [
-        kind,
-        median(runs.filter((run) => run.kind === kind).map((run) => run.result.wallSeconds)),
-      ]),
-    );
-    for (const [kind, seconds] of Object.entries(wallMedians))
-      say(`median wall time ${kind}: ${seconds} s over ${flags.repeat} run(s)`);
-
-    const irrelevant = await irrelevantEventsRun(transportOf(first));
-    say(
-      `busy batch cluster, nothing draining: ${irrelevant.taskStoppedEvents} task STOPPED events ` +
-        `(${irrelevant.recordsDelivered} records with the told-to-stop ones) in ${irrelevant.batches} batches, ` +
-        `${irrelevant.ecsReads} ECS reads: ${irrelevant.ecsReadsPerEvent} per STOPPED event`,
-    );
-    const scale = runs.find((run) => run.kind === first)?.result;
-    if (flags.json) {
-      process.stdout.write(
-        `${JSON.stringify({ node: process.version, scale, wallSecondsMedian: wallMedians, irrelevantEvents: irrelevant }, null, 2)}\n`,
-      );
-    }
+    if (flags.only.includes('scale')) Object.assign(report, await scaleSection(transportOf, first));
   } finally {
     for (const { close } of opened.values()) await close();
   }
+  if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+}
+
+async function scaleSection(transportOf: (kind: Transport['kind']) => Transport, first: Transport['kind']) {
+  say(
+    `instance refresh: ${flags.instances} instances, node ${process.version}, ECS token buckets and SDK retries on, ` +
+      `EcsReadsPerSecond ${flags.ecsReadsPerSecond}`,
+  );
+  const describe = (kind: string, result: Awaited<ReturnType<typeof scaleRun>>) =>
+    say(
+      `${kind.padEnd(11)} wall ${result.wallSeconds} s  peak RSS ${result.peakRssMegabytes} MB  simulated ${result.simulatedSeconds} s  ` +
+        `completed by controller ${result.actions.completedByController}/${result.instances}  timed out ${result.actions.timedOut}  ` +
+        `tasks killed ${result.tasksKilled}  ECS reads ${result.ecsReads.total} (mean ${result.ecsReads.perSecondMean}/s, ` +
+        `peak ${result.ecsReads.perSecondPeak}/s)  hand-back median ${result.handBack.medianSeconds} s / p99 ` +
+        `${result.handBack.p99Seconds} s (delivery ${result.handBack.deliveryMedianSeconds} s)  throttled ${result.throttledCalls}`,
+    );
+  const runs: { kind: Transport['kind']; result: Awaited<ReturnType<typeof scaleRun>> }[] = [];
+  for (let round = 0; round < flags.repeat; round++) {
+    // Transports alternate within each repeat, so a noisy neighbour hits them alike.
+    for (const kind of flags.transports) {
+      const result = await scaleRun(transportOf(kind), 1 + round, flags.instances);
+      runs.push({ kind, result });
+      describe(kind, result);
+    }
+  }
+  const wallMedians = Object.fromEntries(
+    flags.transports.map((kind) => [
+      kind,
+      median(runs.filter((run) => run.kind === kind).map((run) => run.result.wallSeconds)),
+    ]),
+  );
+  for (const [kind, seconds] of Object.entries(wallMedians))
+    say(`median wall time ${kind}: ${seconds} s over ${flags.repeat} run(s)`);
+
+  const irrelevant = await irrelevantEventsRun(transportOf(first));
+  say(
+    `busy batch cluster, nothing draining: ${irrelevant.taskStoppedEvents} task STOPPED events ` +
+      `(${irrelevant.recordsDelivered} records with the told-to-stop ones) in ${irrelevant.batches} batches, ` +
+      `${irrelevant.ecsReads} ECS reads: ${irrelevant.ecsReadsPerEvent} per STOPPED event`,
+  );
+  // Last: the largest run sets the process's peak memory.
+  let large: Awaited<ReturnType<typeof scaleRun>> | undefined;
+  if (flags.largeInstances > 0) {
+    say(`instance refresh: ${flags.largeInstances} instances`);
+    large = await scaleRun(transportOf(first), 1, flags.largeInstances);
+    describe(first, large);
+  }
+  return {
+    // The section the issue names `scale`: the refresh of --instances, and the large one inside it.
+    scale: { ...runs.find((run) => run.kind === first)?.result, ...(large !== undefined && { large }) },
+    wallSecondsMedian: wallMedians,
+    irrelevantEvents: irrelevant,
+  };
 }
 
 runProgram('npm run bench', main);

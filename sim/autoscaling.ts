@@ -66,6 +66,13 @@ export interface RefreshSpec {
   checkpointPercentages?: number[];
   /** Seconds to wait at each checkpoint; 3600 when checkpoints are given without it. */
   checkpointDelay?: number;
+  /**
+   * As given, for DescribeInstanceRefreshes to show; not acted on: the twin replaces scale-in
+   * protected instances as `Refresh` does (AWS's default, `Wait`, waits an hour and fails), and has
+   * no standby instances.
+   */
+  scaleInProtectedInstances?: 'Refresh' | 'Ignore' | 'Wait';
+  standbyInstances?: 'Terminate' | 'Ignore' | 'Wait';
   /** When the refresh fails, replace the instances it launched with the configuration from before. */
   autoRollback?: boolean;
   /** AlarmSpecification: CloudWatch alarms whose ALARM state fails the refresh (and rolls it back with AutoRollback). */
@@ -125,13 +132,23 @@ export interface RefreshState {
   };
 }
 
-/** A scaling activity, as TerminateInstanceInAutoScalingGroup answers it. */
+export type ActivityStatus = 'InProgress' | 'Successful' | 'Cancelled' | 'Failed';
+
+/**
+ * A scaling activity: one launch or one termination, as DescribeScalingActivities and
+ * TerminateInstanceInAutoScalingGroup show it. InProgress until the instance is in service (or gone);
+ * a launch whose launch hook ended in ABANDON, or that went before it served, is Cancelled.
+ */
 export interface Activity {
   activityId: string;
+  instanceId: string;
+  availabilityZone: string;
   description: string;
   cause: string;
   startedAt: number;
-  statusCode: 'InProgress';
+  endedAt?: number;
+  statusCode: ActivityStatus;
+  statusMessage?: string;
   progress: number;
 }
 
@@ -177,6 +194,9 @@ export class AsgInstance {
   /** EC2 itself is gone (hard termination) while the group may not know yet. */
   ec2Gone = false;
   actions: LifecycleAction[] = [];
+  /** The scaling activities that launched it and that terminate it. */
+  launchActivity?: Activity;
+  terminationActivity?: Activity;
   /** SetInstanceProtection: scale-in (a lower desired capacity) never picks it; manual termination still may. */
   protectedFromScaleIn = false;
 
@@ -212,6 +232,13 @@ export class AutoScalingError extends Error {
     super(message);
   }
 }
+
+/** How a launch activity's StatusMessage says its launch hook ended in ABANDON. */
+const ABANDONED_BY: Record<ActionEnd, string> = {
+  completed: 'Lifecycle Action Completed with ABANDON Result',
+  'heartbeat-timeout': 'Heartbeat Timeout',
+  'global-timeout': 'Global Timeout',
+};
 
 const ZONES = ['us-east-1a', 'us-east-1b', 'us-east-1c'];
 const REFRESH_CHECK_SECONDS = 5;
@@ -249,8 +276,10 @@ export class AutoScalingModel {
   private surge = 0;
   private maintainQueued = false;
   private launched = 0;
-  /** Scaling activities answered so far (their ids are counted, not drawn). */
-  private activities = 0;
+  /** Every scaling activity of the group, newest first (DescribeScalingActivities); ids are counted, not drawn. */
+  readonly activities: Activity[] = [];
+  /** What last changed the desired capacity, for the cause of the launches or terminations it brings. */
+  private capacityChange?: string;
   /** The launch template the group launches from, and the EC2 model that resolves it. */
   private template?: { ec2: Ec2Model; spec: LaunchTemplateSpecification };
 
@@ -322,8 +351,15 @@ export class AutoScalingModel {
 
   /** Instances already running when the story starts: booted and in service. */
   startWithRunningInstances(): void {
+    const at = isoTime(this.clock.now);
     for (let n = 0; n < this.desired; n++) {
       const instance = this.newInstance();
+      this.recordLaunch(
+        instance,
+        `At ${at} a user request created an AutoScalingGroup changing the desired capacity from 0 to ${this.desired}.  ` +
+          `At ${at} an instance was started in response to a difference between desired and actual capacity, increasing the capacity from 0 to ${this.desired}.`,
+      );
+      this.activityEnded(instance.launchActivity, 'Successful');
       instance.state = 'InService';
       instance.inServiceAt = this.clock.now;
       this.changed(instance);
@@ -371,7 +407,12 @@ export class AutoScalingModel {
   }
 
   setDesiredCapacity(desired: number): void {
+    const before = this.desired;
     this.desired = Math.max(this.minSize, Math.min(this.maxSize, desired));
+    this.noteCapacityChange(
+      before,
+      `a user request explicitly set group desired capacity changing the desired capacity from ${before} to ${this.desired}`,
+    );
     this.maintain();
   }
 
@@ -516,7 +557,11 @@ export class AutoScalingModel {
     instance.ec2Gone = true;
     this.observer.ec2Terminated(instance);
     this.clock.after(noticedAfter, () => {
-      if (instance.state === 'InService' || instance.state.startsWith('Pending')) this.terminate(instance);
+      if (instance.state === 'InService' || instance.state.startsWith('Pending'))
+        this.terminate(
+          instance,
+          `At ${isoTime(this.clock.now)} an instance was taken out of service in response to an EC2 health check indicating it has been terminated or stopped.`,
+        );
     });
   }
 
@@ -677,8 +722,13 @@ export class AutoScalingModel {
     }
     this.minSize = min;
     this.maxSize = max;
+    const before = this.desired;
     this.desired = desired;
     this.template = template;
+    this.noteCapacityChange(
+      before,
+      `a user request update of AutoScalingGroup constraints to min: ${min}, max: ${max}, desired: ${desired} changing the desired capacity from ${before} to ${desired}`,
+    );
     this.maintain();
   }
 
@@ -706,18 +756,50 @@ export class AutoScalingModel {
         `Currently, desiredSize equals minSize (${this.minSize}). Terminating instance without replacement will violate group's min size constraint. Either set shouldDecrementDesiredCapacity flag to false or lower group's min size.`,
       );
     if (decrement) this.desired--;
-    this.terminate(instance);
-    this.activities++;
-    return {
-      activityId: `${hash8(this.spec.name)}-0000-4000-9000-${this.activities.toString(16).padStart(12, '0')}`,
-      description: `Terminating EC2 instance: ${instanceId}`,
-      cause:
-        `At ${isoTime(this.clock.now)} instance ${instanceId} was taken out of service in response to a user request` +
+    this.terminate(
+      instance,
+      `At ${isoTime(this.clock.now)} instance ${instanceId} was taken out of service in response to a user request` +
         (decrement ? `, shrinking the capacity from ${before} to ${this.desired}.` : '.'),
+    );
+    return { ...(instance.terminationActivity as Activity) };
+  }
+
+  // ---- scaling activities --------------------------------------------------------------------
+
+  /** The desired capacity changed: the launches or terminations it brings name it in their cause. */
+  private noteCapacityChange(before: number, what: string): void {
+    if (before !== this.desired) this.capacityChange = `At ${isoTime(this.clock.now)} ${what}.`;
+  }
+
+  private newActivity(instance: AsgInstance, description: string, cause: string): Activity {
+    const activity: Activity = {
+      activityId: `${hash8(this.spec.name)}-0000-4000-9000-${(this.activities.length + 1).toString(16).padStart(12, '0')}`,
+      instanceId: instance.id,
+      availabilityZone: instance.availabilityZone,
+      description,
+      cause,
       startedAt: this.clock.now,
       statusCode: 'InProgress',
       progress: 0,
     };
+    this.activities.unshift(activity);
+    return activity;
+  }
+
+  private recordLaunch(instance: AsgInstance, cause: string): void {
+    instance.launchActivity = this.newActivity(
+      instance,
+      `Launching a new EC2 instance: ${instance.id}`,
+      cause,
+    );
+  }
+
+  private activityEnded(activity: Activity | undefined, status: ActivityStatus, message?: string): void {
+    if (activity === undefined || activity.statusCode !== 'InProgress') return;
+    activity.statusCode = status;
+    activity.endedAt = this.clock.now;
+    activity.progress = 100;
+    if (message !== undefined) activity.statusMessage = message;
   }
 
   // ---- capacity ------------------------------------------------------------------------------
@@ -729,7 +811,13 @@ export class AutoScalingModel {
       this.maintainQueued = false;
       const alive = [...this.instances.values()].filter((instance) => instance.alive);
       const target = this.desired + this.surge;
-      for (let n = alive.length; n < target; n++) this.launch();
+      const now = isoTime(this.clock.now);
+      const change = this.capacityChange === undefined ? '' : `${this.capacityChange}  `;
+      this.capacityChange = undefined;
+      for (let n = alive.length; n < target; n++)
+        this.launch(
+          `${change}At ${now} an instance was started in response to a difference between desired and actual capacity, increasing the capacity from ${alive.length} to ${target}.`,
+        );
       if (alive.length > target) {
         // Default termination policy, simplified: instances of an old AMI first, then the oldest.
         const current = this.currentAmiId;
@@ -746,7 +834,12 @@ export class AutoScalingModel {
               Number(a.amiId === current) - Number(b.amiId === current) || a.launchedAt - b.launchedAt,
           )
           .slice(0, alive.length - target);
-        for (const victim of victims) this.terminate(victim);
+        for (const victim of victims)
+          this.terminate(
+            victim,
+            `${change}At ${now} an instance was taken out of service in response to a difference between desired and actual capacity, shrinking the capacity from ${alive.length} to ${target}.  ` +
+              `At ${now} instance ${victim.id} was selected for termination.`,
+          );
       }
     });
   }
@@ -760,8 +853,9 @@ export class AutoScalingModel {
     return instance;
   }
 
-  private launch(): void {
+  private launch(cause: string): void {
     const instance = this.newInstance();
+    this.recordLaunch(instance, cause);
     this.changed(instance);
     this.clock.after(this.spec.bootSeconds, () => {
       if (!instance.ec2Gone && instance.state !== 'Terminated') this.observer.ec2Booted(instance);
@@ -771,8 +865,17 @@ export class AutoScalingModel {
     });
   }
 
-  private terminate(instance: AsgInstance): void {
+  /** Terminates the instance; `cause` starts its termination activity (none when its launch was abandoned). */
+  private terminate(instance: AsgInstance, cause?: string): void {
     if (!instance.alive) return;
+    if (cause !== undefined)
+      instance.terminationActivity = this.newActivity(
+        instance,
+        `Terminating EC2 instance: ${instance.id}`,
+        cause,
+      );
+    // A launch that goes before it served never completes.
+    this.activityEnded(instance.launchActivity, 'Cancelled');
     instance.state = 'Terminating';
     instance.terminatingAt = this.clock.now;
     this.changed(instance);
@@ -846,7 +949,19 @@ export class AutoScalingModel {
     result: 'CONTINUE' | 'ABANDON',
   ): void {
     if (transition === 'autoscaling:EC2_INSTANCE_LAUNCHING') {
-      if (result === 'ABANDON') return this.terminate(instance);
+      if (result === 'ABANDON') {
+        const abandoned = instance.actions.find(
+          (a) => a.hook.transition === transition && a.result === 'ABANDON',
+        );
+        this.activityEnded(
+          instance.launchActivity,
+          'Cancelled',
+          `Instance failed to complete user's Lifecycle Action: Lifecycle Action with token ${abandoned?.token ?? ''} was abandoned: ` +
+            ABANDONED_BY[abandoned?.endedBy ?? 'completed'],
+        );
+        return this.terminate(instance);
+      }
+      this.activityEnded(instance.launchActivity, 'Successful');
       instance.state = 'InService';
       instance.inServiceAt = this.clock.now;
       this.changed(instance);
@@ -862,6 +977,7 @@ export class AutoScalingModel {
       }
       instance.state = 'Terminated';
       instance.terminatedAt = this.clock.now;
+      this.activityEnded(instance.terminationActivity, 'Successful');
       this.changed(instance);
       this.instances.delete(instance.id);
       // The describe calls show it until its Terminated state is readable, then no more.
@@ -971,7 +1087,12 @@ export class AutoScalingModel {
         surge = Math.min(surge, Math.max(0, alive.length - victims.length + moreNew - this.desired));
       }
       this.surge = surge;
-      for (const victim of victims) this.terminate(victim);
+      const now = isoTime(this.clock.now);
+      for (const victim of victims)
+        this.terminate(
+          victim,
+          `At ${now} an instance was taken out of service in response to an instance refresh.  At ${now} instance ${victim.id} was selected for termination.`,
+        );
       this.maintain();
     }
     this.clock.after(REFRESH_CHECK_SECONDS, () => this.refreshStep());

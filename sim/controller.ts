@@ -164,7 +164,7 @@ export function rehearsalRollout(strategy: 'rolling' | 'blue-green'): RolloutSet
 }
 
 /** What every SDK client of a simulated function is built with: the simulation's endpoint, and nothing read from the environment. */
-function clientConfigFor(transport: Transport) {
+export function clientConfigFor(transport: Transport) {
   return {
     region: 'us-east-1',
     credentials: { accessKeyId: 'simulated', secretAccessKey: 'simulated' },

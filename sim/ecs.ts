@@ -1,4 +1,5 @@
 import type { Clock, Random } from './clock';
+import { sizeOf, type TaskDefinition, TaskDefinitions } from './task-definitions';
 
 /**
  * A model of the parts of Amazon ECS on EC2 that draining touches, following the ECS developer guide:
@@ -15,7 +16,16 @@ import type { Clock, Random } from './clock';
  *   ago, while task events leave at the moment of the change and writes act on the current state;
  * - the agent reports what happens on its host: while it is disconnected nothing is placed there and
  *   no task there progresses; a terminated EC2 instance disconnects at once, and ECS notices it
- *   `ec2NoticeSeconds` later (tasks STOPPED with TerminationNotice, container instance INACTIVE).
+ *   `ec2NoticeSeconds` later (tasks STOPPED with TerminationNotice, container instance INACTIVE);
+ * - a service runs the task definition of its PRIMARY deployment; UpdateService with another revision
+ *   (or forceNewDeployment) starts a new PRIMARY deployment, and the same scheduler pass that replaces
+ *   tasks of DRAINING instances replaces the older deployments' tasks, within minimumHealthyPercent and
+ *   maximumPercent. The deployment COMPLETES (the older ones are removed, "reached a steady state")
+ *   once desiredCount of its tasks are healthy and no older task is left;
+ * - a task whose image crashes (TaskDefinitions.imageCrashes) stops a few seconds after RUNNING with
+ *   EssentialContainerExited and counts in its deployment's failedTasks; the deployment circuit
+ *   breaker, when enabled, fails the deployment at its threshold and, with rollback, deploys the last
+ *   COMPLETED task definition again.
  */
 
 export const REGION = 'us-east-1';
@@ -36,7 +46,27 @@ export interface ServiceSpec {
   /** A static host port: at most one task of the service per instance. */
   staticHostPort?: boolean;
   daemon?: boolean;
+  /**
+   * ECS's deployment circuit breaker. Absent: off (enable and rollback false), as CreateService
+   * leaves it when the request does not set it (the console turns it on; the API does not).
+   */
+  deploymentCircuitBreaker?: DeploymentCircuitBreaker;
 }
+
+export interface DeploymentCircuitBreaker {
+  enable: boolean;
+  rollback: boolean;
+}
+
+/**
+ * Failed tasks at which the circuit breaker fails a deployment (ECS developer guide, deployment
+ * circuit breaker): half the desired count, at least 3, at most 200.
+ */
+export function circuitBreakerThreshold(desiredCount: number): number {
+  return Math.min(200, Math.max(3, Math.ceil(desiredCount * 0.5)));
+}
+
+export const CIRCUIT_BREAKER_REASON = 'ECS deployment circuit breaker: tasks failed to start.';
 
 export interface StandaloneTaskSpec {
   family: string;
@@ -60,6 +90,8 @@ export interface EcsOptions {
    * deregisters the container instance. The agent disconnects at once. 0: ECS notices at once.
    */
   ec2NoticeSeconds?: number;
+  /** The account's task definitions, shared by its clusters; absent: a registry of this cluster's own. */
+  taskDefinitions?: TaskDefinitions;
 }
 
 /** Default EcsOptions.ec2NoticeSeconds: ECS learns of a terminated host within about a minute. */
@@ -109,6 +141,10 @@ export class Task implements TaskState {
   stoppedReason?: string;
   /** The task as the read API sees it: readLagSeconds behind; undefined until its creation is readable. */
   readable?: TaskState;
+  /** The task definition it runs (its containers' names and images). */
+  definition?: TaskDefinition;
+  /** The service deployment that started it. */
+  deployment?: Deployment;
 
   constructor(
     readonly arn: string,
@@ -191,15 +227,61 @@ export class ContainerInstance implements ContainerInstanceState {
   }
 }
 
+export type RolloutState = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
+
+/** A service deployment: one task definition rolled out to the service (DescribeServices deployments[]). */
+export class Deployment {
+  status: 'PRIMARY' | 'ACTIVE' = 'PRIMARY';
+  failedTasks = 0;
+  rolloutState: RolloutState = 'IN_PROGRESS';
+  rolloutStateReason: string;
+  updatedAt: number;
+  constructor(
+    readonly id: string,
+    readonly taskDefinition: TaskDefinition,
+    readonly createdAt: number,
+  ) {
+    this.updatedAt = createdAt;
+    this.rolloutStateReason = `ECS deployment ${id} in progress.`;
+  }
+}
+
+/** A service event (DescribeServices events[]); createdAt in simulated seconds. */
+export interface ServiceEvent {
+  id: string;
+  createdAt: number;
+  message: string;
+}
+
+/** ECS keeps a service's 100 most recent events. */
+const SERVICE_EVENTS_KEPT = 100;
+
 export class Service {
   readonly tasks = new Set<Task>();
   healthyCount = 0;
   reconcileQueued = false;
+  /** The PRIMARY deployment first, then the ACTIVE ones whose tasks are being replaced, newest first. */
+  deployments: Deployment[];
+  /** Newest first. */
+  readonly events: ServiceEvent[] = [];
+  /** The last deployment that COMPLETED: where the circuit breaker rolls back to. */
+  lastCompleted?: Deployment;
   constructor(
     readonly spec: ServiceSpec,
     readonly arn: string,
-    readonly deploymentId: string,
-  ) {}
+    first: Deployment,
+  ) {
+    this.deployments = [first];
+  }
+
+  get primary(): Deployment {
+    return this.deployments[0] as Deployment;
+  }
+
+  /** The PRIMARY deployment's id: the `startedBy` of the tasks it starts. */
+  get deploymentId(): string {
+    return this.primary.id;
+  }
 
   get floor(): number {
     return this.spec.daemon ? 0 : Math.ceil((this.spec.desiredCount * this.spec.minimumHealthyPercent) / 100);
@@ -210,8 +292,9 @@ export interface EcsObserver {
   taskChanged(task: Task): void;
   serviceHealthChanged(service: Service): void;
   /**
-   * A container instance registered, changed status (ACTIVE, DRAINING, INACTIVE) or its agent
-   * connected or disconnected: what ECS sends as an "ECS Container Instance State Change" event,
+   * A container instance registered, changed status (ACTIVE, DRAINING, INACTIVE), its agent
+   * connected or disconnected, or a task was placed on it, told to stop, or stopped there (resource
+   * changes, aws-semantics §4.2): what ECS sends as an "ECS Container Instance State Change" event,
    * at the moment of the change, with the instance's new version.
    */
   containerInstanceChanged?(instance: ContainerInstance): void;
@@ -219,6 +302,8 @@ export interface EcsObserver {
 
 /** Seconds a task spends pulling its image before RUNNING. */
 const PULL_SECONDS: [number, number] = [4, 12];
+/** Seconds a task of a crashing image stays RUNNING before its essential container exits. */
+const CRASH_SECONDS: [number, number] = [2, 6];
 /** Share of stopSeconds spent deregistering from the load balancer (DEACTIVATING) before SIGTERM. */
 const DEACTIVATING_SHARE = 0.8;
 /** How long ECS keeps stopped tasks and deregistered instances visible to Describe*. */
@@ -240,6 +325,9 @@ export class EcsModel {
   readLagSeconds: number;
   /** See EcsOptions. */
   ec2NoticeSeconds: number;
+  /** See EcsOptions. */
+  readonly taskDefinitions: TaskDefinitions;
+  private serviceEventCount = 0;
   private readonly byEc2 = new Map<string, ContainerInstance[]>();
   private readonly activeOrder: ContainerInstance[] = [];
 
@@ -253,6 +341,7 @@ export class EcsModel {
     this.clusterArn = `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/${clusterName}`;
     this.readLagSeconds = options.readLagSeconds ?? 0;
     this.ec2NoticeSeconds = options.ec2NoticeSeconds ?? DEFAULT_EC2_NOTICE_SECONDS;
+    this.taskDefinitions = options.taskDefinitions ?? new TaskDefinitions(() => clock.now);
   }
 
   // ---- cluster membership -------------------------------------------------------------------
@@ -475,6 +564,12 @@ export class EcsModel {
     this.observer.containerInstanceChanged?.(instance);
   }
 
+  /** A task placed, told to stop or stopped: the host's counts and resources changed, and ECS says so. */
+  private resourcesChanged(host: ContainerInstance): void {
+    host.version++;
+    this.instanceChanged(host);
+  }
+
   private publishInstance(instance: ContainerInstance): void {
     const state: ContainerInstanceState = {
       version: instance.version,
@@ -497,7 +592,9 @@ export class EcsModel {
   createService(spec: ServiceSpec): Service {
     this.startPeriodicPass();
     const arn = `arn:aws:ecs:${REGION}:${ACCOUNT}:service/${this.clusterName}/${spec.name}`;
-    const service = new Service(spec, arn, `ecs-svc/${Math.floor(this.random.next() * 1e18)}`);
+    const definition = this.taskDefinitions.ensure(spec.name, spec.cpu, spec.memory);
+    // A copy: UpdateService changes the service's settings, not the scenario's.
+    const service = new Service({ ...spec }, arn, this.newDeployment(definition));
     this.services.set(spec.name, service);
     if (spec.daemon) {
       for (const instance of this.activeOrder) this.startDaemonTask(service, instance);
@@ -513,11 +610,12 @@ export class EcsModel {
     for (let n = 0; n < spec.count; n++) {
       const host = this.place(spec.cpu, spec.memory, undefined);
       if (host === undefined) break;
+      const definition = this.taskDefinitions.ensure(spec.family, spec.cpu, spec.memory);
       const task = this.startTask(
         host,
         `family:${spec.family}`,
         undefined,
-        spec.family,
+        definition,
         spec.cpu,
         spec.memory,
       );
@@ -538,7 +636,7 @@ export class EcsModel {
     host: ContainerInstance,
     group: string,
     service: Service | undefined,
-    family: string,
+    definition: TaskDefinition,
     cpu: number,
     memory: number,
   ): Task {
@@ -548,12 +646,14 @@ export class EcsModel {
       host,
       group,
       service?.deploymentId,
-      `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/${family}:1`,
+      definition.taskDefinitionArn,
       cpu,
       memory,
       this.clock.now,
       service,
     );
+    task.definition = definition;
+    task.deployment = service?.primary;
     this.tasks.set(arn, task);
     host.tasks.add(task);
     host.history.add(task);
@@ -565,6 +665,7 @@ export class EcsModel {
     }
     this.publishTask(task);
     this.observer.taskChanged(task);
+    this.resourcesChanged(host);
     this.clock.after(this.random.between(...PULL_SECONDS), () =>
       this.byAgent(task, () => this.taskStarted(task)),
     );
@@ -576,6 +677,12 @@ export class EcsModel {
     task.lastStatus = 'RUNNING';
     task.startedAt = this.clock.now;
     this.changed(task);
+    if (task.definition !== undefined && this.taskDefinitions.crashes(task.definition)) {
+      this.clock.after(this.random.between(...CRASH_SECONDS), () =>
+        this.byAgent(task, () => this.taskCrashed(task)),
+      );
+      return; // it never passes its health checks
+    }
     const startup = task.service?.spec.startupSeconds ?? 0;
     this.clock.after(startup, () => this.taskHealthy(task));
   }
@@ -588,7 +695,20 @@ export class EcsModel {
       task.service.healthyCount++;
       this.observer.serviceHealthChanged(task.service);
       this.scheduleReconcile(task.service);
+      if (task.daemon) this.settleRollout(task.service);
     }
+  }
+
+  /** The essential container exited: the task stops, and counts against its deployment. */
+  private taskCrashed(task: Task): void {
+    if (task.lastStatus !== 'RUNNING' || task.desiredStatus !== 'RUNNING') return;
+    const { service, deployment } = task;
+    if (deployment !== undefined) {
+      deployment.failedTasks++;
+      deployment.updatedAt = this.clock.now;
+    }
+    this.markStopped(task, 'EssentialContainerExited', 'Essential container in task exited');
+    if (service !== undefined && deployment !== undefined) this.tripCircuitBreaker(service, deployment);
   }
 
   /**
@@ -603,8 +723,10 @@ export class EcsModel {
     task.stoppingAt = this.clock.now;
     task.stopCode = stopCode;
     task.stoppedReason = reason;
-    // ECS emits a task state change at once (desired STOPPED, last status unchanged), before the agent acts.
+    // ECS emits a task state change at once (desired STOPPED, last status unchanged), before the agent
+    // acts, and the host's: runningTasksCount counts desired status RUNNING, so the task leaves it now.
     this.changed(task);
+    this.resourcesChanged(task.host);
     this.byAgent(task, () => this.agentStops(task));
   }
 
@@ -652,6 +774,7 @@ export class EcsModel {
       task.service.tasks.delete(task);
     }
     this.changed(task);
+    this.resourcesChanged(host);
     this.clock.after(RETENTION_SECONDS + this.readLagSeconds, () => {
       this.tasks.delete(task.arn);
       host.history.delete(task);
@@ -719,39 +842,201 @@ export class EcsModel {
   }
 
   /**
-   * One pass of the replica scheduler: start replacements for tasks on DRAINING instances (and for
-   * tasks lost) up to maximumPercent, then stop draining tasks as far as minimumHealthyPercent allows.
+   * One pass of the replica scheduler. A task is replaced when it runs on a DRAINING instance or
+   * belongs to an older deployment: replacements of the PRIMARY deployment start up to
+   * maximumPercent, then replaced tasks stop as far as minimumHealthyPercent allows (unhealthy ones
+   * first). A deployment the circuit breaker failed starts nothing and replaces nothing more.
    */
   private reconcile(service: Service): void {
     const { spec } = service;
+    const primary = service.primary;
+    const failed = primary.rolloutState === 'FAILED';
     const live = [...service.tasks].filter((task) => task.desiredStatus === 'RUNNING');
-    const onDraining = live.filter((task) => task.host.status === 'DRAINING');
-    const elsewhere = live.length - onDraining.length;
+    const replaced = live.filter(
+      (task) => task.host.status === 'DRAINING' || (task.deployment !== primary && !failed),
+    );
+    const kept = live.filter((task) => !replaced.includes(task));
     const maxLive = Math.floor((spec.desiredCount * spec.maximumPercent) / 100);
 
-    const toStart = Math.max(0, Math.min(spec.desiredCount - elsewhere, maxLive - live.length));
+    const toStart = failed
+      ? 0
+      : Math.max(0, Math.min(spec.desiredCount - kept.length, maxLive - live.length));
+    const { cpu, memory } = this.taskSize(service);
+    const started: Task[] = [];
     for (let n = 0; n < toStart; n++) {
-      const host = this.place(spec.cpu, spec.memory, service);
+      const host = this.place(cpu, memory, service);
       if (host === undefined) break; // no room: retried when capacity changes
-      this.startTask(host, `service:${spec.name}`, service, spec.name, spec.cpu, spec.memory);
+      started.push(
+        this.startTask(host, `service:${spec.name}`, service, primary.taskDefinition, cpu, memory),
+      );
     }
+    if (started.length > 0)
+      this.serviceEvent(
+        service,
+        `(service ${spec.name}) has started ${started.length} tasks: ${started.map(taskLabel).join(' ')}.`,
+      );
+
+    // Fewer desired than kept (UpdateService lowered desiredCount): the surplus stops, minimum or not.
+    const surplus = kept
+      .sort((a, b) => Number(a.healthy) - Number(b.healthy))
+      .slice(0, Math.max(0, kept.length - spec.desiredCount));
+    for (const task of surplus) this.stopTask(task, 'ServiceSchedulerInitiated', this.deploymentReason(task));
 
     let stoppable = service.healthyCount - service.floor;
-    for (const task of onDraining.sort((a, b) => Number(a.healthy) - Number(b.healthy))) {
+    const stopped: Task[] = [];
+    for (const task of replaced.sort((a, b) => Number(a.healthy) - Number(b.healthy))) {
       if (task.healthy) {
         if (stoppable <= 0) break;
         stoppable--;
       }
-      this.stopTask(task, 'ServiceSchedulerInitiated', this.drainReason(task));
+      const draining = task.host.status === 'DRAINING';
+      this.stopTask(
+        task,
+        'ServiceSchedulerInitiated',
+        draining ? this.drainReason(task) : this.deploymentReason(task),
+      );
+      stopped.push(task);
     }
+    if (stopped.length > 0)
+      this.serviceEvent(
+        service,
+        `(service ${spec.name}) has stopped ${stopped.length} running tasks: ${stopped.map(taskLabel).join(' ')}.`,
+      );
+    this.settleRollout(service);
+  }
+
+  /** The size of the service's next task: its PRIMARY task definition's, else the service's own. */
+  private taskSize(service: Service): { cpu: number; memory: number } {
+    const definition = service.primary.taskDefinition;
+    return {
+      cpu: sizeOf(definition.cpu) ?? service.spec.cpu,
+      memory: sizeOf(definition.memory) ?? service.spec.memory,
+    };
+  }
+
+  private deploymentReason(task: Task): string {
+    return `Scaling activity initiated by (deployment ${task.service?.deploymentId})`;
+  }
+
+  // ---- deployments ---------------------------------------------------------------------------
+
+  private newDeployment(definition: TaskDefinition): Deployment {
+    return new Deployment(`ecs-svc/${Math.floor(this.random.next() * 1e18)}`, definition, this.clock.now);
+  }
+
+  /**
+   * UpdateService: the settings given change at once; another task definition, or
+   * forceNewDeployment, starts a new PRIMARY deployment (the previous one becomes ACTIVE and its
+   * tasks are replaced). Returns the new deployment, if any.
+   */
+  updateService(
+    service: Service,
+    update: {
+      taskDefinition?: TaskDefinition;
+      desiredCount?: number;
+      forceNewDeployment?: boolean;
+      minimumHealthyPercent?: number;
+      maximumPercent?: number;
+      deploymentCircuitBreaker?: DeploymentCircuitBreaker;
+    },
+  ): Deployment | undefined {
+    const { spec } = service;
+    if (update.desiredCount !== undefined) spec.desiredCount = update.desiredCount;
+    if (update.minimumHealthyPercent !== undefined) spec.minimumHealthyPercent = update.minimumHealthyPercent;
+    if (update.maximumPercent !== undefined) spec.maximumPercent = update.maximumPercent;
+    if (update.deploymentCircuitBreaker !== undefined)
+      spec.deploymentCircuitBreaker = { ...update.deploymentCircuitBreaker };
+    const definition = update.taskDefinition ?? service.primary.taskDefinition;
+    const deployment =
+      definition !== service.primary.taskDefinition || update.forceNewDeployment === true
+        ? this.deploy(service, definition)
+        : undefined;
+    this.scheduleReconcile(service);
+    return deployment;
+  }
+
+  private deploy(service: Service, definition: TaskDefinition): Deployment {
+    const deployment = this.newDeployment(definition);
+    for (const previous of service.deployments) {
+      previous.status = 'ACTIVE';
+      previous.updatedAt = this.clock.now;
+    }
+    service.deployments = [deployment, ...service.deployments];
+    return deployment;
+  }
+
+  /**
+   * The circuit breaker: once the PRIMARY deployment's failed tasks reach the threshold, it FAILS;
+   * with rollback, the last COMPLETED deployment's task definition is deployed again.
+   */
+  private tripCircuitBreaker(service: Service, deployment: Deployment): void {
+    const breaker = service.spec.deploymentCircuitBreaker;
+    if (breaker?.enable !== true || deployment !== service.primary) return;
+    if (deployment.rolloutState !== 'IN_PROGRESS') return;
+    if (deployment.failedTasks < circuitBreakerThreshold(service.spec.desiredCount)) return;
+    const name = service.spec.name;
+    deployment.rolloutState = 'FAILED';
+    deployment.rolloutStateReason = CIRCUIT_BREAKER_REASON;
+    deployment.updatedAt = this.clock.now;
+    this.serviceEvent(
+      service,
+      `(service ${name}) (deployment ${deployment.id}) deployment failed: tasks failed to start.`,
+    );
+    const back = service.lastCompleted;
+    if (breaker.rollback && back !== undefined) {
+      const rollback = this.deploy(service, back.taskDefinition);
+      rollback.rolloutStateReason = `ECS deployment circuit breaker: rolling back to deploymentId ${back.id}.`;
+      this.serviceEvent(
+        service,
+        `(service ${name}) rolling back to deployment ${back.id} (${back.taskDefinition.family}:${back.taskDefinition.revision}).`,
+      );
+    }
+    this.scheduleReconcile(service);
+  }
+
+  /**
+   * The PRIMARY deployment completes once desiredCount of its tasks are healthy and no task of an
+   * older deployment is left: the older deployments are removed, and the service reaches a steady state.
+   */
+  private settleRollout(service: Service): void {
+    const primary = service.primary;
+    if (primary.rolloutState !== 'IN_PROGRESS') return;
+    let healthy = 0;
+    for (const task of service.tasks) {
+      if (task.deployment !== primary) return;
+      if (task.healthy) healthy++;
+    }
+    const desired = service.spec.daemon ? Math.max(1, service.tasks.size) : service.spec.desiredCount;
+    if (healthy < desired) return;
+    primary.rolloutState = 'COMPLETED';
+    primary.rolloutStateReason = `ECS deployment ${primary.id} completed.`;
+    primary.updatedAt = this.clock.now;
+    service.deployments = [primary];
+    service.lastCompleted = primary;
+    this.serviceEvent(service, `(service ${service.spec.name}) has reached a steady state.`);
+  }
+
+  /** A service event, newest first; ids are counted, not drawn, so that events change no run. */
+  private serviceEvent(service: Service, message: string): void {
+    const n = ++this.serviceEventCount;
+    const id = `${this.clusterName.length.toString(16).padStart(8, '0')}-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
+    service.events.unshift({ id, createdAt: this.clock.now, message });
+    service.events.length = Math.min(service.events.length, SERVICE_EVENTS_KEPT);
   }
 
   private startDaemonTask(service: Service, host: ContainerInstance): void {
     if (host.status !== 'ACTIVE' || !host.agentConnected) return;
     if ((host.serviceTasks.get(service.spec.name) ?? 0) > 0) return;
-    if (host.freeCpu < service.spec.cpu || host.freeMemory < service.spec.memory) return;
-    const { spec } = service;
-    this.startTask(host, `service:${spec.name}`, service, spec.name, spec.cpu, spec.memory);
+    const { cpu, memory } = this.taskSize(service);
+    if (host.freeCpu < cpu || host.freeMemory < memory) return;
+    this.startTask(
+      host,
+      `service:${service.spec.name}`,
+      service,
+      service.primary.taskDefinition,
+      cpu,
+      memory,
+    );
   }
 
   /** Daemon tasks stop last: once no replica service task on the draining instance is left. */
@@ -765,7 +1050,8 @@ export class EcsModel {
 
   /** Whether an ACTIVE instance has room for one more task of the service right now. */
   hasRoomFor(service: Service): boolean {
-    return this.place(service.spec.cpu, service.spec.memory, service) !== undefined;
+    const { cpu, memory } = this.taskSize(service);
+    return this.place(cpu, memory, service) !== undefined;
   }
 
   /** Spread by service over ACTIVE instances with room; a static host port allows one task per instance. */
@@ -798,4 +1084,9 @@ function countUsage(usage: ReadableUsage, task: Task, state: TaskState, sign: 1 
     usage.cpu += sign * task.cpu;
     usage.memory += sign * task.memory;
   }
+}
+
+/** `(task <id>)`, as service events name tasks. */
+function taskLabel(task: Task): string {
+  return `(task ${task.arn.slice(task.arn.lastIndexOf('/') + 1)})`;
 }

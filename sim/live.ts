@@ -20,7 +20,20 @@ const TICK_MS = 100;
 
 export async function serveLive(
   world: World,
-  { speed, port = 0, host = '127.0.0.1' }: { speed: number; port?: number; host?: string },
+  {
+    speed,
+    port = 0,
+    host = '127.0.0.1',
+    onStop = (error) => {
+      throw error;
+    },
+  }: {
+    speed: number;
+    port?: number;
+    host?: string;
+    /** A simulation that cannot go on (a stalled clock): told why, once; the clock no longer follows. */
+    onStop?: (error: unknown) => void;
+  },
 ): Promise<LiveWorld> {
   const server = await startApiServer(() => world.api, port, host);
   await world.clock.run(SETTLE_SECONDS);
@@ -30,9 +43,15 @@ export async function serveLive(
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    void world.clock.run(origin + ((Date.now() - started) / 1000) * speed).finally(() => {
-      running = false;
-    });
+    world.clock.run(origin + ((Date.now() - started) / 1000) * speed).then(
+      () => {
+        running = false;
+      },
+      (error: unknown) => {
+        clearInterval(timer);
+        onStop(error);
+      },
+    );
   }, TICK_MS);
   return {
     world,

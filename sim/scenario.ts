@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { RetryStats } from './api/retry';
 import type { ApiFaults } from './api/server';
 import type { Controller } from './controller';
+import type { Design } from './designs/design';
 import type { HookSpec } from './autoscaling';
 import { type DeliveryFaults, type LambdaStats, NO_DELIVERY_FAULTS } from './delivery';
 import type { EcsOptions } from './ecs';
@@ -28,6 +29,8 @@ export const ServiceShape = z.strictObject({
   stopSeconds: z.number().min(0).default(30),
   staticHostPort: z.boolean().default(false),
   daemon: z.boolean().default(false),
+  /** ECS's deployment circuit breaker; absent: off, as CreateService leaves it (sim/ecs.ts ServiceSpec). */
+  deploymentCircuitBreaker: z.strictObject({ enable: z.boolean(), rollback: z.boolean() }).optional(),
 });
 
 export const StandaloneShape = z.strictObject({
@@ -267,6 +270,11 @@ export interface ScenarioOptions {
   fleet?: Fleet;
   /** The real handlers; absent: the baseline, an Auto Scaling group without any termination hook. */
   controller?: Controller;
+  /**
+   * Another tool's drain design (sim/designs), deployed in place of the controller with its own hook
+   * and wiring; not with `controller`.
+   */
+  design?: Design;
   heartbeatTimeout: number;
   refresh: { minHealthyPercentage: number; maxHealthyPercentage?: number; instanceWarmup: number };
   /** Instances removed from each group by the scale-in scenario. */
@@ -437,6 +445,11 @@ export function buildWorld(options: ScenarioOptions, hook: 'notify' | 'silent' |
     for (const service of shape.services) ecs.createService(service);
     for (const standalone of shape.standaloneTasks) ecs.runStandaloneTasks(standalone);
   }
+  if (options.design !== undefined) {
+    if (options.controller !== undefined)
+      throw new Error('a run deploys the controller or a design, not both');
+    options.design.install(world);
+  }
   if (hook !== 'none') {
     // The stack puts its hook on every group it serves; the start function drains in the cluster named here.
     for (const group of fleet.groups) {
@@ -524,9 +537,14 @@ export async function runScenario(options: ScenarioOptions): Promise<RunResult> 
     settled,
     recorder: world.recorder,
     lambdas: Object.fromEntries(
-      [world.startDrain, world.finishDrain, world.reconcile, world.launchReadiness, world.watchAmi].flatMap(
-        (lambda) => (lambda ? [[lambda.name, lambda.stats]] : []),
-      ),
+      [
+        world.startDrain,
+        world.finishDrain,
+        world.reconcile,
+        world.launchReadiness,
+        world.watchAmi,
+        ...world.designFunctions,
+      ].flatMap((lambda) => (lambda ? [[lambda.name, lambda.stats]] : [])),
     ),
     ...(world.taskEventSource && { taskEventSource: world.taskEventSource.stats }),
     ...(world.lifecycleEventSource && { lifecycleEventSource: world.lifecycleEventSource.stats }),

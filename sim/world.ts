@@ -1,6 +1,7 @@
 import { containerInstanceShape, ECS_BUCKETS, type EcsOperation, taskShape } from './api/ecs-api';
 import { RetryCounter } from './api/retry';
 import { type ApiFaults, type ApiTarget, newBuckets } from './api/server';
+import { TaskDefinitions } from './task-definitions';
 import { type AsgInstance, AutoScalingModel, type GroupSpec, type LifecycleAction } from './autoscaling';
 import { Clock, isoTime, Random, SIM_EPOCH } from './clock';
 import type { Controller, SimulatedAccount } from './controller';
@@ -219,7 +220,7 @@ export interface LambdaFaults {
 /** Seconds from an event until EventBridge or SNS hands it on (to the queue, or to Lambda). */
 const DELIVERY_LATENCY: [number, number] = [0.2, 1.5];
 /** Seconds a new Lambda container takes before its handler runs. */
-const COLD_START_SECONDS = 0.4;
+export const COLD_START_SECONDS = 0.4;
 
 /**
  * The simulated account: clock, ECS clusters, Auto Scaling groups, and the delivery paths between them.
@@ -251,6 +252,12 @@ export class World {
    * first group's AMI when the story starts. `ssm.publishEcsOptimizedAmi` publishes a new one.
    */
   readonly ssm: SsmParameters;
+  /**
+   * The account's task definitions, which every cluster runs from: each service and standalone
+   * family has its revision 1. `taskDefinitions.brokenImages` lists images that crash (besides any
+   * tagged `broken` or `*-broken`).
+   */
+  readonly taskDefinitions: TaskDefinitions;
   readonly recorder = new Recorder();
   readonly startDrain?: LambdaFunction;
   readonly finishDrain?: LambdaFunction;
@@ -288,6 +295,13 @@ export class World {
    */
   onContainerInstanceEvent?: (event: ContainerInstanceEvent, ecs: EcsModel) => void;
   /**
+   * Told of every lifecycle notification the moment Auto Scaling publishes it to the hook's topic:
+   * where another design's subscription (sim/designs) takes it, through `deliverLater`.
+   */
+  onLifecycleNotification?: (message: Record<string, string>) => void;
+  /** The Lambda functions of a design deployed in place of the controller (sim/designs), for the run's report. */
+  readonly designFunctions: LambdaFunction[] = [];
+  /**
    * AMIs that boot but whose ECS agent never connects: an instance launched from one passes its EC2
    * health checks and goes InService, yet never registers in its cluster, so nothing is placed on
    * it. A scenario may add one while the run goes on ("a broken AMI is published").
@@ -323,6 +337,7 @@ export class World {
       (this.recorder.metricTimes.get('DeadlineReached') ?? []).some((at) => this.clock.now - at < 300),
     );
     this.ec2 = new Ec2Model(this.clock);
+    this.taskDefinitions = new TaskDefinitions(() => this.clock.now);
     this.ssm = new SsmParameters(this.clock, {
       'amazon-linux-2023': options.groups[0]?.amiId,
     });
@@ -446,6 +461,7 @@ export class World {
     }
     this.api = {
       clusters,
+      taskDefinitions: this.taskDefinitions,
       groups,
       ec2: this.ec2,
       ssm: this.ssm,
@@ -484,7 +500,7 @@ export class World {
             service.healthyCount >= service.floor || ecs.hasRoomFor(service),
           ),
       },
-      this.options.ecs,
+      { ...this.options.ecs, taskDefinitions: this.taskDefinitions },
     );
     return ecs;
   }
@@ -669,8 +685,21 @@ export class World {
     if (copies === 2) this.duplicatedEvents++;
   }
 
+  /**
+   * Hands something on as SNS (`notification`) or EventBridge (`event`) would in this account: after
+   * the same latency, with the faults the run asked for. For designs wired outside the stack.
+   */
+  deliverLater(kind: 'notification' | 'event', arrive: () => void): void {
+    const faults =
+      kind === 'notification'
+        ? (this.options.notificationFaults ?? this.options.deliveryFaults)
+        : this.options.deliveryFaults;
+    this.deliver(faults, arrive);
+  }
+
   /** Auto Scaling publishes to the hook's SNS topic; its raw-delivery subscription puts it in the queue. */
   private publishLifecycleNotification(message: Record<string, string>): void {
+    this.onLifecycleNotification?.(message);
     const faults = this.options.notificationFaults ?? this.options.deliveryFaults;
     // Each subscription of the topic is delivered (and can fail) on its own.
     const queue = this.lifecycleNotifications;

@@ -1,28 +1,56 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { builtinModules } from 'node:module';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { esbuildFunctions, esbuildOptions, inScopes, localEnvironment } from '../sim/sam-build';
+import { readTemplate } from '../sim/template';
 
-// The same esbuild settings as the functions' Metadata in template.yaml: a bundle that fails
-// here would fail in `sam build`, and a handler that is not exported would fail in Lambda.
-describe.each(['start-drain', 'finish-drain', 'reconcile'])('%s bundle', (name) => {
-  const outdir = mkdtempSync(join(tmpdir(), `bundle-${name}-`));
-  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+const root = join(__dirname, '..');
+const functions = esbuildFunctions(readTemplate());
+const envFile = JSON.parse(readFileSync(join(root, 'events', 'env.json'), 'utf8'));
 
-  it('bundles into one self-contained CommonJS file that exports the handler', async () => {
+it('bundles all five functions', () => {
+  expect(functions.map((fn) => fn.name)).toEqual([
+    'start-drain',
+    'finish-drain',
+    'reconcile',
+    'launch-readiness',
+    'watch-ami',
+  ]);
+});
+
+// Each function's esbuild settings as `sam build` reads them from its Metadata in template.yaml: a
+// bundle that fails here would fail in `sam build`, and a handler that is not exported would fail in Lambda.
+describe.each(functions.map((fn) => [fn.name, fn] as const))('%s bundle', (_name, fn) => {
+  const outdir = mkdtempSync(join(tmpdir(), `bundle-${fn.name}-`));
+  const saved = { ...process.env };
+  afterAll(() => {
+    rmSync(outdir, { recursive: true, force: true });
+    process.env = saved;
+  });
+
+  it('bundles into one self-contained file that exports the handler', async () => {
     const result = await build({
-      entryPoints: [`functions/${name}/handler.ts`],
-      outdir,
-      bundle: true,
-      platform: 'node',
-      target: 'es2022',
-      format: 'cjs',
-      minify: true,
+      ...esbuildOptions(fn.buildProperties, outdir),
+      absWorkingDir: root,
+      metafile: true,
       logLevel: 'silent',
     });
 
     expect(result.errors).toEqual([]);
-    const bundle = require(join(outdir, 'handler.js'));
-    expect(typeof bundle.handler).toBe('function');
+    // Self-contained: nothing left to require but Node's own modules and what the template leaves out.
+    const leftOut = (fn.buildProperties.External as string[] | undefined) ?? [];
+    const builtin = (path: string) => builtinModules.includes(path.replace(/^node:/, ''));
+    const external = Object.values(result.metafile.outputs).flatMap((output) =>
+      output.imports.filter(
+        (imported) => imported.external && !builtin(imported.path) && !inScopes(imported.path, leftOut),
+      ),
+    );
+    expect(external.map((imported) => imported.path)).toEqual([]);
+    // The configuration it validates at load, as `sam local invoke -n events/env.json` gives it.
+    Object.assign(process.env, localEnvironment(envFile, fn.id));
+    const bundle = require(join(outdir, fn.handlerFile));
+    expect(typeof bundle[fn.handlerExport]).toBe('function');
   });
 });

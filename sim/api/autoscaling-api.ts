@@ -1,5 +1,6 @@
 import { element, escape } from './xml';
 import {
+  type Activity,
   type AsgInstance,
   DEFAULT_CHECKPOINT_DELAY,
   AutoScalingError,
@@ -7,13 +8,15 @@ import {
   type RefreshSpec,
   type RefreshState,
 } from '../autoscaling';
-import { isoTime } from '../clock';
+import { isoTime, SIM_EPOCH } from '../clock';
+import { ACCOUNT } from '../ecs';
 
 /**
  * The Auto Scaling operations the controller uses, plus the reads a person uses to look around and
  * SetDesiredCapacity to trigger a scale-in by hand, and what a blue/green rollout changes on a group
  * (UpdateAutoScalingGroup, SetInstanceProtection, TerminateInstanceInAutoScalingGroup, group tags),
- * in the awsQuery protocol (form in, XML out).
+ * and what a person watching a refresh or a scale-in reads (DescribeScalingActivities), in the
+ * awsQuery protocol (form in, XML out).
  */
 
 const NAMESPACE = 'http://autoscaling.amazonaws.com/doc/2011-01-01/';
@@ -32,6 +35,7 @@ export const AUTO_SCALING_OPERATIONS: Record<string, (groups: AutoScalingGroups,
     DescribeAutoScalingInstances: describeAutoScalingInstances,
     DescribeAutoScalingGroups: describeAutoScalingGroups,
     DescribeLifecycleHooks: describeLifecycleHooks,
+    DescribeScalingActivities: describeScalingActivities,
     CompleteLifecycleAction: (groups, params) => {
       const groupName = required(params, 'AutoScalingGroupName');
       const input = {
@@ -64,10 +68,7 @@ export const AUTO_SCALING_OPERATIONS: Record<string, (groups: AutoScalingGroups,
       const group = groupNamed(groups, required(params, 'AutoScalingGroupName'));
       const ids = members(params, 'InstanceRefreshIds');
       const wanted = group.refreshes.filter((refresh) => ids.length === 0 || ids.includes(refresh.id));
-      const max = Math.min(Number(params.get('MaxRecords') ?? 50), 100);
-      const start = Number(params.get('NextToken') ?? 0);
-      const page = wanted.slice(start, start + max);
-      const next = start + max < wanted.length ? element('NextToken', String(start + max)) : '';
+      const { page, next } = paginate(wanted, params, 50, 100);
       return `<InstanceRefreshes>${page.map((refresh) => refreshXml(group, refresh)).join('')}</InstanceRefreshes>${next}`;
     },
     CancelInstanceRefresh: (groups, params) => {
@@ -130,18 +131,7 @@ export const AUTO_SCALING_OPERATIONS: Record<string, (groups: AutoScalingGroups,
           `Instance Id not found - No managed instance found for instance ID: ${instanceId}`,
         );
       const activity = group.terminateInstance(instanceId, decrement);
-      return (
-        '<Activity>' +
-        element('ActivityId', activity.activityId) +
-        element('AutoScalingGroupName', group.spec.name) +
-        element('Description', activity.description) +
-        element('Cause', activity.cause) +
-        element('StartTime', isoTime(activity.startedAt)) +
-        element('StatusCode', activity.statusCode) +
-        element('Progress', String(activity.progress)) +
-        element('Details', JSON.stringify({ 'Availability Zone': 'us-east-1' })) +
-        '</Activity>'
-      );
+      return activityXml(group, activity, 'Activity');
     },
     CreateOrUpdateTags: (groups, params) => {
       for (const [group, tags] of tagsByGroup(groups, params)) group.createOrUpdateTags(tags);
@@ -281,15 +271,30 @@ function groupXml(group: AutoScalingModel): string {
   );
 }
 
+/** Where the stack's hooks publish (template.yaml's HookTopic and HookPublishRole, as deployed). */
+const HOOK_TOPIC_ARN = `arn:aws:sns:us-east-1:${ACCOUNT}:ecs-drain-HookTopic`;
+const HOOK_ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/ecs-drain-HookPublishRole`;
+
+/** The group's hooks, or those of them LifecycleHookNames names (at most 50; unknown names are ignored). */
 function describeLifecycleHooks(groups: AutoScalingGroups, params: Params): string {
   const group = groupNamed(groups, required(params, 'AutoScalingGroupName'));
+  const names = members(params, 'LifecycleHookNames');
+  if (names.length > 50)
+    throw new AutoScalingError(
+      'ValidationError',
+      'The number of lifecycle hook names that may be passed in is 50',
+    );
   const hooks = [...group.hooks.values()]
+    .filter((hook) => names.length === 0 || names.includes(hook.name))
     .map(
       (hook) =>
         '<member>' +
         element('LifecycleHookName', hook.name) +
         element('AutoScalingGroupName', group.spec.name) +
         element('LifecycleTransition', hook.transition) +
+        (hook.notify
+          ? element('NotificationTargetARN', HOOK_TOPIC_ARN) + element('RoleARN', HOOK_ROLE_ARN)
+          : '') +
         element('HeartbeatTimeout', String(hook.heartbeatTimeout)) +
         element('GlobalTimeout', String(Math.min(172800, 100 * hook.heartbeatTimeout))) +
         element('DefaultResult', hook.defaultResult) +
@@ -298,6 +303,101 @@ function describeLifecycleHooks(groups: AutoScalingGroups, params: Params): stri
     )
     .join('');
   return `<LifecycleHooks>${hooks}</LifecycleHooks>`;
+}
+
+/**
+ * DescribeScalingActivities: the activities of the group named, or of every group, newest first;
+ * ActivityIds (at most 50, unknown ones ignored) and the Status and StartTime filters narrow them;
+ * pages of MaxRecords (default and at most 100).
+ */
+function describeScalingActivities(groups: AutoScalingGroups, params: Params): string {
+  const groupName = params.get('AutoScalingGroupName');
+  const ids = members(params, 'ActivityIds');
+  if (ids.length > 50)
+    throw new AutoScalingError('ValidationError', 'The number of activity ids that may be passed in is 50');
+  const filters = activityFilters(params, groupName !== null);
+  const scope = groupName === null ? [...groups.values()] : [groupNamed(groups, groupName)];
+  const activities = scope
+    .flatMap((group) => group.activities.map((activity) => ({ group, activity })))
+    .filter(({ activity }) => (ids.length === 0 || ids.includes(activity.activityId)) && filters(activity))
+    // Newest first across groups; within a group they are newest first already (a stable sort keeps it).
+    .sort((a, b) => b.activity.startedAt - a.activity.startedAt);
+  const { page, next } = paginate(activities, params, 100, 100);
+  return `<Activities>${page.map(({ group, activity }) => activityXml(group, activity, 'member')).join('')}</Activities>${next}`;
+}
+
+/** DescribeScalingActivities' Filters: StartTimeLowerBound, StartTimeUpperBound, and Status (with a group name only). */
+function activityFilters(params: Params, withGroup: boolean): (activity: Activity) => boolean {
+  const tests: ((activity: Activity) => boolean)[] = [];
+  for (let n = 1; params.has(`Filters.member.${n}.Name`); n++) {
+    const name = params.get(`Filters.member.${n}.Name`) ?? '';
+    const values = members(params, `Filters.member.${n}.Values`);
+    if (name === 'Status') {
+      if (!withGroup)
+        throw new AutoScalingError(
+          'ValidationError',
+          'The Status filter can only be used with AutoScalingGroupName.',
+        );
+      tests.push((activity) => values.includes(activity.statusCode));
+    } else if (name === 'StartTimeLowerBound' || name === 'StartTimeUpperBound') {
+      const bounds = values.map((value) => {
+        // "Timestamps without a timezone offset are assumed to be UTC."
+        const at = Date.parse(/(Z|[+-]\d\d:?\d\d)$/.test(value) ? value : `${value}Z`);
+        if (Number.isNaN(at)) throw new AutoScalingError('ValidationError', `Invalid ${name}: ${value}`);
+        return (at - SIM_EPOCH) / 1000;
+      });
+      tests.push((activity) =>
+        bounds.every((bound) =>
+          name === 'StartTimeLowerBound' ? activity.startedAt >= bound : activity.startedAt <= bound,
+        ),
+      );
+    } else throw new AutoScalingError('ValidationError', `Invalid filter name: ${name}`);
+  }
+  return (activity) => tests.every((test) => test(activity));
+}
+
+function activityXml(group: AutoScalingModel, activity: Activity, tag: string): string {
+  return (
+    `<${tag}>` +
+    element('ActivityId', activity.activityId) +
+    element('AutoScalingGroupName', group.spec.name) +
+    element('AutoScalingGroupARN', group.arn) +
+    element('AutoScalingGroupState', 'InService') +
+    element('Description', activity.description) +
+    element('Cause', activity.cause) +
+    element('StartTime', isoTime(activity.startedAt)) +
+    (activity.endedAt === undefined ? '' : element('EndTime', isoTime(activity.endedAt))) +
+    element('StatusCode', activity.statusCode) +
+    (activity.statusMessage === undefined ? '' : element('StatusMessage', activity.statusMessage)) +
+    element('Progress', String(activity.progress)) +
+    element('Details', JSON.stringify({ 'Availability Zone': activity.availabilityZone })) +
+    `</${tag}>`
+  );
+}
+
+/**
+ * One page of `items`: MaxRecords (1 to `most`, `otherwise` when absent) from NextToken on. A token
+ * this endpoint did not hand out is InvalidNextToken.
+ */
+function paginate<T>(
+  items: T[],
+  params: Params,
+  otherwise: number,
+  most: number,
+): { page: T[]; next: string } {
+  const maxRecords = params.get('MaxRecords');
+  const max = maxRecords === null ? otherwise : integer('MaxRecords', maxRecords);
+  if (max < 1 || max > most)
+    throw new AutoScalingError(
+      'ValidationError',
+      `1 validation error detected: Value '${max}' at 'maxRecords' failed to satisfy constraint: Member must have value between 1 and ${most}`,
+    );
+  const token = params.get('NextToken');
+  const start = token === null ? 0 : Number(token);
+  if (token !== null && (!/^\d+$/.test(token) || start > items.length))
+    throw new AutoScalingError('InvalidNextToken', 'The NextToken value is not valid.');
+  const page = items.slice(start, start + max);
+  return { page, next: start + max < items.length ? element('NextToken', String(start + max)) : '' };
 }
 
 /** StartInstanceRefresh's Preferences and DesiredConfiguration, with Auto Scaling's defaults. */
@@ -321,6 +421,28 @@ function refreshSpec(params: Params): RefreshSpec {
     throw new AutoScalingError('ValidationError', 'MaxHealthyPercentage requires MinHealthyPercentage.');
   const checkpointDelay = number('CheckpointDelay');
   const alarms = members(params, 'Preferences.AlarmSpecification.Alarms');
+  const choice = <T extends string>(name: string, values: readonly T[]): T | undefined => {
+    const value = params.get(`Preferences.${name}`);
+    if (value === null) return undefined;
+    if (!(values as readonly string[]).includes(value))
+      throw new AutoScalingError(
+        'ValidationError',
+        `Invalid ${name}: ${value} (one of ${values.join(', ')})`,
+      );
+    return value as T;
+  };
+  const scaleInProtectedInstances = choice('ScaleInProtectedInstances', [
+    'Refresh',
+    'Ignore',
+    'Wait',
+  ] as const);
+  const standbyInstances = choice('StandbyInstances', ['Terminate', 'Ignore', 'Wait'] as const);
+  const bakeTime = number('BakeTime');
+  if (bakeTime !== undefined && bakeTime !== 0)
+    throw new AutoScalingError(
+      'ValidationError',
+      `The simulation does not bake: BakeTime ${bakeTime} is not supported`,
+    );
   if (alarms.length > 10)
     throw new AutoScalingError('ValidationError', 'AlarmSpecification.Alarms takes at most 10 alarms.');
   return {
@@ -333,6 +455,8 @@ function refreshSpec(params: Params): RefreshSpec {
     ...(checkpoints.length > 0 && { checkpointPercentages: checkpoints }),
     ...(checkpointDelay !== undefined && { checkpointDelay }),
     ...(alarms.length > 0 && { alarms }),
+    ...(scaleInProtectedInstances !== undefined && { scaleInProtectedInstances }),
+    ...(standbyInstances !== undefined && { standbyInstances }),
     ...((launchTemplateId !== undefined || launchTemplateName !== undefined) && {
       desiredConfiguration: {
         launchTemplate: {
@@ -359,6 +483,8 @@ function refreshXml(group: AutoScalingModel, refresh: RefreshState): string {
     (refresh.endedAt === undefined ? '' : element('EndTime', isoTime(refresh.endedAt))) +
     element('PercentageComplete', String(refresh.percentageComplete)) +
     element('InstancesToUpdate', String(refresh.instancesToUpdate)) +
+    // No warm pool: the live pool is the whole group.
+    progressXml('ProgressDetails', refresh.percentageComplete, refresh.instancesToUpdate) +
     '<Preferences>' +
     element('MinHealthyPercentage', String(spec.minHealthyPercentage)) +
     (spec.maxHealthyPercentage === undefined
@@ -371,6 +497,13 @@ function refreshXml(group: AutoScalingModel, refresh: RefreshState): string {
         element('CheckpointDelay', String(spec.checkpointDelay ?? DEFAULT_CHECKPOINT_DELAY))) +
     element('SkipMatching', String(spec.skipMatching ?? false)) +
     element('AutoRollback', String(spec.autoRollback ?? false)) +
+    (spec.scaleInProtectedInstances === undefined
+      ? ''
+      : element('ScaleInProtectedInstances', spec.scaleInProtectedInstances)) +
+    (spec.standbyInstances === undefined ? '' : element('StandbyInstances', spec.standbyInstances)) +
+    (spec.alarms === undefined
+      ? ''
+      : `<AlarmSpecification><Alarms>${spec.alarms.map((alarm) => element('member', alarm)).join('')}</Alarms></AlarmSpecification>`) +
     '</Preferences>' +
     (desired === undefined || refresh.desired.launchTemplate === undefined
       ? ''
@@ -386,9 +519,19 @@ function refreshXml(group: AutoScalingModel, refresh: RefreshState): string {
         element('RollbackStartTime', isoTime(rollback.startedAt)) +
         element('PercentageCompleteOnRollback', String(rollback.percentageCompleteOnRollback)) +
         element('InstancesToUpdateOnRollback', String(rollback.instancesToUpdateOnRollback)) +
+        progressXml(
+          'ProgressDetailsOnRollback',
+          rollback.percentageCompleteOnRollback,
+          rollback.instancesToUpdateOnRollback,
+        ) +
         '</RollbackDetails>') +
+    element('Strategy', 'Rolling') +
     '</member>'
   );
+}
+
+function progressXml(name: string, percentage: number, toUpdate: number): string {
+  return `<${name}><LivePoolProgress>${element('PercentageComplete', String(percentage))}${element('InstancesToUpdate', String(toUpdate))}</LivePoolProgress></${name}>`;
 }
 
 function launchTemplateXml(id: string, name: string, version: string): string {

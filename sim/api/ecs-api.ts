@@ -2,11 +2,14 @@ import { epochSeconds } from '../clock';
 import {
   AttributeLimitError,
   type ContainerInstance,
+  type Deployment,
   type EcsModel,
   REGION,
+  type Service,
   type Task,
   type TaskState,
 } from '../ecs';
+import { type TaskDefinition, TaskDefinitionError, type TaskDefinitions } from '../task-definitions';
 
 /**
  * The ECS operations the controller uses, and the read operations a person uses to look around,
@@ -15,6 +18,8 @@ import {
  * DescribeTasks, ListTasks, DescribeContainerInstances and ListContainerInstances answer from the
  * readable state (EcsModel.readLagSeconds behind); UpdateContainerInstancesState acts on the current
  * state and returns it; DescribeClusters and DescribeServices are current.
+ *
+ * Task definitions are the account's (EcsAccount.taskDefinitions), not a cluster's.
  */
 
 export class EcsApiError extends Error {
@@ -32,24 +37,43 @@ type Output = Record<string, unknown>;
 /** The account's clusters by name, in the order ListClusters lists them. */
 export type EcsClusters = ReadonlyMap<string, EcsModel>;
 
+/** What ECS holds for one account: its clusters and its task definitions (the ApiTarget has both). */
+export interface EcsAccount {
+  clusters: EcsClusters;
+  taskDefinitions: TaskDefinitions;
+}
+
 /** An operation on the one cluster its `cluster` parameter names. */
 const inCluster =
-  (operation: (ecs: EcsModel, input: Input) => Output) =>
-  (clusters: EcsClusters, input: Input): Output =>
-    operation(clusterNamed(clusters, input), input);
+  (operation: (ecs: EcsModel, input: Input, account: EcsAccount) => Output) =>
+  (account: EcsAccount, input: Input): Output =>
+    operation(clusterNamed(account.clusters, input), input, account);
+
+/** An operation on the account's task definitions; their validation errors as ECS answers them. */
+const onTaskDefinitions =
+  (operation: (registry: TaskDefinitions, input: Input) => Output) =>
+  (account: EcsAccount, input: Input): Output => {
+    try {
+      return operation(account.taskDefinitions, input);
+    } catch (error) {
+      if (error instanceof TaskDefinitionError) throw new EcsApiError(error.code, error.message);
+      throw error;
+    }
+  };
 
 /**
- * Every operation gets the account's clusters: ListClusters and DescribeClusters look at all of them,
- * the others act on the cluster their `cluster` parameter names.
+ * Every operation gets the account: ListClusters and DescribeClusters look at all its clusters,
+ * the task definition operations at its registry, the others act on the cluster their `cluster`
+ * parameter names.
  */
 export const ECS_OPERATIONS = {
-  ListClusters: (clusters: EcsClusters, input: Input) =>
+  ListClusters: ({ clusters }: EcsAccount, input: Input) =>
     paginate(
       [...clusters.values()].map((ecs) => ecs.clusterArn),
       input,
       'clusterArns',
     ),
-  DescribeClusters: describeClusters,
+  DescribeClusters: ({ clusters }: EcsAccount, input: Input) => describeClusters(clusters, input),
   ListContainerInstances: inCluster(listContainerInstances),
   DescribeContainerInstances: inCluster(describeContainerInstances),
   UpdateContainerInstancesState: inCluster(updateContainerInstancesState),
@@ -65,14 +89,18 @@ export const ECS_OPERATIONS = {
     ),
   ),
   DescribeServices: inCluster(describeServices),
-} satisfies Record<string, (clusters: EcsClusters, input: Input) => Output>;
+  UpdateService: inCluster(updateService),
+  RegisterTaskDefinition: onTaskDefinitions(registerTaskDefinition),
+  DescribeTaskDefinition: onTaskDefinitions(describeTaskDefinition),
+  ListTaskDefinitions: onTaskDefinitions(listTaskDefinitions),
+} satisfies Record<string, (account: EcsAccount, input: Input) => Output>;
 
 export type EcsOperation = keyof typeof ECS_OPERATIONS;
 
 /** Which throttling bucket an operation draws from (ECS API reference, request throttling). */
 export const ECS_BUCKETS: Record<
   EcsOperation,
-  'cluster-resource-read' | 'cluster-resource-modify' | 'cluster-read' | 'service-read'
+  'cluster-resource-read' | 'cluster-resource-modify' | 'cluster-read' | 'service-read' | 'service-modify'
 > = {
   ListClusters: 'cluster-read',
   DescribeClusters: 'cluster-read',
@@ -85,6 +113,14 @@ export const ECS_BUCKETS: Record<
   StopTask: 'cluster-resource-modify',
   ListServices: 'service-read',
   DescribeServices: 'service-read',
+  UpdateService: 'service-modify',
+  // The throttling table names no category for task definitions. A deployment registers one and
+  // reads it back around an UpdateService, so they are put with the service calls: a register
+  // draws from the modify bucket (50 burst, 5 per second, the strictest: registering in a loop
+  // is throttled as soon as updating in one is), the reads from the service read bucket.
+  RegisterTaskDefinition: 'service-modify',
+  DescribeTaskDefinition: 'service-read',
+  ListTaskDefinitions: 'service-read',
 };
 
 /** The cluster `cluster` names, by name or ARN (`default` when absent), as ECS finds it. */
@@ -349,24 +385,169 @@ function describeServices(ecs: EcsModel, input: Input): Output {
       failures.push({ arn: ref, reason: 'MISSING' });
       continue;
     }
-    const live = [...service.tasks];
-    services.push({
-      serviceArn: service.arn,
-      serviceName: service.spec.name,
-      clusterArn: ecs.clusterArn,
-      status: 'ACTIVE',
-      schedulingStrategy: service.spec.daemon ? 'DAEMON' : 'REPLICA',
-      launchType: 'EC2',
-      desiredCount: service.spec.daemon ? live.length : service.spec.desiredCount,
-      runningCount: live.filter((t) => t.lastStatus === 'RUNNING').length,
-      pendingCount: live.filter((t) => t.lastStatus === 'PENDING').length,
-      deploymentConfiguration: {
-        minimumHealthyPercent: service.spec.minimumHealthyPercent,
-        maximumPercent: service.spec.maximumPercent,
-      },
-    });
+    services.push(serviceShape(ecs, service));
   }
   return { services, failures };
+}
+
+/** A service as DescribeServices and UpdateService return it (ECS API reference, Service). */
+function serviceShape(ecs: EcsModel, service: Service): Output {
+  const live = [...service.tasks];
+  const { spec } = service;
+  return {
+    serviceArn: service.arn,
+    serviceName: spec.name,
+    clusterArn: ecs.clusterArn,
+    status: 'ACTIVE',
+    schedulingStrategy: spec.daemon ? 'DAEMON' : 'REPLICA',
+    launchType: 'EC2',
+    taskDefinition: service.primary.taskDefinition.taskDefinitionArn,
+    desiredCount: spec.daemon ? live.length : spec.desiredCount,
+    runningCount: live.filter((t) => t.lastStatus === 'RUNNING').length,
+    pendingCount: live.filter((t) => t.lastStatus === 'PENDING').length,
+    deploymentConfiguration: {
+      minimumHealthyPercent: spec.minimumHealthyPercent,
+      maximumPercent: spec.maximumPercent,
+      deploymentCircuitBreaker: {
+        enable: spec.deploymentCircuitBreaker?.enable ?? false,
+        rollback: spec.deploymentCircuitBreaker?.rollback ?? false,
+      },
+    },
+    deployments: service.deployments.map((deployment) => deploymentShape(service, deployment)),
+    events: service.events.map((event) => ({
+      id: event.id,
+      createdAt: epochSeconds(event.createdAt),
+      message: event.message,
+    })),
+  };
+}
+
+function deploymentShape(service: Service, deployment: Deployment): Output {
+  const tasks = [...service.tasks].filter((task) => task.deployment === deployment);
+  const primary = deployment.status === 'PRIMARY';
+  return {
+    id: deployment.id,
+    status: deployment.status,
+    taskDefinition: deployment.taskDefinition.taskDefinitionArn,
+    // An older deployment wants the tasks it still has; the scheduler takes them down to none.
+    desiredCount: primary
+      ? service.spec.daemon
+        ? tasks.length
+        : service.spec.desiredCount
+      : tasks.filter((t) => t.desiredStatus === 'RUNNING').length,
+    pendingCount: tasks.filter((t) => t.lastStatus === 'PENDING').length,
+    runningCount: tasks.filter((t) => t.lastStatus === 'RUNNING').length,
+    failedTasks: deployment.failedTasks,
+    createdAt: epochSeconds(deployment.createdAt),
+    updatedAt: epochSeconds(deployment.updatedAt),
+    launchType: 'EC2',
+    rolloutState: deployment.rolloutState,
+    rolloutStateReason: deployment.rolloutStateReason,
+  };
+}
+
+function updateService(ecs: EcsModel, input: Input, account: EcsAccount): Output {
+  const ref = String(input.service ?? '');
+  const service = ecs.services.get(ref.slice(ref.lastIndexOf('/') + 1));
+  if (service === undefined) throw new EcsApiError('ServiceNotFoundException', 'Service not found.');
+  let taskDefinition: TaskDefinition | undefined;
+  if (input.taskDefinition !== undefined) {
+    taskDefinition = account.taskDefinitions.find(String(input.taskDefinition));
+    if (taskDefinition === undefined || taskDefinition.status !== 'ACTIVE')
+      throw new EcsApiError('InvalidParameterException', 'TaskDefinition not found.');
+  }
+  const desiredCount = input.desiredCount as number | undefined;
+  if (desiredCount !== undefined && (!Number.isInteger(desiredCount) || desiredCount < 0))
+    throw new EcsApiError('InvalidParameterException', 'desiredCount must be a whole number, 0 or more.');
+  const configuration = (input.deploymentConfiguration ?? {}) as {
+    minimumHealthyPercent?: number;
+    maximumPercent?: number;
+    deploymentCircuitBreaker?: { enable: boolean; rollback: boolean };
+  };
+  const minimum = configuration.minimumHealthyPercent ?? service.spec.minimumHealthyPercent;
+  const maximum = configuration.maximumPercent ?? service.spec.maximumPercent;
+  if (minimum < 0 || minimum > 100 || maximum < 100 || maximum > 200 || maximum <= minimum)
+    throw new EcsApiError(
+      'InvalidParameterException',
+      'minimumHealthyPercent must be 0-100 and maximumPercent 100-200, above minimumHealthyPercent.',
+    );
+  if (service.spec.daemon && (taskDefinition !== undefined || input.forceNewDeployment === true))
+    throw new EcsApiError(
+      'InvalidParameterException',
+      'The simulation does not roll out new deployments of DAEMON services.',
+    );
+  ecs.updateService(service, {
+    ...(taskDefinition !== undefined && { taskDefinition }),
+    ...(desiredCount !== undefined && !service.spec.daemon && { desiredCount }),
+    forceNewDeployment: input.forceNewDeployment === true,
+    ...(configuration.minimumHealthyPercent !== undefined && {
+      minimumHealthyPercent: configuration.minimumHealthyPercent,
+    }),
+    ...(configuration.maximumPercent !== undefined && { maximumPercent: configuration.maximumPercent }),
+    ...(configuration.deploymentCircuitBreaker !== undefined && {
+      deploymentCircuitBreaker: configuration.deploymentCircuitBreaker,
+    }),
+  });
+  return { service: serviceShape(ecs, service) };
+}
+
+/** A task definition as RegisterTaskDefinition and DescribeTaskDefinition return it. */
+export function taskDefinitionShape(definition: TaskDefinition): Output {
+  return {
+    taskDefinitionArn: definition.taskDefinitionArn,
+    family: definition.family,
+    revision: definition.revision,
+    status: definition.status,
+    containerDefinitions: definition.containerDefinitions,
+    ...definition.extra,
+    ...(definition.cpu !== undefined && { cpu: definition.cpu }),
+    ...(definition.memory !== undefined && { memory: definition.memory }),
+    ...(definition.requiresCompatibilities !== undefined && {
+      requiresCompatibilities: definition.requiresCompatibilities,
+    }),
+    compatibilities: definition.compatibilities,
+    requiresAttributes: definition.requiresAttributes,
+    registeredAt: epochSeconds(definition.registeredAt),
+    registeredBy: definition.registeredBy,
+    networkMode: definition.extra.networkMode ?? 'bridge',
+    volumes: definition.extra.volumes ?? [],
+    placementConstraints: definition.extra.placementConstraints ?? [],
+  };
+}
+
+function registerTaskDefinition(registry: TaskDefinitions, input: Input): Output {
+  const definition = registry.register(input);
+  return { taskDefinition: taskDefinitionShape(definition), tags: definition.tags };
+}
+
+function describeTaskDefinition(registry: TaskDefinitions, input: Input): Output {
+  const definition = registry.find(String(input.taskDefinition ?? ''));
+  if (definition === undefined)
+    throw new EcsApiError('ClientException', 'Unable to describe task definition.');
+  const include = (input.include as string[] | undefined) ?? [];
+  return {
+    taskDefinition: taskDefinitionShape(definition),
+    ...(include.includes('TAGS') && { tags: definition.tags }),
+  };
+}
+
+function listTaskDefinitions(registry: TaskDefinitions, input: Input): Output {
+  const sort = (input.sort as string | undefined) ?? 'ASC';
+  const status = (input.status as string | undefined) ?? 'ACTIVE';
+  if (sort !== 'ASC' && sort !== 'DESC')
+    throw new EcsApiError('InvalidParameterException', 'sort must be ASC or DESC.');
+  if (!['ACTIVE', 'INACTIVE', 'DELETE_IN_PROGRESS'].includes(status))
+    throw new EcsApiError('InvalidParameterException', `Invalid status: ${status}`);
+  const definitions = registry.list({
+    ...(input.familyPrefix !== undefined && { family: String(input.familyPrefix) }),
+    status,
+    sort,
+  });
+  return paginate(
+    definitions.map((definition) => definition.taskDefinitionArn),
+    input,
+    'taskDefinitionArns',
+  );
 }
 
 /** The agent every simulated instance runs (the versionInfo of DescribeContainerInstances and events). */
@@ -451,13 +632,15 @@ export function taskShape<T>(
     ...at('stoppedAt', state.stoppedAt),
     ...(state.stopCode !== undefined && { stopCode: state.stopCode }),
     ...(state.stoppedReason !== undefined && { stoppedReason: state.stoppedReason }),
-    containers: [
-      {
-        name: family,
+    containers: (task.definition?.containerDefinitions ?? [{ name: family, image: undefined }]).map(
+      (container) => ({
+        name: container.name,
+        ...(container.image !== undefined && { image: container.image }),
         lastStatus:
           state.lastStatus === 'STOPPED' ? 'STOPPED' : state.lastStatus === 'PENDING' ? 'PENDING' : 'RUNNING',
+        ...(state.stopCode === 'EssentialContainerExited' && { exitCode: 1 }),
         taskArn: task.arn,
-      },
-    ],
+      }),
+    ),
   };
 }

@@ -5,6 +5,7 @@ import { AutoScalingError } from '../autoscaling';
 import type { Clock, Random } from '../clock';
 import { Ec2Error, type Ec2Model } from '../ec2';
 import type { SsmParameters } from '../ssm';
+import type { TaskDefinitions } from '../task-definitions';
 import {
   AUTO_SCALING_OPERATIONS,
   type AutoScalingGroups,
@@ -45,6 +46,8 @@ export const NO_API_FAULTS: ApiFaults = { tokenBuckets: false, throttle: 0, serv
  */
 export interface ApiTarget {
   clusters: EcsClusters;
+  /** The account's task definitions, shared by its clusters (brokenImages: images that crash). */
+  taskDefinitions: TaskDefinitions;
   groups: AutoScalingGroups;
   /** The account's launch templates; EC2 calls fail with InvalidAction when absent. */
   ec2?: Ec2Model;
@@ -66,6 +69,16 @@ export interface ApiTarget {
   topics?: string[];
   /** Messages published to SNS topics (the stack's alert topic), in order. */
   published?: { topicArn: string; subject: string; message: string; at: number }[];
+  /**
+   * Told of every message published, with the caller's X-Ray trace header (which carries the
+   * Lineage that Lambda's recursive loop detection counts): a topic's subscriptions start here.
+   */
+  onPublish?: (published: {
+    topicArn: string;
+    subject: string;
+    message: string;
+    traceHeader?: string;
+  }) => void;
   buckets: Map<string, TokenBucket>;
 }
 
@@ -95,6 +108,7 @@ const BUCKET_SIZES: Record<string, [number, number]> = {
   'cluster-resource-modify': [100, 40],
   'cluster-read': [50, 20],
   'service-read': [100, 20],
+  'service-modify': [50, 5],
   // Auto Scaling publishes no numbers; one shared bucket of this size is an assumption.
   'auto-scaling': [40, 10],
   // SNS Publish: thousands per second in large Regions; an alert or two per drain never reaches it.
@@ -137,7 +151,7 @@ export function answer(
   // Request ids only label answers; they draw on no simulated randomness.
   const params = new URLSearchParams(body);
   const action = params.get('Action') ?? '';
-  if (action === 'Publish') return answerSnsPublish(target, params, randomUUID());
+  if (action === 'Publish') return answerSnsPublish(target, params, randomUUID(), headers['x-amzn-trace-id']);
   if (action in EC2_OPERATIONS) return answerEc2(target, action, params, randomUUID());
   return answerAutoScaling(target, params, randomUUID());
 }
@@ -147,7 +161,12 @@ export function answer(
  * It throttles, fails and loses answers like every other call, and checks what SNS checks: a known
  * topic, a subject of at most 100 printable ASCII characters, a message of at most 256 KB.
  */
-function answerSnsPublish(target: ApiTarget, params: URLSearchParams, requestId: string): ApiResponse {
+function answerSnsPublish(
+  target: ApiTarget,
+  params: URLSearchParams,
+  requestId: string,
+  traceHeader?: string,
+): ApiResponse {
   count(target, 'sns:Publish');
   const namespace = 'http://sns.amazonaws.com/doc/2010-03-31/';
   const fail = (status: number, code: string, message: string): ApiResponse => ({
@@ -168,6 +187,12 @@ function answerSnsPublish(target: ApiTarget, params: URLSearchParams, requestId:
   if (target.topics !== undefined && !target.topics.includes(topicArn))
     return fail(404, 'NotFound', 'Topic does not exist');
   (target.published ??= []).push({ topicArn, subject: subject ?? '', message, at: target.clock.now });
+  target.onPublish?.({
+    topicArn,
+    subject: subject ?? '',
+    message,
+    ...(traceHeader !== undefined && { traceHeader }),
+  });
   const lost = lostResponse(target);
   if (lost === 'error') return fail(500, 'InternalError', 'Service unavailable');
   if (lost === 'timeout') return fail(504, 'RequestTimeout', 'Gateway Timeout');
@@ -194,7 +219,7 @@ function answerEcs(target: ApiTarget, operation: string, body: string): ApiRespo
   if (fault === 'error') return fail(500, 'ServerException', 'Service unavailable');
   try {
     const input = body === '' ? {} : (JSON.parse(body) as Record<string, unknown>);
-    const output = ECS_OPERATIONS[op](target.clusters, input);
+    const output = ECS_OPERATIONS[op](target, input);
     const lost = lostResponse(target);
     if (lost === 'error') return fail(500, 'ServerException', 'Service unavailable');
     if (lost === 'timeout') return fail(504, 'RequestTimeoutException', 'Gateway Timeout');

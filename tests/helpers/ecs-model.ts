@@ -45,9 +45,9 @@ export function simulatedCluster(hosts: number, seed: number, options: EcsOption
     ecs.registerContainerInstance(`i-${String(n).padStart(17, '0')}`, 4096, 16384, 'ami-1'),
   );
   const call = (operation: EcsOperation, input: Record<string, unknown>) =>
-    ECS_OPERATIONS[operation](new Map([['test', ecs]]), { cluster: 'test', ...input }) as Record<
-      string,
-      unknown
-    >;
+    ECS_OPERATIONS[operation](
+      { clusters: new Map([['test', ecs]]), taskDefinitions: ecs.taskDefinitions },
+      { cluster: 'test', ...input },
+    ) as Record<string, unknown>;
   return { clock, ecs, events, healthy, instances, call };
 }

@@ -1,19 +1,9 @@
-import { execFile, execFileSync } from 'node:child_process';
-import { promisify } from 'node:util';
 import { type RunningServer, startApiServer } from '../../sim/api/server';
 import { buildWorld, defaultOptions, demoShape } from '../../sim/scenario';
 import { STACK, type World } from '../../sim/world';
+import { awsCli, hasAwsCli } from '../helpers/aws-cli';
 
-// The AWS CLI (botocore, a different SDK from the one the controller uses) against `npm run sim:serve`'s
-// endpoint. It ships with this project's machine image; where it is missing the test says so and skips.
-const hasAwsCli = (() => {
-  try {
-    execFileSync('aws', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+// The AWS CLI against `npm run sim:serve`'s endpoint; where it is missing the test says so and skips.
 
 let world: World;
 let server: RunningServer;
@@ -24,23 +14,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-// Asynchronous: the endpoint answers from this very process, so a blocking call would wait on itself.
-async function aws(...args: string[]): Promise<unknown> {
-  const { stdout } = await promisify(execFile)(
-    'aws',
-    ['--endpoint-url', server.url, '--output', 'json', ...args],
-    {
-      env: {
-        ...process.env,
-        AWS_ACCESS_KEY_ID: 'test',
-        AWS_SECRET_ACCESS_KEY: 'test',
-        AWS_DEFAULT_REGION: 'us-east-1',
-      },
-      timeout: 30_000,
-    },
-  );
-  return stdout.trim() === '' ? undefined : JSON.parse(stdout);
-}
+const aws = (...args: string[]) => awsCli(server.url)(...args);
 
 (hasAwsCli ? describe : describe.skip)('the local endpoint through the AWS CLI', () => {
   it('finds and describes a container instance by its EC2 instance id', async () => {

@@ -1,13 +1,15 @@
 import { DescribeContainerInstancesCommand, type ECSClient } from '@aws-sdk/client-ecs';
 import { type RunningServer, startApiServer } from '../../sim/api/server';
 import { matchesPattern } from '../../sim/delivery';
+import { isoTime } from '../../sim/clock';
 import { buildWorld, defaultOptions, demoShape } from '../../sim/scenario';
 import { type ContainerInstanceEvent, STACK, type World } from '../../sim/world';
 import { endpointClients } from '../helpers/endpoint';
 
 // "ECS Container Instance State Change" (aws-semantics §4.2): sent on first registration, on a
-// status change (ACTIVE, DRAINING, INACTIVE) and when the agent connects or disconnects, with
-// `detail.version` growing with each change and agreeing with DescribeContainerInstances.
+// status change (ACTIVE, DRAINING, INACTIVE), when the agent connects or disconnects, and on every
+// task placed on or stopped on the host (resource changes), with `detail.version` growing with each
+// change and agreeing with DescribeContainerInstances.
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 
@@ -31,7 +33,8 @@ const firstInstance = () => [...world.ecs.instances.values()][0]!;
 
 describe('ECS Container Instance State Change events', () => {
   it('are sent when an instance registers, in the shape EventBridge delivers', () => {
-    expect(world.containerInstanceEvents).toHaveLength(6);
+    const registrations = world.containerInstanceEvents.filter((event) => event.detail.version === 1);
+    expect(registrations).toHaveLength(6);
     const instance = firstInstance();
     const [event] = eventsOf(instance.arn);
 
@@ -62,34 +65,71 @@ describe('ECS Container Instance State Change events', () => {
 
   it('are sent on DRAINING and back to ACTIVE, each with a higher version that DescribeContainerInstances agrees with', async () => {
     const instance = firstInstance();
+    const before = eventsOf(instance.arn).length;
+    const version = instance.version;
     world.ecs.updateContainerInstancesState([instance.arn], 'DRAINING');
     world.ecs.updateContainerInstancesState([instance.arn], 'DRAINING'); // no change: no event
     world.ecs.updateContainerInstancesState([instance.arn], 'ACTIVE');
-    await world.clock.run(world.clock.now + 2);
 
-    const events = eventsOf(instance.arn);
-    expect(events.map((e) => e.detail.status)).toEqual(['ACTIVE', 'DRAINING', 'ACTIVE']);
-    expect(events.map((e) => e.detail.version)).toEqual([1, 2, 3]);
+    // Read before the scheduler (a second later) stops any task there: only the two status changes.
+    const events = eventsOf(instance.arn).slice(before);
+    expect(events.map((e) => e.detail.status)).toEqual(['DRAINING', 'ACTIVE']);
+    expect(events.map((e) => e.detail.version)).toEqual([version + 1, version + 2]);
+    await world.clock.run(world.clock.now + 2);
     const { containerInstances } = await ecs.send(
       new DescribeContainerInstancesCommand({
         cluster: STACK.clusterName,
         containerInstances: [instance.arn],
       }),
     );
-    expect(containerInstances?.[0]?.version).toBe(3);
+    expect(containerInstances?.[0]?.version).toBe(instance.version);
+    expect(instance.version).toBe(eventsOf(instance.arn).at(-1)?.detail.version);
+  });
+
+  it('are sent on every task placed on the host and every task stopped there, runningTasksCount counting desired status RUNNING', async () => {
+    const [placed] = world.ecs.runStandaloneTasks({ family: 'job', count: 1, cpu: 128, memory: 256 });
+    const host = placed!.host;
+    const counts = (): number[][] =>
+      eventsOf(host.arn).map((e) => [
+        e.detail.runningTasksCount as number,
+        e.detail.pendingTasksCount as number,
+        (e.detail.remainingResources as { name: string; integerValue: number }[]).find(
+          (r) => r.name === 'CPU',
+        )?.integerValue ?? Number.NaN,
+      ]);
+    const [running, pending, cpu] = counts().at(-1)!;
+    expect(pending).toBe(1); // the placement's own event: the task is PENDING
+
+    const before = eventsOf(host.arn).length;
+    const service = [...host.tasks].find((task) => task.service !== undefined && !task.daemon)!;
+    world.ecs.stopTask(service, 'UserInitiated', 'stopped by a test');
+    // Told to stop: it leaves runningTasksCount at once, though it still runs (DEACTIVATING).
+    expect(counts().slice(before)).toEqual([[running! - 1, pending, cpu]]);
+    expect(service.lastStatus).not.toBe('STOPPED');
+
+    await world.clock.run(world.clock.now + service.service!.spec.stopSeconds + 1);
+    // STOPPED: an event of its own at that moment, its resources back.
+    const events = eventsOf(host.arn);
+    const at = events.findIndex((e) => Date.parse(e.time) === Date.parse(isoTime(service.stoppedAt!)));
+    expect(at).toBeGreaterThan(before);
+    const cpuOf = (n: number) => counts()[n]![2]!;
+    expect(cpuOf(at) - cpuOf(at - 1)).toBe(service.cpu);
+    expect(events.map((e) => e.detail.version)).toEqual(events.map((_, n) => n + 1));
   });
 
   it('are sent when the agent disconnects and reconnects, the status unchanged', () => {
     const instance = firstInstance();
+    const version = instance.version;
     world.ecs.disconnectAgent(instance.ec2InstanceId);
     world.ecs.reconnectAgent(instance.ec2InstanceId);
 
     expect(
-      eventsOf(instance.arn).map((e) => [e.detail.status, e.detail.agentConnected, e.detail.version]),
+      eventsOf(instance.arn)
+        .filter((e) => e.detail.version > version)
+        .map((e) => [e.detail.status, e.detail.agentConnected, e.detail.version]),
     ).toEqual([
-      ['ACTIVE', true, 1],
-      ['ACTIVE', false, 2],
-      ['ACTIVE', true, 3],
+      ['ACTIVE', false, version + 1],
+      ['ACTIVE', true, version + 2],
     ]);
   });
 
@@ -99,18 +139,30 @@ describe('ECS Container Instance State Change events', () => {
     world.group.terminateEc2Instance(instance.ec2InstanceId, 60);
     await world.clock.run(at + 120);
 
-    const events = eventsOf(instance.arn).slice(1);
-    expect(events.map((e) => [e.detail.status, e.detail.agentConnected])).toEqual([
+    // The status changes; the tasks ECS then marks STOPPED on the gone host send their own events.
+    const events = eventsOf(instance.arn).filter(
+      (e) => Date.parse(e.time) >= Date.parse(eventsOf(instance.arn)[0]!.time) + at * 1000,
+    );
+    const changes = events.filter(
+      (e, n) =>
+        n === 0 ||
+        e.detail.status !== events[n - 1]!.detail.status ||
+        e.detail.agentConnected !== events[n - 1]!.detail.agentConnected,
+    );
+    expect(changes.map((e) => [e.detail.status, e.detail.agentConnected])).toEqual([
       ['ACTIVE', false],
       ['INACTIVE', false],
     ]);
-    expect(Date.parse(events[1]!.time) - Date.parse(events[0]!.time)).toBe(world.ecs.ec2NoticeSeconds * 1000);
+    expect(Date.parse(changes[1]!.time) - Date.parse(changes[0]!.time)).toBe(
+      world.ecs.ec2NoticeSeconds * 1000,
+    );
   });
 
   it('are not sent for a custom attribute (PutAttributes changes no version)', () => {
     const instance = firstInstance();
+    const before = eventsOf(instance.arn).length;
     world.ecs.putAttribute(instance.arn, 'drain.started', 'yes');
-    expect(eventsOf(instance.arn)).toHaveLength(1);
+    expect(eventsOf(instance.arn)).toHaveLength(before);
   });
 
   it('reach a subscriber the moment ECS sends them, where a rule can match them', () => {

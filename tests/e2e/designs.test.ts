@@ -1,0 +1,82 @@
+import { designsSection, type DesignsSection, formatDesignsTable } from '../../scripts/bench/designs';
+import { openTransport } from '../../sim/controller';
+
+// `npm run bench`'s designs section, at a third of its size: the row keys issue 11 asks for, and
+// ours against its targets. Where ours misses a target the test says so (test.failing) rather than
+// bending the figure: it fails the day the target is met, to be turned into a plain test.
+
+let section: DesignsSection;
+let close: () => Promise<void>;
+beforeAll(async () => {
+  const opened = await openTransport('in-process');
+  close = opened.close;
+  section = await designsSection(opened.transport, { instances: 10 });
+}, 60_000);
+afterAll(() => close());
+
+const ours = () => section.rows.find((row) => row.name === 'ours')!;
+/** The designs that poll ECS on a timer until a host is empty. */
+const POLLING = ['cdk-drain-hook', 'aws-sample', 'aws-sample-no-loop-cutoff', 'queue-delay-heartbeat'];
+
+describe('the designs section of the bench', () => {
+  it('has one row per design with the keys the issue names, and prints one table line per row', () => {
+    expect(section.rows.map((row) => row.name)).toEqual([
+      'ours',
+      'cdk-drain-hook',
+      'aws-sample',
+      'aws-sample-no-loop-cutoff',
+      'two-lambda-eventbridge',
+      'queue-delay-heartbeat',
+      'no-hook',
+    ]);
+    for (const row of section.rows) {
+      expect(Object.keys(row)).toEqual(
+        expect.arrayContaining([
+          'name',
+          'handBackSeconds',
+          'ratioToFloor',
+          'earlyTerminations',
+          'tasksKilled',
+          'drainsCutByCap',
+          'apiCallsPerDrain',
+          'lambdaInvocationsPerDrain',
+          'ecsReadsPerIrrelevantEvent',
+          'servicesBelowFloorSeconds',
+        ]),
+      );
+      expect(Object.keys(row.handBackSeconds).sort()).toEqual(['median', 'p99']);
+      expect(Object.keys(row.apiCallsPerDrain).sort()).toEqual(['autoScaling', 'ecs']);
+      expect(row.ecsReadsPerIrrelevantEvent).not.toBeNull();
+    }
+    expect(section.setup.floorSeconds).toBeGreaterThan(0);
+    expect(formatDesignsTable(section)).toHaveLength(2 + section.rows.length);
+  });
+
+  it('ours: no early termination, no task killed, and within 4x of the delivery floor', () => {
+    expect(ours().earlyTerminations).toBe(0);
+    expect(ours().tasksKilled).toBe(0);
+    expect(ours().ratioToFloor.median).toBeLessThanOrEqual(4);
+  });
+
+  it('ours reads ECS less per drain than the designs that poll every 5 or 10 seconds', () => {
+    for (const name of ['cdk-drain-hook', 'aws-sample', 'aws-sample-no-loop-cutoff'])
+      expect(ours().ecsReadsPerDrain).toBeLessThan(
+        section.rows.find((row) => row.name === name)!.ecsReadsPerDrain,
+      );
+  });
+
+  // Not met (see the report of issue 11): the hand-back carries the task event queue's 1 s batching
+  // window and the confirming read's 1 s lag on top of the delivery itself.
+  it.failing('target: ours hands an instance back within 1.5x the event-delivery floor (median)', () => {
+    expect(ours().ratioToFloor.median).toBeLessThanOrEqual(1.5);
+  });
+
+  // Not met: the reconciler's look at every draining host each minute is itself a one-minute poll,
+  // as costly per drain as the queue-delay loop's.
+  it.failing('target: ours reads ECS at least 10x less per drain than the best polling design', () => {
+    const best = Math.min(
+      ...section.rows.filter((row) => POLLING.includes(row.name)).map((row) => row.ecsReadsPerDrain),
+    );
+    expect(ours().ecsReadsPerDrain * 10).toBeLessThanOrEqual(best);
+  });
+});
