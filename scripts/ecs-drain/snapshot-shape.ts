@@ -140,7 +140,7 @@ function serviceShape(
   const startupSeconds = grace !== undefined && grace > 0 ? grace : DEFAULT_STARTUP_SECONDS;
   if (grace === undefined || grace === 0)
     notes.push(
-      `${service.name}: startupSeconds ${DEFAULT_STARTUP_SECONDS} (assumed: no health check grace period tells)`,
+      `${service.name}: startupSeconds ${DEFAULT_STARTUP_SECONDS}, the rehearsal default (no health check grace period tells)`,
     );
   return {
     name: service.name,
