@@ -16,6 +16,7 @@ import { planRefresh } from '../../shared/decisions/refresh-plan';
 import { planRollback, planSteps, type RolloutStrategy } from '../../shared/decisions/rollout-strategy';
 import { WATCH_AMI_INPUTS, WatchAmiInput } from '../../shared/events/watch-ami-input';
 import { type BlueGreenDeps, stepBlueGreen } from '../../shared/rollout/blue-green';
+import { observeAmiRollout } from '../../shared/rollout/observe-ami';
 import type { WatcherConfig } from '../../shared/rollout/config';
 
 /** What the watcher is built from: its configuration, adapters over its clients, and a logger. */
@@ -273,53 +274,14 @@ export function createWatchAmiHandler(dependencies: WatchAmiDependencies) {
     };
   }
 
-  /** One group as the decision needs it: its version's AMI only when the recommendation is worth comparing. */
-  async function observe(view: GroupView, recommended: RecommendedAmi): Promise<AmiWatchSnapshot> {
-    const template = view.launchTemplate;
-    const snapshot: AmiWatchSnapshot = {
-      autoScalingGroupName: view.autoScalingGroupName,
-      recommendedImageId: recommended.imageId,
-      parameter: recommended.parameter,
-      mixedInstancesPolicy: view.mixedInstancesPolicy,
-      ...(view.launchConfigurationName !== undefined && {
-        launchConfigurationName: view.launchConfigurationName,
-      }),
-      ...(template !== undefined && { launchTemplate: template }),
-      tags: view.tags,
-      dryRun: config.dryRun,
-      strategy: config.strategy,
-    };
-    if (template === undefined || view.mixedInstancesPolicy || !/^[1-9]\d*$/.test(template.version))
-      return snapshot;
-    const refresh = await autoScaling.latestInstanceRefresh(view.autoScalingGroupName);
-    const refreshedTo = /^\d+$/.test(refresh?.desiredVersion ?? '') ? refresh?.desiredVersion : undefined;
-    // The group's version, the template's latest and the latest refresh's, in one call (numbered
-    // versions are cached: they never change).
-    const versions = await ec2.versions(template, [
-      template.version,
-      '$Latest',
-      ...(refreshedTo !== undefined ? [refreshedTo] : []),
-    ]);
-    const refreshImage = versions.find((version) => String(version.versionNumber) === refreshedTo)?.imageId;
-    const current = versions.find((version) => String(version.versionNumber) === template.version);
-    const latest = versions.reduce<(typeof versions)[number] | undefined>(
-      (newest, version) =>
-        newest === undefined || version.versionNumber > newest.versionNumber ? version : newest,
-      undefined,
+  /** One group as the decision needs it (shared/rollout/observe-ami.ts, as `ecs-drain refresh` observes it). */
+  function observe(view: GroupView, recommended: RecommendedAmi): Promise<AmiWatchSnapshot> {
+    return observeAmiRollout(
+      view,
+      recommended,
+      { autoScaling, ec2 },
+      { dryRun: config.dryRun, strategy: config.strategy },
     );
-    return {
-      ...snapshot,
-      ...(current !== undefined && { current }),
-      ...(latest !== undefined && { latest }),
-      ...(refresh !== undefined && {
-        latestRefresh: {
-          instanceRefreshId: refresh.instanceRefreshId,
-          status: refresh.status,
-          ...(refresh.desiredVersion !== undefined && { desiredVersion: refresh.desiredVersion }),
-          ...(refreshImage !== undefined && { desiredImageId: refreshImage }),
-        },
-      }),
-    };
   }
 
   /** Carries the decision out and logs it once; alerts when a rollout starts or is refused. */

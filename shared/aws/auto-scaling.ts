@@ -8,6 +8,7 @@ import {
   DescribeAutoScalingInstancesCommand,
   paginateDescribeAutoScalingGroups,
   RecordLifecycleActionHeartbeatCommand,
+  RollbackInstanceRefreshCommand,
   SetInstanceProtectionCommand,
   TerminateInstanceInAutoScalingGroupCommand,
   UpdateAutoScalingGroupCommand,
@@ -203,6 +204,8 @@ export class AutoScalingAdapter {
       instanceRefreshId: refresh.InstanceRefreshId,
       status: refresh.Status ?? 'Unknown',
       ...(refresh.StatusReason !== undefined && { statusReason: refresh.StatusReason }),
+      percentageComplete: refresh.PercentageComplete ?? 0,
+      ...(refresh.InstancesToUpdate !== undefined && { instancesToUpdate: refresh.InstancesToUpdate }),
       ...(refresh.DesiredConfiguration?.LaunchTemplate?.Version !== undefined && {
         desiredVersion: refresh.DesiredConfiguration.LaunchTemplate.Version,
       }),
@@ -216,6 +219,18 @@ export class AutoScalingAdapter {
     if (output.InstanceRefreshId === undefined)
       throw new Error(`StartInstanceRefresh on ${input.AutoScalingGroupName} answered no refresh id`);
     return output.InstanceRefreshId;
+  }
+
+  /**
+   * RollbackInstanceRefresh: Auto Scaling's own way back from the group's refresh in progress (it
+   * replaces what the refresh replaced, with the configuration from before). Answers the refresh's id.
+   */
+  async rollbackInstanceRefresh(autoScalingGroupName: string): Promise<string> {
+    await this.pacer.take();
+    const output = await this.client.send(
+      new RollbackInstanceRefreshCommand({ AutoScalingGroupName: autoScalingGroupName }),
+    );
+    return output.InstanceRefreshId ?? '';
   }
 
   // ---- blue/green rollout (shared/rollout/blue-green.ts) ----------------------------------------
@@ -367,6 +382,10 @@ export interface InstanceRefreshView {
   /** Pending, InProgress, Successful, Failed, Cancelling, Cancelled, RollbackInProgress, ... */
   status: string;
   statusReason?: string;
+  /** How far it got (0..100), as Auto Scaling reports it. */
+  percentageComplete: number;
+  /** Instances still to replace, when Auto Scaling says. */
+  instancesToUpdate?: number;
   /** The launch template version it refreshes to (its DesiredConfiguration), if it has one. */
   desiredVersion?: string;
 }

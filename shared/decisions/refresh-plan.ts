@@ -81,10 +81,16 @@ export function refreshSettingsProblems(settings: RefreshSettings): string[] {
   return [...new Set(problems)];
 }
 
-/** StartInstanceRefresh's input for a rolling, ECS-safe refresh of `target`. Throws on settings Auto Scaling would refuse. */
+/**
+ * StartInstanceRefresh's input for a rolling, ECS-safe refresh of `target`. Throws on settings Auto
+ * Scaling would refuse. `replaceMatching`: replace instances that already run the target too (a
+ * person refreshing a group to the version it launches, to replace every instance); by default
+ * they are skipped (SkipMatching), as a rollout to a new version wants.
+ */
 export function planRefresh(
   target: RefreshTarget,
   settings: RefreshSettings,
+  { replaceMatching = false }: { replaceMatching?: boolean } = {},
 ): StartInstanceRefreshCommandInput {
   const problems = refreshSettingsProblems(settings);
   if (!Number.isInteger(target.version) || target.version < 1)
@@ -100,7 +106,7 @@ export function planRefresh(
       MinHealthyPercentage: MIN_HEALTHY_PERCENTAGE,
       MaxHealthyPercentage: settings.maxHealthyPercentage,
       ...(settings.instanceWarmupSeconds !== undefined && { InstanceWarmup: settings.instanceWarmupSeconds }),
-      SkipMatching: true,
+      SkipMatching: !replaceMatching,
       CheckpointPercentages: [...settings.checkpointPercentages],
       CheckpointDelay: settings.checkpointDelaySeconds,
       AutoRollback: true,
