@@ -592,7 +592,7 @@ export class EcsModel {
   createService(spec: ServiceSpec): Service {
     this.startPeriodicPass();
     const arn = `arn:aws:ecs:${REGION}:${ACCOUNT}:service/${this.clusterName}/${spec.name}`;
-    const definition = this.taskDefinitions.ensure(spec.name, spec.cpu, spec.memory);
+    const definition = this.taskDefinitions.ensure(spec.name, spec.cpu, spec.memory, spec.staticHostPort);
     // A copy: UpdateService changes the service's settings, not the scenario's.
     const service = new Service({ ...spec }, arn, this.newDeployment(definition));
     this.services.set(spec.name, service);

@@ -104,15 +104,20 @@ export class TaskDefinitions {
 
   /**
    * The family's latest ACTIVE revision, registering revision 1 (one container named after the
-   * family, its image, the task's cpu and memory) when the family has none: what the world does for
+   * family, its image, the task's cpu and memory, its port mapping) when the family has none: what the world does for
    * every service and standalone family it creates.
    */
-  ensure(family: string, cpu: number, memory: number): TaskDefinition {
+  ensure(family: string, cpu: number, memory: number, staticHostPort = false): TaskDefinition {
     const latest = this.latest(family);
     if (latest !== undefined) return latest;
+    // Bridge networking: a static host port (one task per instance) or a dynamic one (hostPort 0).
+    const portMappings = [{ containerPort: 8080, hostPort: staticHostPort ? 8080 : 0, protocol: 'tcp' }];
     return this.register({
       family,
-      containerDefinitions: [{ name: family, image: defaultImage(family), essential: true, cpu, memory }],
+      networkMode: 'bridge',
+      containerDefinitions: [
+        { name: family, image: defaultImage(family), essential: true, cpu, memory, portMappings },
+      ],
       cpu: String(cpu),
       memory: String(memory),
       requiresCompatibilities: ['EC2'],

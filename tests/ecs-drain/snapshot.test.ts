@@ -30,6 +30,7 @@ function whatEcsTells(shape: ClusterShape) {
       maximumPercent: s.maximumPercent,
       cpu: s.cpu,
       memory: s.memory,
+      staticHostPort: s.staticHostPort === true,
     })),
     standaloneTasks: shape.standaloneTasks.map(({ family, count, cpu, memory }) => ({
       family,
