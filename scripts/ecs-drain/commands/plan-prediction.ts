@@ -84,17 +84,17 @@ export function scaleInOrder(instances: readonly PlanInstance[], count: number):
     let candidates = eligible.filter((i) => zones.includes(i.availabilityZone));
     because.push(
       zonesWithEligible.size > zones.length
-        ? `zone ${zones.join(', ')} has the most instances (${most})`
+        ? `most instances in ${zones.map(shortZone).join(', ')} (${most})`
         : 'zones balanced',
     );
     const configuration = narrow(candidates, (i) => i.usesLaunchConfiguration);
-    if (configuration.length < candidates.length) because.push('launch configuration before launch template');
+    if (configuration.length < candidates.length) because.push('launch configuration first');
     candidates = configuration;
     const outdated = narrow(candidates, (i) => i.outdated === true);
-    if (outdated.length < candidates.length) because.push('not on the group’s current configuration');
+    if (outdated.length < candidates.length) because.push('outdated configuration');
     candidates = outdated;
     const [chosen, ...others] = candidates as [PlanInstance, ...PlanInstance[]];
-    if (others.length > 0) because.push(`tie with ${others.length} (billing hour, then random)`);
+    if (others.length > 0) because.push(`tie of ${others.length + 1}`);
     steps.push({
       instanceId: chosen.instanceId,
       availabilityZone: chosen.availabilityZone,
@@ -104,6 +104,11 @@ export function scaleInOrder(instances: readonly PlanInstance[], count: number):
     left.splice(left.indexOf(chosen), 1);
   }
   return steps;
+}
+
+/** `us-east-1b` as `1b`, for the table. */
+function shortZone(zone: string): string {
+  return zone.replace(/^[a-z]+-[a-z]+-/, '');
 }
 
 /** Those matching, when some do; all of them when none does (the criterion does not decide). */

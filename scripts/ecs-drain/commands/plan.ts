@@ -256,16 +256,17 @@ export function planLines(result: PlanResult): string[] {
     );
     lines.push(
       ...table(
-        ['ORDER', 'INSTANCE', 'AZ', 'WHY', 'OR ELSE'],
+        ['ORDER', 'INSTANCE', 'AZ', 'WHY'],
         steps.map((step, n) => [
           String(n + 1),
           step.instanceId,
           step.availabilityZone,
           step.because.join('; '),
-          step.alternatives.length === 0 ? '-' : `${step.alternatives.length} other(s)`,
         ]),
       ),
     );
+    if (steps.some((step) => step.alternatives.length > 0))
+      lines.push('tie of n: AWS picks among n instances by billing hour, then at random (--json lists them)');
   } else {
     const p = result.preferences;
     lines.push(
