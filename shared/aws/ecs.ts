@@ -276,7 +276,8 @@ export class EcsAdapter {
   }
 }
 
-function toContainerInstanceView(instance: ContainerInstance): ContainerInstanceView {
+/** A described container instance as the decisions see it (also used by the operator tool's own reads). */
+export function toContainerInstanceView(instance: ContainerInstance): ContainerInstanceView {
   const attribute = (name: string) => instance.attributes?.find((each) => each.name === name)?.value;
   const time = (name: string) => {
     const at = Date.parse(attribute(name) ?? '');
