@@ -865,6 +865,31 @@ describe('decideHost: deadlines, task policies and the reconciler', () => {
     });
   });
 
+  it('has the reconciler look up every container instance of a quiet host only once its list shows it empty', () => {
+    const quiet = (tasks?: TaskView[]) =>
+      host({
+        containerInstances: [instance({ drainStartedAt: T0 - 5 * MINUTE })],
+        allContainerInstancesFound: false,
+        tasksToldToStop: tasks === undefined ? new Map() : new Map([[CI, tasks]]),
+        observedAt: T0,
+        quietSince: T0 - MINUTE,
+      });
+    // Its tasks mostly still stop (listed each run): the list alone, no ListContainerInstances with it.
+    expect(decideHost(quiet(), reconciler)).toEqual({ kind: 'read', what: ['stopping-tasks'] });
+    expect(decideHost(quiet([taskView('task/9', 'RUNNING')]), reconciler).kind).not.toBe('read');
+    // Empty: every container instance of the EC2 instance is looked up before it is let go.
+    expect(decideHost(quiet([taskView('task/9', 'STOPPED')]), reconciler)).toEqual({
+      kind: 'read',
+      what: ['all-container-instances'],
+    });
+    // The event path reads them with its last list, in one round: its hand-back waits on it.
+    const named = { ...quiet(), lifecycle: undefined };
+    expect(decideHost(named, policy)).toEqual({
+      kind: 'read',
+      what: ['stopping-tasks', 'all-container-instances', 'lifecycle'],
+    });
+  });
+
   it('starts a drain whose notification was lost only once the instance waited a run, and alerts', () => {
     const held = (heldFor: number) =>
       host({
