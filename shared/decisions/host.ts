@@ -120,8 +120,8 @@ export interface HostSnapshot {
   heldSince?: number;
   /**
    * The reconciler: since when (epoch ms) it has seen no task wanting to run on the host, in this
-   * container. The last task events of a drain are on their way then; a drain quiet at two runs in a
-   * row is one whose last event was lost.
+   * container. The last task events of a drain are on their way then; a drain quiet for longer than
+   * its tasks take to stop (QUIET_BEFORE_LOOK_MS) may be one whose last event was lost.
    */
   quietSince?: number;
   /**
@@ -305,7 +305,7 @@ export function decideHost(host: HostSnapshot, policy: DrainPolicy): HostCommand
     // A task an event reports as told to stop will send a STOPPED event, and that event will look at
     // the host: no list until then. One DescribeTasks per hundred such tasks of the batch confirms
     // they have not stopped yet (their events may arrive in any order). A read that lags can only
-    // postpone the list: at worst until the reconciler looks (RECONCILER_PATIENCE_MS and a run).
+    // postpone the list: at worst until the reconciler looks (QUIET_BEFORE_LOOK_MS and a run).
     const announced = policy.path === 'event' ? announcedStops(host) : [];
     if (announced.length > 0) {
       if (host.stoppingByEventsRead === undefined) return read('tasks-told-to-stop');
@@ -405,13 +405,24 @@ function announcedStops(host: HostSnapshot): string[] {
  */
 export const RECONCILER_PATIENCE_MS = 90_000;
 
-/** The reconciler finishes a drain itself only when it was old and already quiet at its previous run. */
+/**
+ * How long a drain must have had no task wanting to run before the reconciler lists its stopping
+ * tasks, looking for a lost last event. Its tasks are then stopping: behind a load balancer, for
+ * the target group's deregistration delay (300 s by default) and the stop timeout. The task events
+ * finish those drains within seconds of the last stop, so a reconciler that looked after 45 s listed
+ * almost every drain of a refresh once, and described their stopping tasks every run after (in the
+ * designs refresh, 57 of its 114 reads, for no completion). The price: a drain whose last event is
+ * lost waits up to this long, and a run, before the reconciler finishes it (heartbeats go on).
+ */
+export const QUIET_BEFORE_LOOK_MS = 5 * 60_000;
+
+/** The reconciler finishes a drain itself only when it was old and quiet for a while. */
 function quietLongEnough(host: HostSnapshot, drain: DrainClock): boolean {
   if ((drain.age ?? Infinity) < RECONCILER_PATIENCE_MS) return false;
   return (
     host.quietSince !== undefined &&
     host.observedAt !== undefined &&
-    host.observedAt - host.quietSince >= RECONCILER_PATIENCE_MS / 2
+    host.observedAt - host.quietSince >= QUIET_BEFORE_LOOK_MS
   );
 }
 
