@@ -120,8 +120,8 @@ export interface HostSnapshot {
   heldSince?: number;
   /**
    * The reconciler: since when (epoch ms) it has seen no task wanting to run on the host, in this
-   * container. The last task events of a drain are on their way then; a drain quiet at two runs in a
-   * row is one whose last event was lost.
+   * container. The last task events of a drain are on their way then; a drain quiet for longer than
+   * its tasks take to stop (QUIET_BEFORE_LOOK_MS) may be one whose last event was lost.
    */
   quietSince?: number;
   /**
@@ -305,7 +305,7 @@ export function decideHost(host: HostSnapshot, policy: DrainPolicy): HostCommand
     // A task an event reports as told to stop will send a STOPPED event, and that event will look at
     // the host: no list until then. One DescribeTasks per hundred such tasks of the batch confirms
     // they have not stopped yet (their events may arrive in any order). A read that lags can only
-    // postpone the list: at worst until the reconciler looks (RECONCILER_PATIENCE_MS and a run).
+    // postpone the list: at worst until the reconciler looks (QUIET_BEFORE_LOOK_MS and a run).
     const announced = policy.path === 'event' ? announcedStops(host) : [];
     if (announced.length > 0) {
       if (host.stoppingByEventsRead === undefined) return read('tasks-told-to-stop');
@@ -320,7 +320,7 @@ export function decideHost(host: HostSnapshot, policy: DrainPolicy): HostCommand
         );
       }
     }
-    return { kind: 'read', what: ['stopping-tasks', ...completionReads(host, ours)] };
+    return { kind: 'read', what: ['stopping-tasks', ...readsWithList(host, ours, policy)] };
   }
   progress.tasksStopping = live.flatMap((instance) =>
     tasksStillStopping(host.tasksToldToStop.get(instance.arn) ?? [], host.stoppedByEvents),
@@ -350,7 +350,7 @@ export function decideHost(host: HostSnapshot, policy: DrainPolicy): HostCommand
         'drain looks done: listed by a later run (this one spent its reads)',
       );
     }
-    return { kind: 'read', what: ['fresh-stopping-tasks', ...completionReads(host, ours)] };
+    return { kind: 'read', what: ['fresh-stopping-tasks', ...readsWithList(host, ours, policy)] };
   }
 
   const missing = completionReads(host, ours);
@@ -371,15 +371,26 @@ export function decideHost(host: HostSnapshot, policy: DrainPolicy): HostCommand
 
 /**
  * What only a completion needs: every container instance registered for the EC2 instance must be
- * empty, not only those the events named, and our hook must hold it. Read with the last list of
- * tasks, in parallel, so that the hand-back waits for one round of reads, not three; the events
- * before the last one of a drain do not list, so they do not pay for these either.
+ * empty, not only those the events named, and our hook must hold it.
  */
 function completionReads(host: HostSnapshot, ours: OurHook): Observation[] {
   const reads: Observation[] = [];
   if (!host.allContainerInstancesFound) reads.push('all-container-instances');
   if (!ours.known) reads.push('lifecycle');
   return reads;
+}
+
+/**
+ * The completion reads made together with a list of the host's stopping tasks. The event paths read
+ * them in parallel with their last list, so that the hand-back waits for one round of reads, not
+ * three; the events before the last one of a drain do not list, so they do not pay for these either.
+ * The reconciler reads them only once its list shows the host empty: most hosts it lists are drains
+ * whose tasks still stop (listed again each run), and a drain whose last event was lost can wait one
+ * more round. With them, a ListContainerInstances per twenty such hosts each run was a sixth of its
+ * reads in the designs refresh.
+ */
+function readsWithList(host: HostSnapshot, ours: OurHook, policy: DrainPolicy): Observation[] {
+  return policy.path === 'reconciler' ? [] : completionReads(host, ours);
 }
 
 /** Tasks that events report as told to stop, with no STOPPED event seen for them. */
@@ -394,13 +405,24 @@ function announcedStops(host: HostSnapshot): string[] {
  */
 export const RECONCILER_PATIENCE_MS = 90_000;
 
-/** The reconciler finishes a drain itself only when it was old and already quiet at its previous run. */
+/**
+ * How long a drain must have had no task wanting to run before the reconciler lists its stopping
+ * tasks, looking for a lost last event. Its tasks are then stopping: behind a load balancer, for
+ * the target group's deregistration delay (300 s by default) and the stop timeout. The task events
+ * finish those drains within seconds of the last stop, so a reconciler that looked after 45 s listed
+ * almost every drain of a refresh once, and described their stopping tasks every run after (in the
+ * designs refresh, 57 of its 114 reads, for no completion). The price: a drain whose last event is
+ * lost waits up to this long, and a run, before the reconciler finishes it (heartbeats go on).
+ */
+export const QUIET_BEFORE_LOOK_MS = 5 * 60_000;
+
+/** The reconciler finishes a drain itself only when it was old and quiet for a while. */
 function quietLongEnough(host: HostSnapshot, drain: DrainClock): boolean {
   if ((drain.age ?? Infinity) < RECONCILER_PATIENCE_MS) return false;
   return (
     host.quietSince !== undefined &&
     host.observedAt !== undefined &&
-    host.observedAt - host.quietSince >= RECONCILER_PATIENCE_MS / 2
+    host.observedAt - host.quietSince >= QUIET_BEFORE_LOOK_MS
   );
 }
 

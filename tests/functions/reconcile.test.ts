@@ -5,7 +5,11 @@ import type { EcsAdapter } from '../../shared/aws/ecs';
 import type { AlertPublisher } from '../../shared/aws/sns';
 import { type ControllerConfig, DRAIN_POLICY_DEFAULTS } from '../../shared/config';
 import type { Telemetry } from '../../shared/observability';
-import { type ContainerInstanceView, START_FUNCTION_GRACE_MS } from '../../shared/decisions/host';
+import {
+  type ContainerInstanceView,
+  QUIET_BEFORE_LOOK_MS,
+  START_FUNCTION_GRACE_MS,
+} from '../../shared/decisions/host';
 
 // The reconciler's handler over recording adapters: what it reads and does for one drain found
 // in progress, from what ECS and Auto Scaling answer. The decisions themselves: host.test.ts.
@@ -195,6 +199,9 @@ it('finds each drain once, from both sides: the held instance and its DRAINING c
   expect(Object.values(report.commands).reduce((sum, n) => sum + n, 0)).toBe(1);
 });
 
+/** Runs, a minute apart, for which a drain with no task wanting to run is left to its task events. */
+const QUIET_RUNS = QUIET_BEFORE_LOOK_MS / 60_000;
+
 describe('a run with more drains to look at than its reads allow', () => {
   interface Drain {
     id: string;
@@ -293,8 +300,9 @@ describe('a run with more drains to look at than its reads allow', () => {
   async function reconcileMany(ecsReadsPerSecond: number) {
     const drains = Array.from({ length: 10 }, (_, n) => ({ id: `i-${n}`, ageMinutes: 12 + n }));
     const { run, listed, heartbeats } = reconciler(drains, { ecsReadsPerSecond });
-    // The first run sees them quiet (no task wants to run) and leaves them to their events.
-    await run();
+    // The first runs see them quiet (no task wants to run) and leave them to their events, which
+    // come once their tasks have stopped (minutes behind a load balancer).
+    for (let minute = 0; minute < QUIET_RUNS; minute++) await run();
     expect(listed).toEqual([]);
     const report = await run();
     return { report, listed, heartbeats };
@@ -329,7 +337,7 @@ describe('a run with more drains to look at than its reads allow', () => {
       ecsReadsPerSecond: 2,
     });
 
-    for (let minute = 0; minute < 3; minute++) await run();
+    for (let minute = 0; minute < QUIET_RUNS + 2; minute++) await run();
 
     expect(completed).toEqual(['i-young']);
   });
@@ -338,8 +346,8 @@ describe('a run with more drains to look at than its reads allow', () => {
     const first = Array.from({ length: 4 }, (_, n) => ({ id: `i-a${n}`, ageMinutes: 30 }));
     const then = Array.from({ length: 4 }, (_, n) => ({ id: `i-b${n}`, ageMinutes: 20 }));
     const { run, listed, described } = reconciler([...first, ...then], { ecsReadsPerSecond: 2 });
-    await run(); // quiet for the first time: left to their events
-    await run();
+    // Quiet for the first time, then for a while: left to their events; then the first four listed.
+    for (let minute = 0; minute <= QUIET_RUNS; minute++) await run();
     described.length = 0;
 
     await run();

@@ -6,6 +6,7 @@ import {
   type HostSnapshot,
   HOOK_WAIT_STATES,
   type LifecycleView,
+  QUIET_BEFORE_LOOK_MS,
   type Observation,
   tasksStillStopping,
   type TaskView,
@@ -233,9 +234,9 @@ describe('decideHost', () => {
     it('is not how the reconciler decides: it has no events', () => {
       const command = decideHost(
         announced({
-          containerInstances: [instance({ drainStartedAt: T0 - 200_000 })],
+          containerInstances: [instance({ drainStartedAt: T0 - 10 * 60_000 })],
           observedAt: T0,
-          quietSince: T0 - 60_000,
+          quietSince: T0 - QUIET_BEFORE_LOOK_MS,
         }),
         { ...policy, path: 'reconciler' },
       );
@@ -824,7 +825,7 @@ describe('decideHost: deadlines, task policies and the reconciler', () => {
   });
 
   it('leaves young drains to the task events, and finishes older ones whose last event was lost, saying so', () => {
-    const empty = (minutes: number, quietSince: number | null = T0 - MINUTE) =>
+    const empty = (minutes: number, quietSince: number | null = T0 - QUIET_BEFORE_LOOK_MS) =>
       host({
         containerInstances: [instance({ drainStartedAt: T0 - minutes * MINUTE })],
         tasksToldToStop: new Map(),
@@ -833,9 +834,10 @@ describe('decideHost: deadlines, task policies and the reconciler', () => {
       });
     expect(decideHost(empty(1), reconciler)).toMatchObject({ kind: 'none' });
     expect(decideHost(empty(5), reconciler)).toEqual({ kind: 'read', what: ['stopping-tasks'] });
-    // An old drain that has just run out of tasks: its last events are on their way. Quiet at the
-    // previous run too, it is one whose last event was lost.
-    for (const quietSince of [null, T0, T0 - 10_000]) {
+    // An old drain that has just run out of tasks, or whose tasks have been stopping for a few
+    // minutes (behind a load balancer): its last events are on their way. Quiet for longer than
+    // tasks take to stop, it may be one whose last event was lost.
+    for (const quietSince of [null, T0, T0 - 10_000, T0 - MINUTE, T0 - QUIET_BEFORE_LOOK_MS + 1]) {
       // Kept alive (a heartbeat when one is due), neither listed nor completed.
       expect(['none', 'heartbeat']).toContain(decideHost(empty(5, quietSince), reconciler).kind);
     }
@@ -862,6 +864,31 @@ describe('decideHost: deadlines, task policies and the reconciler', () => {
     // Seen empty in the same run that first saw it held: the lost event stands.
     expect(decideHost({ ...listed, heldSince: T0 - MINUTE }, reconciler)).toMatchObject({
       alert: { key: 'lost-event' },
+    });
+  });
+
+  it('has the reconciler look up every container instance of a quiet host only once its list shows it empty', () => {
+    const quiet = (tasks?: TaskView[]) =>
+      host({
+        containerInstances: [instance({ drainStartedAt: T0 - 5 * MINUTE })],
+        allContainerInstancesFound: false,
+        tasksToldToStop: tasks === undefined ? new Map() : new Map([[CI, tasks]]),
+        observedAt: T0,
+        quietSince: T0 - QUIET_BEFORE_LOOK_MS,
+      });
+    // Its tasks mostly still stop (listed each run): the list alone, no ListContainerInstances with it.
+    expect(decideHost(quiet(), reconciler)).toEqual({ kind: 'read', what: ['stopping-tasks'] });
+    expect(decideHost(quiet([taskView('task/9', 'RUNNING')]), reconciler).kind).not.toBe('read');
+    // Empty: every container instance of the EC2 instance is looked up before it is let go.
+    expect(decideHost(quiet([taskView('task/9', 'STOPPED')]), reconciler)).toEqual({
+      kind: 'read',
+      what: ['all-container-instances'],
+    });
+    // The event path reads them with its last list, in one round: its hand-back waits on it.
+    const named = { ...quiet(), lifecycle: undefined };
+    expect(decideHost(named, policy)).toEqual({
+      kind: 'read',
+      what: ['stopping-tasks', 'all-container-instances', 'lifecycle'],
     });
   });
 
