@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from './zod';
 
 /** What happens to a drain that reached its deadline. */
 export const DEADLINE_ACTIONS = ['continue', 'stop-tasks', 'keep-waiting'] as const;
@@ -22,22 +22,29 @@ export function globalTimeoutSeconds(heartbeatTimeoutSeconds: number): number {
   return Math.min(48 * 3600, 100 * heartbeatTimeoutSeconds);
 }
 
+/** Comma-joined names, each trimmed. */
+const commaList = z.pipe(
+  z.string(),
+  z.transform((value: string) => value.split(',').map((name) => name.trim())),
+);
+
 const names = (what: string) =>
-  z
-    .string()
-    .transform((value) => value.split(',').map((name) => name.trim()))
-    .pipe(z.array(z.string().min(1, `${what}: an empty name in the list`)).min(1));
+  z.pipe(
+    commaList,
+    z.array(z.string().check(z.minLength(1, `${what}: an empty name in the list`))).check(z.minLength(1)),
+  );
 
 /** `cluster:group` pairs, as template.yaml joins its AutoScalingGroups parameter. */
-const servedGroups = names('AUTO_SCALING_GROUPS').pipe(
+const servedGroups = z.pipe(
+  names('AUTO_SCALING_GROUPS'),
   z.array(
-    z
-      .string()
-      .regex(/^[A-Za-z0-9_-]{1,255}:.+$/, 'AUTO_SCALING_GROUPS items are cluster:group')
-      .transform((pair): ServedGroup => {
+    z.pipe(
+      z.string().check(z.regex(/^[A-Za-z0-9_-]{1,255}:.+$/, 'AUTO_SCALING_GROUPS items are cluster:group')),
+      z.transform((pair: string): ServedGroup => {
         const at = pair.indexOf(':');
         return { cluster: pair.slice(0, at), autoScalingGroupName: pair.slice(at + 1) };
       }),
+    ),
   ),
 );
 
@@ -53,51 +60,54 @@ export const DRAIN_POLICY_DEFAULTS = {
   launchTimeoutSeconds: 600,
 } as const satisfies Partial<ControllerConfig>;
 
-const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const seconds = (fallback: number) => z._default(z.coerce.number().check(z.int(), z.positive()), fallback);
 
 /** What the controller needs to know about the stack it was deployed with (template.yaml sets it). */
 export const ControllerEnvironment = z
   .object({
     CLUSTER_NAMES: names('CLUSTER_NAMES'),
     AUTO_SCALING_GROUPS: servedGroups,
-    LIFECYCLE_HOOK_NAME: z.string().min(1),
+    LIFECYCLE_HOOK_NAME: z.string().check(z.minLength(1)),
     // The hook's HeartbeatTimeout, so heartbeats can be paced to it (30 to 7200 s, as the API allows).
-    HEARTBEAT_TIMEOUT: z.coerce.number().int().min(30).max(7200),
+    HEARTBEAT_TIMEOUT: z.coerce.number().check(z.int(), z.gte(30), z.lte(7200)),
     DRAIN_DEADLINE: seconds(DRAIN_POLICY_DEFAULTS.drainDeadlineSeconds),
-    DEADLINE_ACTION: z.enum(DEADLINE_ACTIONS).default(DRAIN_POLICY_DEFAULTS.deadlineAction),
-    STANDALONE_TASKS: z.enum(STANDALONE_TASK_POLICIES).default(DRAIN_POLICY_DEFAULTS.standaloneTasks),
+    DEADLINE_ACTION: z._default(z.enum(DEADLINE_ACTIONS), DRAIN_POLICY_DEFAULTS.deadlineAction),
+    STANDALONE_TASKS: z._default(z.enum(STANDALONE_TASK_POLICIES), DRAIN_POLICY_DEFAULTS.standaloneTasks),
     STANDALONE_GRACE: seconds(DRAIN_POLICY_DEFAULTS.standaloneGraceSeconds),
     DAEMON_GRACE: seconds(DRAIN_POLICY_DEFAULTS.daemonGraceSeconds),
     // The account's bucket refills at 20 per second; a share beyond it would only be throttled.
-    ECS_READS_PER_SECOND: z.coerce.number().min(1).max(20).default(DRAIN_POLICY_DEFAULTS.ecsReadsPerSecond),
-    ALERT_TOPIC_ARN: z.string().optional(),
+    ECS_READS_PER_SECOND: z._default(
+      z.coerce.number().check(z.gte(1), z.lte(20)),
+      DRAIN_POLICY_DEFAULTS.ecsReadsPerSecond,
+    ),
+    ALERT_TOPIC_ARN: z.optional(z.string()),
     // Launch readiness: on or off, the stack's launch hook, and its HeartbeatTimeout.
-    LAUNCH_READINESS: z.enum(['enabled', 'disabled']).default('disabled'),
-    LAUNCH_HOOK_NAME: z.string().optional(),
-    LAUNCH_TIMEOUT: z.coerce
-      .number()
-      .int()
-      .min(30)
-      .max(7200)
-      .default(DRAIN_POLICY_DEFAULTS.launchTimeoutSeconds),
+    LAUNCH_READINESS: z._default(z.enum(['enabled', 'disabled']), 'disabled'),
+    LAUNCH_HOOK_NAME: z.optional(z.string()),
+    LAUNCH_TIMEOUT: z._default(
+      z.coerce.number().check(z.int(), z.gte(30), z.lte(7200)),
+      DRAIN_POLICY_DEFAULTS.launchTimeoutSeconds,
+    ),
   })
-  .superRefine((env, context) => {
-    if (env.LAUNCH_READINESS === 'enabled' && (env.LAUNCH_HOOK_NAME ?? '') === '')
-      context.addIssue({
-        code: 'custom',
-        path: ['LAUNCH_HOOK_NAME'],
-        message: 'launch readiness is enabled, but its hook is not named',
-      });
-    for (const group of env.AUTO_SCALING_GROUPS) {
-      if (!env.CLUSTER_NAMES.includes(group.cluster)) {
+  .check(
+    z.superRefine((env, context) => {
+      if (env.LAUNCH_READINESS === 'enabled' && (env.LAUNCH_HOOK_NAME ?? '') === '')
         context.addIssue({
           code: 'custom',
-          path: ['AUTO_SCALING_GROUPS'],
-          message: `group ${group.autoScalingGroupName} names cluster ${group.cluster}, which is not in CLUSTER_NAMES`,
+          path: ['LAUNCH_HOOK_NAME'],
+          message: 'launch readiness is enabled, but its hook is not named',
         });
+      for (const group of env.AUTO_SCALING_GROUPS) {
+        if (!env.CLUSTER_NAMES.includes(group.cluster)) {
+          context.addIssue({
+            code: 'custom',
+            path: ['AUTO_SCALING_GROUPS'],
+            message: `group ${group.autoScalingGroupName} names cluster ${group.cluster}, which is not in CLUSTER_NAMES`,
+          });
+        }
       }
-    }
-  });
+    }),
+  );
 
 export interface ControllerConfig {
   /** Clusters this stack drains; a drain request naming another is rejected without an AWS call. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod';
 
 /**
  * Blue/green replacement of an Auto Scaling group's ECS fleet, with a way back (issue 9). Pure:
@@ -32,8 +32,8 @@ export type RecordedPhase = (typeof BLUE_GREEN_PHASES)[number];
 /** What a step reports: a recorded phase, or where no tag is (`idle`, `done`), or a refusal. */
 export type BlueGreenPhase = RecordedPhase | 'idle' | 'done' | 'refused';
 
-const count = z.coerce.number().int().min(0);
-const version = z.string().regex(/^[1-9]\d{0,9}$/, 'a numbered launch template version');
+const count = z.coerce.number().check(z.int(), z.gte(0));
+const version = z.string().check(z.regex(/^[1-9]\d{0,9}$/, 'a numbered launch template version'));
 
 /**
  * The tag's value: `v=1;phase=standby;blue=3;green=4;n=6;min=0;max=13;desired=6;since=…;until=…`
@@ -46,16 +46,13 @@ export const BlueGreenState = z.strictObject({
   phase: z.enum(BLUE_GREEN_PHASES),
   blue: version,
   green: version,
-  n: count.refine((n) => n > 0, 'the blue fleet has at least one instance'),
+  n: count.check(z.refine((n) => n > 0, 'the blue fleet has at least one instance')),
   min: count,
   max: count,
   desired: count,
   since: count,
-  until: count.optional(),
-  why: z
-    .string()
-    .regex(/^[a-z-]{1,40}$/)
-    .optional(),
+  until: z.optional(count),
+  why: z.optional(z.string().check(z.regex(/^[a-z-]{1,40}$/))),
 });
 export type BlueGreenState = z.infer<typeof BlueGreenState>;
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod';
 import { ecsArn } from './task-state-change';
 
 /**
@@ -9,16 +9,16 @@ import { ecsArn } from './task-state-change';
 export const ContainerInstanceStateChangeEvent = z.object({
   source: z.literal('aws.ecs'),
   'detail-type': z.literal('ECS Container Instance State Change'),
-  time: z.string().refine((text) => !Number.isNaN(Date.parse(text)), 'not a timestamp'),
+  time: z.string().check(z.refine((text) => !Number.isNaN(Date.parse(text)), 'not a timestamp')),
   detail: z.object({
     clusterArn: ecsArn('cluster'),
     containerInstanceArn: ecsArn('container-instance'),
-    ec2InstanceId: z.string().regex(/^i-[0-9a-f]{8,17}$/, 'not an EC2 instance id'),
-    status: z.string().min(1),
+    ec2InstanceId: z.string().check(z.regex(/^i-[0-9a-f]{8,17}$/, 'not an EC2 instance id')),
+    status: z.string().check(z.minLength(1)),
     agentConnected: z.boolean(),
-    attributes: z.array(z.object({ name: z.string(), value: z.string().optional() })).optional(),
-    registeredAt: z.string().optional(),
-    version: z.number().int().nonnegative().optional(),
+    attributes: z.optional(z.array(z.object({ name: z.string(), value: z.optional(z.string()) }))),
+    registeredAt: z.optional(z.string()),
+    version: z.optional(z.number().check(z.int(), z.nonnegative())),
   }),
 });
 export type ContainerInstanceStateChangeEvent = z.infer<typeof ContainerInstanceStateChangeEvent>;

@@ -1,12 +1,14 @@
-import { z } from 'zod';
+import * as z from '../zod';
 
 /** An ECS ARN of this resource type (`cluster/…`, `task/…`, `container-instance/…`), in any partition. */
 export const ecsArn = (resource: string) =>
   z
     .string()
-    .regex(
-      new RegExp(`^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\\d{12}:${resource}/\\S+$`),
-      `not an ARN of an ECS ${resource}`,
+    .check(
+      z.regex(
+        new RegExp(`^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\\d{12}:${resource}/\\S+$`),
+        `not an ARN of an ECS ${resource}`,
+      ),
     );
 
 /**
@@ -17,21 +19,21 @@ export const TaskStateChangeEvent = z.object({
   source: z.literal('aws.ecs'),
   'detail-type': z.literal('ECS Task State Change'),
   // When ECS emitted the event; paces heartbeats without trusting the order of arrival.
-  time: z.string().refine((text) => !Number.isNaN(Date.parse(text)), 'not a timestamp'),
+  time: z.string().check(z.refine((text) => !Number.isNaN(Date.parse(text)), 'not a timestamp')),
   detail: z.object({
     clusterArn: ecsArn('cluster'),
     taskArn: ecsArn('task'),
-    lastStatus: z.string().min(1),
-    desiredStatus: z.string().optional(),
-    launchType: z.string().optional(),
+    lastStatus: z.string().check(z.minLength(1)),
+    desiredStatus: z.optional(z.string()),
+    launchType: z.optional(z.string()),
     // Absent for Fargate tasks, which run on no container instance of ours.
     // Checked for its kind: one bad identifier would make ECS refuse the batch's shared describe.
-    containerInstanceArn: ecsArn('container-instance').optional(),
+    containerInstanceArn: z.optional(ecsArn('container-instance')),
     // Increases with every change of this task; duplicates carry the same version.
-    version: z.number().int().nonnegative().optional(),
-    group: z.string().optional(),
-    stopCode: z.string().optional(),
-    stoppedReason: z.string().optional(),
+    version: z.optional(z.number().check(z.int(), z.nonnegative())),
+    group: z.optional(z.string()),
+    stopCode: z.optional(z.string()),
+    stoppedReason: z.optional(z.string()),
   }),
 });
 export type TaskStateChangeEvent = z.infer<typeof TaskStateChangeEvent>;

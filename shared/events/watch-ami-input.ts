@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod';
 
 /**
  * What the AMI watcher is invoked with (template.yaml, WatchAmiFunction): its hourly schedule sends
@@ -7,12 +7,12 @@ import { z } from 'zod';
  * means watch, and so does the scheduled event EventBridge sends a schedule without an Input (a stack
  * deployed before the schedules named their action). Anything else is refused, never guessed.
  */
-const Watch = z.strictObject({ action: z.literal('watch').optional() });
+const Watch = z.strictObject({ action: z.optional(z.literal('watch')) });
 const Step = z.strictObject({ action: z.literal('step') });
 const Rollback = z.strictObject({
   action: z.literal('rollback'),
   // Auto Scaling's own limit on a group name.
-  autoScalingGroupName: z.string().min(1).max(255),
+  autoScalingGroupName: z.string().check(z.minLength(1), z.maxLength(255)),
 });
 const ScheduledEvent = z.looseObject({
   source: z.literal('aws.events'),
@@ -20,10 +20,16 @@ const ScheduledEvent = z.looseObject({
 });
 
 export const WatchAmiInput = z.union([
-  Watch.transform(() => ({ action: 'watch' as const })),
+  z.pipe(
+    Watch,
+    z.transform(() => ({ action: 'watch' as const })),
+  ),
   Step,
   Rollback,
-  ScheduledEvent.transform(() => ({ action: 'watch' as const })),
+  z.pipe(
+    ScheduledEvent,
+    z.transform(() => ({ action: 'watch' as const })),
+  ),
 ]);
 export type WatchAmiInput = z.output<typeof WatchAmiInput>;
 

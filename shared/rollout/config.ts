@@ -1,27 +1,31 @@
-import { z } from 'zod';
+import * as z from '../zod';
 import { ControllerEnvironment, type ServedGroup } from '../config';
 import { BLUE_GREEN_DEFAULTS, type BlueGreenSettings } from '../decisions/blue-green';
 import { REFRESH_DEFAULTS, type RefreshSettings, refreshSettingsProblems } from '../decisions/refresh-plan';
 import { ROLLOUT_STRATEGIES, type RolloutStrategy } from '../decisions/rollout-strategy';
 import { AMI_VARIANTS, type AmiVariant } from './ami-variants';
 
-const numberList = z
-  .string()
-  .transform((value) => value.split(',').map((item) => Number(item.trim())))
-  .pipe(z.array(z.number().int()));
+/** Comma-joined whole numbers. */
+const numberList = z.pipe(
+  z.pipe(
+    z.string(),
+    z.transform((value: string) => value.split(',').map((item) => Number(item.trim()))),
+  ),
+  z.array(z.number().check(z.int())),
+);
 
 /** Comma-joined names; empty items are dropped (template.yaml joins an optional, possibly empty list). */
-const optionalNames = z
-  .string()
-  .default('')
-  .transform((value) =>
+const optionalNames = z.pipe(
+  z._default(z.string(), ''),
+  z.transform((value: string) =>
     value
       .split(',')
       .map((name) => name.trim())
       .filter((name) => name !== ''),
-  );
+  ),
+);
 
-const seconds = z.coerce.number().int().min(0).max(172800);
+const seconds = z.coerce.number().check(z.int(), z.gte(0), z.lte(172800));
 
 /**
  * What the AMI watcher needs to know about the stack (template.yaml, WatchAmiFunction). The served
@@ -31,26 +35,28 @@ export const WatcherEnvironment = z
   .object({
     CLUSTER_NAMES: ControllerEnvironment.shape.CLUSTER_NAMES,
     AUTO_SCALING_GROUPS: ControllerEnvironment.shape.AUTO_SCALING_GROUPS,
-    AMI_VARIANT: z.enum(AMI_VARIANTS).default('amazon-linux-2023'),
+    AMI_VARIANT: z._default(z.enum(AMI_VARIANTS), 'amazon-linux-2023'),
     // Only the exact word `false` acts: a typo keeps the watcher reporting.
-    AMI_WATCH_DRY_RUN: z.enum(['true', 'false']).default('true'),
-    REFRESH_MAX_HEALTHY_PERCENTAGE: z.coerce.number().default(REFRESH_DEFAULTS.maxHealthyPercentage),
-    REFRESH_INSTANCE_WARMUP: z.coerce.number().default(REFRESH_DEFAULTS.instanceWarmupSeconds),
-    REFRESH_CHECKPOINTS: numberList.default([...REFRESH_DEFAULTS.checkpointPercentages]),
-    REFRESH_CHECKPOINT_DELAY: z.coerce.number().default(REFRESH_DEFAULTS.checkpointDelaySeconds),
+    AMI_WATCH_DRY_RUN: z._default(z.enum(['true', 'false']), 'true'),
+    REFRESH_MAX_HEALTHY_PERCENTAGE: z._default(z.coerce.number(), REFRESH_DEFAULTS.maxHealthyPercentage),
+    REFRESH_INSTANCE_WARMUP: z._default(z.coerce.number(), REFRESH_DEFAULTS.instanceWarmupSeconds),
+    REFRESH_CHECKPOINTS: z._default(numberList, [...REFRESH_DEFAULTS.checkpointPercentages]),
+    REFRESH_CHECKPOINT_DELAY: z._default(z.coerce.number(), REFRESH_DEFAULTS.checkpointDelaySeconds),
     REFRESH_ALARM_NAMES: optionalNames,
-    ROLLOUT_STRATEGY: z.enum(ROLLOUT_STRATEGIES).default('rolling'),
-    BLUE_GREEN_BURN_IN: seconds.default(BLUE_GREEN_DEFAULTS.burnInSeconds),
-    BLUE_GREEN_LAUNCH_TIMEOUT: seconds.min(60).default(BLUE_GREEN_DEFAULTS.launchTimeoutSeconds),
-    BLUE_GREEN_DRAIN_TIMEOUT: seconds.min(60).default(BLUE_GREEN_DEFAULTS.drainTimeoutSeconds),
+    ROLLOUT_STRATEGY: z._default(z.enum(ROLLOUT_STRATEGIES), 'rolling'),
+    BLUE_GREEN_BURN_IN: z._default(seconds, BLUE_GREEN_DEFAULTS.burnInSeconds),
+    BLUE_GREEN_LAUNCH_TIMEOUT: z._default(seconds.check(z.gte(60)), BLUE_GREEN_DEFAULTS.launchTimeoutSeconds),
+    BLUE_GREEN_DRAIN_TIMEOUT: z._default(seconds.check(z.gte(60)), BLUE_GREEN_DEFAULTS.drainTimeoutSeconds),
     // 0: a quarter of the fleet, rounded up (the state machine's own default).
-    BLUE_GREEN_DRAIN_BATCH_SIZE: z.coerce.number().int().min(0).default(0),
-    ALERT_TOPIC_ARN: z.string().optional(),
+    BLUE_GREEN_DRAIN_BATCH_SIZE: z._default(z.coerce.number().check(z.int(), z.gte(0)), 0),
+    ALERT_TOPIC_ARN: z.optional(z.string()),
   })
-  .superRefine((env, context) => {
-    const problems = refreshSettingsProblems(refreshSettings(env));
-    for (const message of problems) context.addIssue({ code: 'custom', path: ['REFRESH_*'], message });
-  });
+  .check(
+    z.superRefine((env, context) => {
+      const problems = refreshSettingsProblems(refreshSettings(env));
+      for (const message of problems) context.addIssue({ code: 'custom', path: ['REFRESH_*'], message });
+    }),
+  );
 type WatcherEnvironment = z.infer<typeof WatcherEnvironment>;
 
 export interface WatcherConfig {
