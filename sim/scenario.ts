@@ -67,11 +67,15 @@ export type ClusterShapeInput = z.input<typeof ClusterShape>;
 /** The built-in demo: a small cluster with the deployment settings people really use. */
 export function demoShape(instances = 6): ClusterShape {
   const perInstance = instances / 6;
+  // As most services are set up now: a failing deployment rolls back by itself (`ecs-drain deploy`
+  // against sim:serve shows it; nothing in a rehearsal deploys).
+  const deploymentCircuitBreaker = { enable: true, rollback: true };
   return ClusterShape.parse({
     instances,
     services: [
       {
         name: 'web',
+        deploymentCircuitBreaker,
         desiredCount: Math.round(6 * perInstance),
         minimumHealthyPercent: 100,
         maximumPercent: 200,
@@ -81,6 +85,7 @@ export function demoShape(instances = 6): ClusterShape {
       },
       {
         name: 'api',
+        deploymentCircuitBreaker,
         desiredCount: Math.round(3 * perInstance),
         minimumHealthyPercent: 50,
         maximumPercent: 100,
@@ -92,6 +97,7 @@ export function demoShape(instances = 6): ClusterShape {
       },
       {
         name: 'checkout',
+        deploymentCircuitBreaker,
         desiredCount: Math.max(2, Math.round(2 * perInstance)),
         minimumHealthyPercent: 50,
         maximumPercent: 200,
@@ -102,6 +108,7 @@ export function demoShape(instances = 6): ClusterShape {
       },
       {
         name: 'worker',
+        deploymentCircuitBreaker,
         desiredCount: Math.round(4 * perInstance),
         minimumHealthyPercent: 0,
         maximumPercent: 100,

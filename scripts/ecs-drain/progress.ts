@@ -10,6 +10,9 @@ export interface Progress {
   stop(): void;
 }
 
+/** Without a terminal, how often a line is written while the count stays the same. */
+const QUIET_LINE_MS = 30_000;
+
 export function progressFor(context: CommandContext, label: string): Progress {
   const { options, io } = context;
   if (!options.progress) return { update: () => undefined, stop: () => undefined };
@@ -33,15 +36,18 @@ export function progressFor(context: CommandContext, label: string): Progress {
       },
     };
   }
-  // Not a terminal: one line each time what is shown changes, never a line per poll.
-  let last = '';
+  // Not a terminal (a CI log): a line when the count moves, else one every QUIET_LINE_MS at most,
+  // so that a status that changes with every poll (a failed-task count) does not fill the log.
+  let lastCount = '';
+  let lastAt = 0;
   const started = Date.now();
   return {
     update(done, total, status) {
-      const line = `${label}: ${done}/${total} ${status}`;
-      if (line === last) return;
-      last = line;
-      io.stderr(`[${Math.round((Date.now() - started) / 1000)}s] ${line}\n`);
+      const count = `${done}/${total}`;
+      if (count === lastCount && Date.now() - lastAt < QUIET_LINE_MS) return;
+      lastCount = count;
+      lastAt = Date.now();
+      io.stderr(`[${Math.round((lastAt - started) / 1000)}s] ${label}: ${count} ${status}\n`);
     },
     stop: () => undefined,
   };

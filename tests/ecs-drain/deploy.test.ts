@@ -18,6 +18,8 @@ const shape = ClusterShape.parse({
       stopSeconds: 10,
       deploymentCircuitBreaker: { enable: true, rollback: true },
     },
+    // No circuit breaker (CreateService's default): ECS retries a failing image for ever.
+    { name: 'legacy', desiredCount: 1, minimumHealthyPercent: 0, maximumPercent: 100, startupSeconds: 5 },
   ],
 });
 
@@ -99,8 +101,25 @@ describe('ecs-drain deploy against the twin', () => {
     expect(serving()?.revision).toBe(2);
   }, 60_000);
 
+  it('no circuit breaker: warned at the start, and a failing image ends at --timeout (exit 6), not in success', async () => {
+    const { code, stdout, stderr } = await deploy(
+      '--service',
+      'legacy',
+      '--image',
+      'example/legacy:2-broken',
+      '--timeout',
+      '3',
+    );
+    expect(code).toBe(EXIT.timedOut);
+    expect(stdout).toBe('');
+    expect(stderr).toContain('legacy: warning: no deployment circuit breaker');
+    expect(stderr).toMatch(/not finished after 3 s/);
+  }, 60_000);
+
   it('an unknown service or cluster: not-found exit code, one line, nothing registered', async () => {
     const before = registered();
+    const registrations = () => live.world.api.calls.get('ecs:RegisterTaskDefinition') ?? 0;
+    const registrationsBefore = registrations();
     const service = await deploy('--service', 'nope', '--image', 'example/shop:9');
     expect(service.code).toBe(EXIT.notFound);
     expect(service.stderr).toBe(`ecs-drain deploy: no service "nope" in cluster "${STACK.clusterName}"\n`);
@@ -111,6 +130,6 @@ describe('ecs-drain deploy against the twin', () => {
     expect(cluster.code).toBe(EXIT.notFound);
     expect(cluster.stderr.trim().split('\n')).toHaveLength(1);
     expect(registered()).toBe(before);
-    expect(live.world.api.calls.get('ecs:RegisterTaskDefinition') ?? 0).toBe(before - 1);
+    expect(registrations()).toBe(registrationsBefore);
   }, 60_000);
 });

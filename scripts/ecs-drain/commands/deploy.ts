@@ -64,6 +64,10 @@ export const deploy: CommandRegistration = (program, run) => {
         context.note(
           `${name}: deploying ${revisionOf(registered)} (was ${revisionOf(previous)}), image ${image}`,
         );
+        if (service.deploymentConfiguration?.deploymentCircuitBreaker?.enable !== true)
+          context.note(
+            `${name}: warning: no deployment circuit breaker: ECS retries a failing image until --timeout (${options.timeout} s), then it is yours to roll back`,
+          );
 
         const summary = (outcome: string) => ({
           cluster,
