@@ -254,7 +254,7 @@ export function loadController(
               ...clientConfig,
               retryStrategy: account.retryStrategy('autoscaling', SDK_MAX_ATTEMPTS),
             }),
-            autoScalingPacer(account.timing),
+            autoScalingPacer(path, account.timing),
           ),
           alerts: new AlertPublisher(
             new SNSClient({ ...clientConfig, retryStrategy: account.retryStrategy('sns', SDK_MAX_ATTEMPTS) }),
@@ -312,7 +312,7 @@ export function loadController(
               ec2: new Ec2Adapter(new EC2Client({ ...clientConfig, ...retry('ec2') })),
               autoScaling: new AutoScalingAdapter(
                 new AutoScalingClient({ ...clientConfig, ...retry('autoscaling') }),
-                autoScalingPacer(account.timing),
+                autoScalingPacer('watcher', account.timing),
               ),
               alerts: new AlertPublisher(
                 new SNSClient({ ...clientConfig, ...retry('sns') }),

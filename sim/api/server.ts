@@ -100,7 +100,7 @@ export class TokenBucket {
 }
 
 /** ECS API reference, request throttling: burst and sustained rate per account and Region. */
-const BUCKET_SIZES: Record<string, [number, number]> = {
+export const BUCKET_SIZES: Record<string, [number, number]> = {
   'cluster-resource-read': [100, 20],
   'cluster-resource-modify': [100, 40],
   'cluster-read': [50, 20],

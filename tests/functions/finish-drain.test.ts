@@ -77,7 +77,7 @@ function newContainer() {
     // that a drain's age does not decide (deadlines are tested in host.test.ts and end to end).
     config: { ...loadConfig(), drainDeadlineSeconds: Number.MAX_SAFE_INTEGER },
     ecs: new EcsAdapter(new ECSClient({}), ecsReads),
-    autoScaling: new AutoScalingAdapter(new AutoScalingClient({}), autoScalingPacer(timing)),
+    autoScaling: new AutoScalingAdapter(new AutoScalingClient({}), autoScalingPacer('event', timing)),
     alerts: new AlertPublisher(new SNSClient({}), undefined),
     telemetry: telemetry(logger, metrics),
   });
