@@ -119,19 +119,22 @@ export const AUTO_SCALING_STACK_SHARE = 0.8;
  * Each drain and each launch costs one CompleteLifecycleAction (and a fiftieth of a
  * DescribeAutoScalingInstances): the task events' two containers complete the drains and launch
  * readiness's two the launches, so they get most. The notifications' containers complete only hosts
- * with nothing to drain; the reconciler describes its groups once a run and finishes what events
- * missed; the watcher starts refreshes, and in a blue/green rollout terminates old instances.
+ * with nothing to drain. The reconciler describes its groups once a run, finishes what events missed,
+ * and gives up launches that stay unready (events bring no news of those): it bursts far enough to
+ * answer a wave of them together (at 0.5 per second in bursts of 2, the six abandons of each wave of
+ * the broken-AMI rehearsal spread over 12 s, and the refresh failed while one wave was still being
+ * replaced, taking old instances with it); the watcher starts refreshes, and in a blue/green rollout terminates old instances.
  * `containers` is each function's MaximumConcurrency (one for the scheduled ones): template.test.ts
  * checks them against template.yaml.
  */
 export const AUTO_SCALING_SHARES: Readonly<
   Record<AutoScalingCaller, { perSecond: number; burst: number; containers: number }>
 > = {
-  event: { perSecond: 2, burst: 5, containers: 2 },
-  launch: { perSecond: 1.25, burst: 5, containers: 2 },
-  start: { perSecond: 0.25, burst: 2, containers: 2 },
-  reconciler: { perSecond: 0.5, burst: 3, containers: 1 },
-  watcher: { perSecond: 0.5, burst: 3, containers: 1 },
+  event: { perSecond: 1.9, burst: 5, containers: 2 },
+  launch: { perSecond: 1.2, burst: 5, containers: 2 },
+  start: { perSecond: 0.25, burst: 1, containers: 2 },
+  reconciler: { perSecond: 1, burst: 6, containers: 1 },
+  watcher: { perSecond: 0.3, burst: 2, containers: 1 },
 };
 
 /** One container's Auto Scaling pacer: its caller's part of the stack's share (see AUTO_SCALING_SHARES). */

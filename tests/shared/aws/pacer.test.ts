@@ -128,19 +128,19 @@ describe('the pacers of the functions', () => {
       (29 / 7) * 1000,
     ],
     [
-      'Auto Scaling calls of a task events container: 2 per second, in bursts of 5',
+      'Auto Scaling calls of a task events container: 1.9 per second, in bursts of 5',
       (t: Timing) => autoScalingPacer('event', t),
-      (25 / 2) * 1000,
+      (25 / 1.9) * 1000,
     ],
     [
-      'Auto Scaling calls of a launch readiness container: 1.25 per second, in bursts of 5',
+      'Auto Scaling calls of a launch readiness container: 1.2 per second, in bursts of 5',
       (t: Timing) => autoScalingPacer('launch', t),
-      (25 / 1.25) * 1000,
+      (25 / 1.2) * 1000,
     ],
     [
-      'Auto Scaling calls of the reconciler: 0.5 per second, in bursts of 3',
+      'Auto Scaling calls of the reconciler: 1 per second, in bursts of 6',
       (t: Timing) => autoScalingPacer('reconciler', t),
-      (27 / 0.5) * 1000,
+      24 * 1000,
     ],
   ])('%s', async (_case, build, expectedMilliseconds) => {
     const timing = new InstantTiming();
