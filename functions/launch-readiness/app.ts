@@ -12,7 +12,7 @@ export type LaunchReadinessDependencies = FunctionDependencies & Pick<LaunchDeps
  * service once its container instance is ACTIVE in its group's cluster with the agent connected, and
  * abandons one that registered in another cluster, runs another AMI than its launch template names,
  * or is still not ready after LaunchTimeout. The reconciler looks at every held launch each minute,
- * so a lost event costs a minute, not a launch.
+ * so a lost event costs a minute or two, not a launch.
  *
  * Returns the messages of instances whose reads or completion failed (ReportBatchItemFailures); a
  * message that can never succeed is logged once, naming the field, and dropped.

@@ -113,8 +113,9 @@ export const AUTO_SCALING_STACK_SHARE = 0.8;
  * `burst`), and rate times containers over every caller stays within AUTO_SCALING_STACK_SHARE of the
  * assumed limit, bursts within its burst. Before, every container paced itself at 10 per second in
  * bursts of 20, up to eight containers at once against one bucket of 10 per second: in a refresh of
- * 5,000 instances a fifth of the calls were throttled, and calls that ran out of attempts sent their
- * host's messages back to the queue for a visibility timeout (a hand-back p99 of 2,504 s).
+ * 5,000 instances a quarter of the calls were throttled, and calls that ran out of attempts (or of
+ * the client's retry quota) sent their host's messages back to the queue for a visibility timeout, to
+ * be throttled again (a hand-back p99 of nearly an hour).
  *
  * Each drain and each launch costs one CompleteLifecycleAction (and a fiftieth of a
  * DescribeAutoScalingInstances): the task events' two containers complete the drains and launch
