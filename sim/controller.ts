@@ -4,7 +4,7 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { RetryStrategyV2 } from '@smithy/types';
-import type { SQSEvent } from 'aws-lambda';
+import type { Context, SQSEvent } from 'aws-lambda';
 import { createFinishDrainHandler } from '../functions/finish-drain/app';
 import { createLaunchReadinessHandler } from '../functions/launch-readiness/app';
 import { createWatchAmiHandler } from '../functions/watch-ami/app';
@@ -277,11 +277,11 @@ export function loadController(
       return {
         startDrain: () => {
           const handler = createStartDrainHandler(container('start'));
-          return (event) => handler(event as SQSEvent);
+          return (event: unknown, context?: Context) => handler(event as SQSEvent, context);
         },
         finishDrain: () => {
           const handler = createFinishDrainHandler(container('event'));
-          return (event) => handler(event as SQSEvent);
+          return (event: unknown, context?: Context) => handler(event as SQSEvent, context);
         },
         ...(launchHook && {
           launchReadiness: () => {
