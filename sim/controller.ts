@@ -286,7 +286,7 @@ export function loadController(
         ...(launchHook && {
           launchReadiness: () => {
             const handler = createLaunchReadinessHandler({ ...container('launch'), imageOf: images() });
-            return (event) => handler(event as SQSEvent);
+            return (event: unknown, context?: Context) => handler(event as SQSEvent, context);
           },
         }),
         ...(rollout !== undefined && {
