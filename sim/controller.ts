@@ -4,7 +4,7 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { RetryStrategyV2 } from '@smithy/types';
-import type { SQSEvent } from 'aws-lambda';
+import type { Context, SQSEvent } from 'aws-lambda';
 import { createFinishDrainHandler } from '../functions/finish-drain/app';
 import { createLaunchReadinessHandler } from '../functions/launch-readiness/app';
 import { createWatchAmiHandler } from '../functions/watch-ami/app';
@@ -254,7 +254,7 @@ export function loadController(
               ...clientConfig,
               retryStrategy: account.retryStrategy('autoscaling', SDK_MAX_ATTEMPTS),
             }),
-            autoScalingPacer(account.timing),
+            autoScalingPacer(path, account.timing),
           ),
           alerts: new AlertPublisher(
             new SNSClient({ ...clientConfig, retryStrategy: account.retryStrategy('sns', SDK_MAX_ATTEMPTS) }),
@@ -277,16 +277,16 @@ export function loadController(
       return {
         startDrain: () => {
           const handler = createStartDrainHandler(container('start'));
-          return (event) => handler(event as SQSEvent);
+          return (event: unknown, context?: Context) => handler(event as SQSEvent, context);
         },
         finishDrain: () => {
           const handler = createFinishDrainHandler(container('event'));
-          return (event) => handler(event as SQSEvent);
+          return (event: unknown, context?: Context) => handler(event as SQSEvent, context);
         },
         ...(launchHook && {
           launchReadiness: () => {
             const handler = createLaunchReadinessHandler({ ...container('launch'), imageOf: images() });
-            return (event) => handler(event as SQSEvent);
+            return (event: unknown, context?: Context) => handler(event as SQSEvent, context);
           },
         }),
         ...(rollout !== undefined && {
@@ -312,7 +312,7 @@ export function loadController(
               ec2: new Ec2Adapter(new EC2Client({ ...clientConfig, ...retry('ec2') })),
               autoScaling: new AutoScalingAdapter(
                 new AutoScalingClient({ ...clientConfig, ...retry('autoscaling') }),
-                autoScalingPacer(account.timing),
+                autoScalingPacer('watcher', account.timing),
               ),
               alerts: new AlertPublisher(
                 new SNSClient({ ...clientConfig, ...retry('sns') }),

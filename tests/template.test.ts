@@ -1,4 +1,4 @@
-import { ECS_READ_SHARES } from '../shared/aws/pacer';
+import { AUTO_SCALING_SHARES, ECS_READ_SHARES } from '../shared/aws/pacer';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -462,6 +462,28 @@ describe('template.yaml', () => {
     expect(template.Globals.Function.Environment.Variables.ECS_READS_PER_SECOND).toEqual({
       Ref: 'EcsReadsPerSecond',
     });
+  });
+
+  it('runs no more containers of each function than the Auto Scaling share was split among', () => {
+    // Auto Scaling has one limit for the whole account: each container paces itself to its caller's
+    // part (AUTO_SCALING_SHARES), so a function running more containers than counted there calls faster.
+    const concurrency = (fn: string, event: string) =>
+      resources[fn].Properties.Events[event].Properties.ScalingConfig.MaximumConcurrency;
+    expect(concurrency('FinishDrainFunction', 'TaskEvents')).toBe(AUTO_SCALING_SHARES.event.containers);
+    expect(concurrency('StartDrainFunction', 'LifecycleNotifications')).toBe(
+      AUTO_SCALING_SHARES.start.containers,
+    );
+    expect(concurrency('LaunchReadinessFunction', 'LaunchesAndRegistrations')).toBe(
+      AUTO_SCALING_SHARES.launch.containers,
+    );
+    // The scheduled functions: one run at a time, never retried into an overlap.
+    for (const [fn, caller] of [
+      ['ReconcileFunction', 'reconciler'],
+      ['WatchAmiFunction', 'watcher'],
+    ] as const) {
+      expect(resources[fn].Properties.EventInvokeConfig.MaximumRetryAttempts).toBe(0);
+      expect(AUTO_SCALING_SHARES[caller].containers).toBe(1);
+    }
   });
 
   it('hides a batch from other consumers for at least six times the finish function timeout', () => {

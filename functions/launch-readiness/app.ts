@@ -2,7 +2,8 @@ import { decideOnLaunchMessage, type LaunchCandidate } from '../../shared/decisi
 import type { FunctionDependencies } from '../../shared/drain/drive-hosts';
 import { readSqsBatch, reject } from '../../shared/drain/sqs-batch';
 import { driveLaunches, launchContainerDeps, type LaunchDeps } from '../../shared/launch/drive-launches';
-import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Context, SQSBatchItemFailure, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { ACT_MARGIN_MS } from '../../shared/drain/sqs-batch';
 
 export type LaunchReadinessDependencies = FunctionDependencies & Pick<LaunchDeps, 'imageOf'>;
 
@@ -12,7 +13,7 @@ export type LaunchReadinessDependencies = FunctionDependencies & Pick<LaunchDeps
  * service once its container instance is ACTIVE in its group's cluster with the agent connected, and
  * abandons one that registered in another cluster, runs another AMI than its launch template names,
  * or is still not ready after LaunchTimeout. The reconciler looks at every held launch each minute,
- * so a lost event costs a minute, not a launch.
+ * so a lost event costs a minute or two, not a launch.
  *
  * Returns the messages of instances whose reads or completion failed (ReportBatchItemFailures); a
  * message that can never succeed is logged once, naming the field, and dropped.
@@ -21,7 +22,14 @@ export function createLaunchReadinessHandler(dependencies: LaunchReadinessDepend
   const { config, telemetry } = dependencies;
   const deps = launchContainerDeps(dependencies);
   const { timing } = deps;
-  return async (event: SQSEvent): Promise<SQSBatchResponse> => {
+  return async (
+    event: SQSEvent,
+    context?: Pick<Context, 'getRemainingTimeInMillis'>,
+  ): Promise<SQSBatchResponse> => {
+    // As the drain handlers do: no launch answered in the last seconds before Lambda's timeout.
+    const remaining = context?.getRemainingTimeInMillis;
+    if (typeof remaining !== 'function') delete deps.actBy;
+    else deps.actBy = timing.now() + remaining.call(context) - ACT_MARGIN_MS;
     try {
       const records = readSqsBatch(event, telemetry);
       telemetry.measure('BatchSize', records.length);

@@ -79,6 +79,16 @@ export function createReconcileHandler(dependencies: ReconcileDependencies) {
         ? waiting.filter((instance) => instance.lifecycleState !== 'Terminating:Wait')
         : [];
       const stillLaunching = new Set(launching.map(({ instanceId }) => instanceId));
+      // Launch readiness answers a launch within seconds of its registration event, or, in a large
+      // refresh, once its paced completions reach it. A launch first seen held in this run is left to
+      // it: completed here as well, it cost a second completion, refused as gone (in a refresh of 1,000
+      // instances, 144 of the reconciler's 154 launch completions). Held at the next run, its events
+      // were lost or are late: the reconciler answers it then. (With a LaunchTimeout short enough that
+      // the launch may be overdue already, it is decided at once, as before: it may have to be given up.)
+      const overdueAtOnce = 2 * LAUNCH_HELD_MARGIN_MS >= config.launchTimeoutSeconds * 1000;
+      const seenBefore = new Set(
+        [...stillLaunching].filter((id) => overdueAtOnce || launchHeldSince.has(id)),
+      );
       for (const id of stillLaunching)
         if (!launchHeldSince.has(id)) launchHeldSince.set(id, now - LAUNCH_HELD_MARGIN_MS);
       for (const id of launchHeldSince.keys()) if (!stillLaunching.has(id)) launchHeldSince.delete(id);
@@ -164,10 +174,12 @@ export function createReconcileHandler(dependencies: ReconcileDependencies) {
       const [results, launches] = await Promise.all([
         driveHosts(hosts, deps).then((first) => lookAgain(first, deps)),
         driveLaunches(
-          launching.map(({ instanceId }) => ({
-            instanceId,
-            waitingSince: launchHeldSince.get(instanceId) ?? now,
-          })),
+          launching
+            .filter(({ instanceId }) => seenBefore.has(instanceId))
+            .map(({ instanceId }) => ({
+              instanceId,
+              waitingSince: launchHeldSince.get(instanceId) ?? now,
+            })),
           launchDeps,
         ),
       ]);

@@ -6,7 +6,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { AutoScalingAdapter } from '../../shared/aws/auto-scaling';
 import { Ec2Adapter } from '../../shared/aws/ec2';
 import { EcsAdapter } from '../../shared/aws/ecs';
-import { Pacer, SDK_MAX_ATTEMPTS } from '../../shared/aws/pacer';
+import { autoScalingPacer, Pacer, SDK_MAX_ATTEMPTS } from '../../shared/aws/pacer';
 import { AlertPublisher } from '../../shared/aws/sns';
 import { SsmAdapter } from '../../shared/aws/ssm';
 import { logger } from '../../shared/observability';
@@ -31,7 +31,7 @@ export const handler = createWatchAmiHandler({
   config,
   ssm: new SsmAdapter(new SSMClient(clientConfig)),
   ec2: new Ec2Adapter(new EC2Client(clientConfig)),
-  autoScaling: new AutoScalingAdapter(new AutoScalingClient(clientConfig)),
+  autoScaling: new AutoScalingAdapter(new AutoScalingClient(clientConfig), autoScalingPacer('watcher')),
   alerts: new AlertPublisher(new SNSClient(clientConfig), config.alertTopicArn),
   logger,
   // Only a blue/green rollout reads and changes container instances (its rights exist only then).

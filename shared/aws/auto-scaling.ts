@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-auto-scaling';
 import { HOOK_WAIT_STATES, type LifecycleView } from '../decisions/host';
 import { chunks } from './ecs';
-import { autoScalingPacer, type Pacer, type Priority } from './pacer';
+import type { Pacer, Priority } from './pacer';
 // The AMI watcher's calls (at the end of the class), imported apart from the drain's.
 import {
   DescribeInstanceRefreshesCommand,
@@ -58,12 +58,13 @@ export type LifecycleCallOutcome = 'done' | 'gone';
  */
 export class AutoScalingAdapter {
   /**
-   * @param pacer spaces this container's calls: Auto Scaling has one limit for every call of the
-   * account and Region. Completions go first; heartbeats, which only keep a drain alive, after them.
+   * @param pacer spaces this container's calls (autoScalingPacer: its caller's part of the stack's
+   * share): Auto Scaling has one limit for every call of the account and Region. Completions go first;
+   * heartbeats, which only keep a drain alive, after them.
    */
   constructor(
     private readonly client: AutoScalingClient,
-    private readonly pacer: Pacer = autoScalingPacer(),
+    private readonly pacer: Pacer,
   ) {}
 
   /**

@@ -90,9 +90,58 @@ export function ecsReadPacer(path: DecisionPath, readsPerSecond: number, timing:
   return new Pacer(ECS_READ_SHARES[path].share * readsPerSecond, 1, timing);
 }
 
-/** Auto Scaling publishes no limit for its single bucket; 10 per second per container, bursts of 20. */
-export function autoScalingPacer(timing: Timing = realTiming): Pacer {
-  return new Pacer(10, 20, timing);
+/** Who calls Auto Scaling: the four drain paths, and the AMI watcher. */
+export type AutoScalingCaller = DecisionPath | 'watcher';
+
+/**
+ * Auto Scaling has one API limit for every call of the account and Region, and publishes no figure
+ * for it (docs/aws-semantics.md §5.2). This is the limit the stack assumes, a token bucket refilled at
+ * `perSecond` holding up to `burst` calls: the same assumption the twin's bucket makes
+ * (sim/api/server.ts BUCKET_SIZES, 'auto-scaling'), so a run that is not throttled there keeps within it.
+ */
+export const ASSUMED_AUTO_SCALING_LIMIT = { perSecond: 10, burst: 40 } as const;
+
+/**
+ * The stack's part of that limit: the account's other callers (the console, the CLI, infrastructure
+ * tools, Auto Scaling's own consumers such as ECS capacity providers) keep a fifth of it.
+ */
+export const AUTO_SCALING_STACK_SHARE = 0.8;
+
+/**
+ * How the stack's part of Auto Scaling's limit is split, per container of each caller. A Lambda
+ * container cannot see the others, so each paces itself to a fixed rate (calls per second, bursts of
+ * `burst`), and rate times containers over every caller stays within AUTO_SCALING_STACK_SHARE of the
+ * assumed limit, bursts within its burst. Before, every container paced itself at 10 per second in
+ * bursts of 20, up to eight containers at once against one bucket of 10 per second: in a refresh of
+ * 5,000 instances a quarter of the calls were throttled, and calls that ran out of attempts (or of
+ * the client's retry quota) sent their host's messages back to the queue for a visibility timeout, to
+ * be throttled again (a hand-back p99 of nearly an hour).
+ *
+ * Each drain and each launch costs one CompleteLifecycleAction (and a fiftieth of a
+ * DescribeAutoScalingInstances): the task events' two containers complete the drains and launch
+ * readiness's two the launches, so they get most. The notifications' containers complete only hosts
+ * with nothing to drain. The reconciler describes its groups once a run, finishes what events missed,
+ * and gives up launches that stay unready (events bring no news of those): it bursts far enough to
+ * answer a wave of them together (at 0.5 per second in bursts of 2, the six abandons of each wave of
+ * the broken-AMI rehearsal spread over 12 s, and the refresh failed while one wave was still being
+ * replaced, taking old instances with it); the watcher starts refreshes, and in a blue/green rollout terminates old instances.
+ * `containers` is each function's MaximumConcurrency (one for the scheduled ones): template.test.ts
+ * checks them against template.yaml.
+ */
+export const AUTO_SCALING_SHARES: Readonly<
+  Record<AutoScalingCaller, { perSecond: number; burst: number; containers: number }>
+> = {
+  event: { perSecond: 1.9, burst: 5, containers: 2 },
+  launch: { perSecond: 1.2, burst: 5, containers: 2 },
+  start: { perSecond: 0.25, burst: 1, containers: 2 },
+  reconciler: { perSecond: 1, burst: 6, containers: 1 },
+  watcher: { perSecond: 0.3, burst: 2, containers: 1 },
+};
+
+/** One container's Auto Scaling pacer: its caller's part of the stack's share (see AUTO_SCALING_SHARES). */
+export function autoScalingPacer(caller: AutoScalingCaller, timing: Timing = realTiming): Pacer {
+  const { perSecond, burst } = AUTO_SCALING_SHARES[caller];
+  return new Pacer(perSecond, burst, timing);
 }
 
 /**

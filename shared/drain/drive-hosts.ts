@@ -13,7 +13,7 @@ import {
   tasksWantingToRun,
 } from '../decisions/host';
 import type { Telemetry } from '../observability';
-import { act, alertOnce, bestEffort, drained, restartHookTimer } from './act';
+import { act, alertOnce, bestEffort, drained, restartHookTimer, RetryLaterError } from './act';
 import { realTiming, type Timing } from '../aws/pacer';
 import type { ControllerConfig } from '../config';
 import {
@@ -37,6 +37,11 @@ export interface DrainDeps extends Telemetry {
   alerts: AlertPublisher;
   /** Daemon services per cluster, as DescribeServices told this container (a service keeps its strategy). */
   daemonServices: Map<string, Map<string, boolean>>;
+  /**
+   * When this invocation must stop starting actions (epoch ms): Lambda ends it at its timeout, and
+   * with it every host of the batch. A host not acted on by then is failed, its messages retried.
+   */
+  actBy?: number;
   /**
    * The reconciler: whose turn it is to have its tasks listed this run (a run lists only so many
    * hosts, to end well within its timeout at its read pace). Unbounded when absent.
@@ -210,6 +215,14 @@ async function drive(
     );
   }
   await inParallel(actions, ACT_CONCURRENCY, async ({ host, command }) => {
+    if (deps.actBy !== undefined && deps.timing.now() >= deps.actBy && command.kind !== 'none') {
+      results.push({
+        host,
+        command,
+        error: new RetryLaterError('not acted on: the invocation is close to its timeout'),
+      });
+      return;
+    }
     try {
       await act(host, command, deps);
       results.push({ host, command });

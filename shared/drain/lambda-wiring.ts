@@ -3,7 +3,7 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { AutoScalingAdapter } from '../aws/auto-scaling';
 import { EcsAdapter } from '../aws/ecs';
-import { ecsReadPacer, SDK_MAX_ATTEMPTS } from '../aws/pacer';
+import { autoScalingPacer, ecsReadPacer, SDK_MAX_ATTEMPTS } from '../aws/pacer';
 import { AlertPublisher } from '../aws/sns';
 import { loadConfig } from '../config';
 import type { DecisionPath } from '../decisions/host';
@@ -33,7 +33,10 @@ export function lambdaDependencies(path: DecisionPath): FunctionDependencies {
       new ECSClient({ maxAttempts: SDK_MAX_ATTEMPTS }),
       ecsReadPacer(path, config.ecsReadsPerSecond),
     ),
-    autoScaling: new AutoScalingAdapter(new AutoScalingClient({ maxAttempts: SDK_MAX_ATTEMPTS })),
+    autoScaling: new AutoScalingAdapter(
+      new AutoScalingClient({ maxAttempts: SDK_MAX_ATTEMPTS }),
+      autoScalingPacer(path),
+    ),
     alerts: new AlertPublisher(new SNSClient({ maxAttempts: SDK_MAX_ATTEMPTS }), config.alertTopicArn),
     telemetry: telemetry(logger, metrics, path),
   };

@@ -1,4 +1,4 @@
-import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Context, SQSBatchItemFailure, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { SqsEnvelope, SqsRecord } from '../events/sqs';
 import type { Telemetry } from '../observability';
 import { RetryLaterError } from './act';
@@ -15,16 +15,23 @@ import {
 /**
  * The handler of a function fed by an SQS queue, for one Lambda container: each readable record is
  * turned into hosts by `take` (or logged and dropped), all hosts of the batch are driven together,
- * and the messages of the hosts that failed come back (ReportBatchItemFailures).
+ * and the messages of the hosts that failed come back (ReportBatchItemFailures). Given Lambda's
+ * context, it acts on no host once the invocation is within ACT_MARGIN_MS of its timeout: those
+ * hosts' messages come back, instead of the whole batch's when Lambda ends the invocation.
  */
 export function sqsBatchHandler(
   dependencies: FunctionDependencies,
   path: DecisionPath,
   take: (record: SqsRecord, hosts: Map<string, BatchHost>, deps: DrainDeps) => void,
-): (event: SQSEvent) => Promise<SQSBatchResponse> {
+): (event: SQSEvent, context?: Pick<Context, 'getRemainingTimeInMillis'>) => Promise<SQSBatchResponse> {
   const { telemetry } = dependencies;
   const deps = containerDeps(dependencies, path);
-  return async (event) => {
+  return async (event, context) => {
+    // One invocation at a time per container: its deadline is the container's for this batch. (A
+    // caller without Lambda's context, such as a test passing {}, sets none.)
+    const remaining = context?.getRemainingTimeInMillis;
+    if (typeof remaining !== 'function') delete deps.actBy;
+    else deps.actBy = deps.timing.now() + remaining.call(context) - ACT_MARGIN_MS;
     try {
       const hosts = new Map<string, BatchHost>();
       const records = readSqsBatch(event, telemetry);
@@ -72,6 +79,13 @@ export function reject(telemetry: Telemetry, reason: string, details: Record<str
     ...Object.fromEntries(Object.entries(details).map(([key, value]) => [key, shortened(value)])),
   });
 }
+
+/**
+ * Time kept at the end of an invocation: acting on a host waits for the container's Auto Scaling
+ * share (shared/aws/pacer.ts), a few seconds at most for the calls already queued; starting no
+ * action in the last 15 s of a 60 s timeout leaves them room to finish.
+ */
+export const ACT_MARGIN_MS = 15_000;
 
 /** A value quoted in a log line: a message may hold up to 256 KB, a log line should stay readable. */
 const QUOTED_MAX = 200;

@@ -17,6 +17,11 @@ export interface LaunchDeps extends Telemetry {
   alerts: AlertPublisher;
   timing: Timing;
   settled: SettledLaunches;
+  /**
+   * When this invocation must stop answering launches (epoch ms), Lambda's timeout less a margin:
+   * a launch not answered by then is failed, its messages retried. Absent: no limit.
+   */
+  actBy?: number;
   /** The AMI a launch template version names (`ami-…`); absent: the AMI is not checked. */
   imageOf?: (launchTemplate: { id: string; version: string }) => Promise<string | undefined>;
 }
@@ -86,6 +91,9 @@ export function launchTemplateImages(ec2: Ec2Adapter): NonNullable<LaunchDeps['i
   };
 }
 
+/** Launches decided and answered at once (each may read a launch template and complete an action). */
+const LAUNCH_CONCURRENCY = 4;
+
 /** Lifecycle states a launch hook of ours may hold an instance in. */
 const HELD_AT_LAUNCH = new Set(['Pending:Wait', 'Warmed:Pending:Wait']);
 /** Lifecycle states an instance reaches only after its launch hooks: launch readiness is done with it. */
@@ -125,36 +133,44 @@ export async function driveLaunches(
   });
   const registered = await observeRegistrations(held, views, deps);
 
-  const acted = await Promise.all(
-    fresh.map(async (candidate): Promise<LaunchResult> => {
-      const seen = registered.get(candidate.instanceId);
-      if (seen instanceof Error) return { candidate, error: seen };
-      const view = views.get(candidate.instanceId);
-      const group = view && servedGroup(deps.config.groups, view.autoScalingGroupName);
-      try {
-        const expectedAmiId =
-          group !== undefined && view?.launchTemplate !== undefined
-            ? await expectedImage(view.launchTemplate, candidate.instanceId, deps)
-            : undefined;
-        const decision = decideLaunch(
-          {
-            instanceId: candidate.instanceId,
-            ...(group !== undefined && { group }),
-            ...(view !== undefined && { lifecycleState: view.lifecycleState }),
-            registered: seen ?? [],
-            ...(expectedAmiId !== undefined && { expectedAmiId }),
-            ...(candidate.waitingSince !== undefined && { waitingSince: candidate.waitingSince }),
-            now: deps.timing.now(),
-          },
-          deps.config.launchTimeoutSeconds,
-        );
-        await act(candidate, decision, view, deps);
-        return { candidate, decision };
-      } catch (error) {
-        return { candidate, error };
-      }
-    }),
-  );
+  // A few at a time, so that a launch is started only while the invocation has time for it: queued
+  // all at once behind the container's Auto Scaling share, a wave of launches outlasted the timeout.
+  const acted: LaunchResult[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < fresh.length) acted.push(await decideAndAct(fresh[next++] as (typeof fresh)[number]));
+  };
+  const decideAndAct = async (candidate: (typeof fresh)[number]): Promise<LaunchResult> => {
+    if (deps.actBy !== undefined && deps.timing.now() >= deps.actBy)
+      return { candidate, error: new Error('not answered: the invocation is close to its timeout') };
+    const seen = registered.get(candidate.instanceId);
+    if (seen instanceof Error) return { candidate, error: seen };
+    const view = views.get(candidate.instanceId);
+    const group = view && servedGroup(deps.config.groups, view.autoScalingGroupName);
+    try {
+      const expectedAmiId =
+        group !== undefined && view?.launchTemplate !== undefined
+          ? await expectedImage(view.launchTemplate, candidate.instanceId, deps)
+          : undefined;
+      const decision = decideLaunch(
+        {
+          instanceId: candidate.instanceId,
+          ...(group !== undefined && { group }),
+          ...(view !== undefined && { lifecycleState: view.lifecycleState }),
+          registered: seen ?? [],
+          ...(expectedAmiId !== undefined && { expectedAmiId }),
+          ...(candidate.waitingSince !== undefined && { waitingSince: candidate.waitingSince }),
+          now: deps.timing.now(),
+        },
+        deps.config.launchTimeoutSeconds,
+      );
+      await act(candidate, decision, view, deps);
+      return { candidate, decision };
+    } catch (error) {
+      return { candidate, error };
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(LAUNCH_CONCURRENCY, fresh.length) }, worker));
   return [...results, ...acted];
 }
 

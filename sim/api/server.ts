@@ -103,13 +103,14 @@ export class TokenBucket {
 }
 
 /** ECS API reference, request throttling: burst and sustained rate per account and Region. */
-const BUCKET_SIZES: Record<string, [number, number]> = {
+export const BUCKET_SIZES: Record<string, [number, number]> = {
   'cluster-resource-read': [100, 20],
   'cluster-resource-modify': [100, 40],
   'cluster-read': [50, 20],
   'service-read': [100, 20],
   'service-modify': [50, 5],
-  // Auto Scaling publishes no numbers; one shared bucket of this size is an assumption.
+  // Auto Scaling publishes no numbers; one shared bucket of this size is an assumption, the one the
+  // stack's pacing is sized for (ASSUMED_AUTO_SCALING_LIMIT in shared/aws/pacer.ts; a test holds them equal).
   'auto-scaling': [40, 10],
   // SNS Publish: thousands per second in large Regions; an alert or two per drain never reaches it.
   'sns-publish': [300, 300],

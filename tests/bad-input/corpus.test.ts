@@ -308,7 +308,10 @@ function newHandler(fn: FunctionName): (event: unknown) => Promise<SQSBatchRespo
     ),
     autoScaling: new AutoScalingAdapter(
       new AutoScalingClient({ region: 'us-east-1' }),
-      autoScalingPacer(timing),
+      autoScalingPacer(
+        fn === 'launch-readiness' ? 'launch' : fn === 'start-drain' ? 'start' : 'event',
+        timing,
+      ),
     ),
     alerts: new AlertPublisher(new SNSClient({ region: 'us-east-1' }), ALERT_TOPIC_ARN),
     telemetry: recordingTelemetry(),

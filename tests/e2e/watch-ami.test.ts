@@ -5,6 +5,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { createWatchAmiHandler } from '../../functions/watch-ami/app';
 import { AutoScalingAdapter } from '../../shared/aws/auto-scaling';
 import { Ec2Adapter } from '../../shared/aws/ec2';
+import { Pacer } from '../../shared/aws/pacer';
 import { AlertPublisher } from '../../shared/aws/sns';
 import { SsmAdapter } from '../../shared/aws/ssm';
 import { BLUE_GREEN_DEFAULTS } from '../../shared/decisions/blue-green';
@@ -62,7 +63,8 @@ function watcher(dryRun: boolean) {
     config,
     ssm: new SsmAdapter(ssm),
     ec2: new Ec2Adapter(ec2),
-    autoScaling: new AutoScalingAdapter(autoScaling),
+    // Faster than the watcher's share (autoScalingPacer('watcher')): this test runs on the real clock.
+    autoScaling: new AutoScalingAdapter(autoScaling, new Pacer(100, 100)),
     alerts: new AlertPublisher(sns, config.alertTopicArn),
     logger,
   });

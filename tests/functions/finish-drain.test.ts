@@ -77,7 +77,7 @@ function newContainer() {
     // that a drain's age does not decide (deadlines are tested in host.test.ts and end to end).
     config: { ...loadConfig(), drainDeadlineSeconds: Number.MAX_SAFE_INTEGER },
     ecs: new EcsAdapter(new ECSClient({}), ecsReads),
-    autoScaling: new AutoScalingAdapter(new AutoScalingClient({}), autoScalingPacer(timing)),
+    autoScaling: new AutoScalingAdapter(new AutoScalingClient({}), autoScalingPacer('event', timing)),
     alerts: new AlertPublisher(new SNSClient({}), undefined),
     telemetry: telemetry(logger, metrics),
   });
@@ -255,6 +255,22 @@ describe('finish-drain handler', () => {
       InstanceId: INSTANCE_ID,
       LifecycleActionResult: 'CONTINUE',
     });
+  });
+
+  it('near its timeout, completes nothing more and hands the host back to the queue, not the whole batch to a timeout', async () => {
+    givenEmptyHostWaitingOnOurHook();
+    const batch = nextBatch(sampleEvent());
+
+    // Lambda would end the invocation in 10 s: no action is started within ACT_MARGIN_MS of that.
+    const response = await container.handle(batch, { getRemainingTimeInMillis: () => 10_000 });
+
+    expect(autoScaling).toHaveReceivedCommandTimes(CompleteLifecycleActionCommand, 0);
+    expect(failedIds(response)).toEqual(messageIdsOf(batch.Records));
+
+    // With the time it normally has, the same batch completes.
+    const again = await container.handle(batch, { getRemainingTimeInMillis: () => 60_000 });
+    expect(again).toEqual({ batchItemFailures: [] });
+    expect(autoScaling).toHaveReceivedCommandTimes(CompleteLifecycleActionCommand, 1);
   });
 
   it('completes for an instance being stopped into a warm pool (Warmed:Pending:Wait)', async () => {

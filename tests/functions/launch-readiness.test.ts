@@ -137,6 +137,20 @@ describe('launch readiness handler', () => {
     });
   });
 
+  it('near its timeout, answers no launch and returns its message, instead of being ended by Lambda', async () => {
+    given('Pending:Wait', 'ami-0new0000000000002', 'ami-0new0000000000002');
+    const handle = handler();
+
+    const late = await handle(notification(), { getRemainingTimeInMillis: () => 10_000 });
+
+    expect(late).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-1' }] });
+    expect(results()).toEqual([]);
+    expect(await handle(notification(), { getRemainingTimeInMillis: () => 60_000 })).toEqual({
+      batchItemFailures: [],
+    });
+    expect(results()).toEqual(['CONTINUE']);
+  });
+
   it('abandons, with an alert, an instance that runs another AMI than its launch template version names', async () => {
     given('Pending:Wait', 'ami-0old0000000000001', 'ami-0new0000000000002');
     await handler()(notification());

@@ -370,3 +370,85 @@ describe('a run with more drains to look at than its reads allow', () => {
     expect(completed).toContain('i-late');
   });
 });
+
+describe('a new instance our launch hook holds, ready for ECS', () => {
+  const NEW_CI = 'arn:aws:ecs:us-east-1:123456789012:container-instance/prod/new';
+
+  /** One reconciler container over recording adapters; each call of `run` is one run, a minute after the last. */
+  function reconciler(launchTimeoutSeconds: number) {
+    let clock = NOW;
+    const completions: unknown[][] = [];
+    const pending = { autoScalingGroupName: 'asg', lifecycleState: 'Pending:Wait' };
+    const handle = createReconcileHandler({
+      config: { ...config, launchHookName: 'ecs-drain-launch', launchTimeoutSeconds },
+      ecs: {
+        listContainerInstancesIn: async () => [],
+        listContainerInstancesOf: async () => [NEW_CI],
+        describeContainerInstances: async (_cluster: string, arns: string[]) => ({
+          found: arns.includes(NEW_CI)
+            ? [{ arn: NEW_CI, ec2InstanceId: 'i-new', status: 'ACTIVE', agentConnected: true }]
+            : [],
+          missing: [],
+        }),
+      } as unknown as EcsAdapter,
+      autoScaling: {
+        waitingInstances: async () => [{ instanceId: 'i-new', ...pending }],
+        describeInstances: async () => new Map([['i-new', pending]]),
+        completeLifecycleAction: async (...args: unknown[]) => {
+          completions.push(args);
+          return 'done';
+        },
+      } as unknown as AutoScalingAdapter,
+      alerts: { enabled: false, publish: async () => undefined } as unknown as AlertPublisher,
+      telemetry: {
+        logger: new Logger({ logLevel: 'SILENT' }),
+        count: () => undefined,
+        measure: () => undefined,
+        publish: () => undefined,
+      },
+      timing: {
+        now: () => clock,
+        sleep: async (milliseconds: number) => {
+          clock += milliseconds;
+        },
+      },
+    });
+    return {
+      completions,
+      run: async () => {
+        const report = await handle();
+        clock += 60_000;
+        return report;
+      },
+    };
+  }
+
+  it('is left to launch readiness at the run that first sees it held, and let in at the next (its events were lost)', async () => {
+    const { run, completions } = reconciler(600);
+
+    const first = await run();
+    expect(completions).toEqual([]);
+    expect(first.launches).toEqual({});
+
+    const second = await run();
+    expect(second.launches).toEqual({ continue: 1 });
+    expect(completions).toEqual([
+      [
+        {
+          autoScalingGroupName: 'asg',
+          lifecycleHookName: 'ecs-drain-launch',
+          instanceId: 'i-new',
+        },
+        'CONTINUE',
+      ],
+    ]);
+  });
+
+  it('is decided at the first run when LaunchTimeout is so short that the launch may be due to be given up', async () => {
+    const { run, completions } = reconciler(300);
+
+    await run();
+
+    expect(completions).toHaveLength(1);
+  });
+});

@@ -77,7 +77,8 @@ function watcher(changes: Partial<WatcherConfig> = {}) {
     config: settings,
     ssm: new SsmAdapter(new SSMClient({})),
     ec2: new Ec2Adapter(new EC2Client({})),
-    autoScaling: new AutoScalingAdapter(new AutoScalingClient({})),
+    // Faster than the watcher's share (autoScalingPacer('watcher')): these tests run on the real clock.
+    autoScaling: new AutoScalingAdapter(new AutoScalingClient({}), new Pacer(100, 100)),
     alerts: new AlertPublisher(new SNSClient({}), settings.alertTopicArn),
     logger,
   });

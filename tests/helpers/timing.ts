@@ -63,7 +63,7 @@ export class RecordingPacer extends Pacer {
 export function instantPacers(timing: Timing = new InstantTiming(), path: DecisionPath = 'event') {
   return {
     ecsReads: ecsReadPacer(path, DRAIN_POLICY_DEFAULTS.ecsReadsPerSecond, timing),
-    autoScaling: autoScalingPacer(timing),
+    autoScaling: autoScalingPacer(path, timing),
   };
 }
 

@@ -1,4 +1,7 @@
 import {
+  ASSUMED_AUTO_SCALING_LIMIT,
+  AUTO_SCALING_SHARES,
+  AUTO_SCALING_STACK_SHARE,
   autoScalingPacer,
   ECS_READ_SHARES,
   ecsReadPacer,
@@ -6,7 +9,14 @@ import {
   type Priority,
   type Timing,
 } from '../../../shared/aws/pacer';
+import { BUCKET_SIZES } from '../../../sim/api/server';
 import { InstantTiming, ManualTiming, PACER_EPOCH, settle } from '../../helpers/timing';
+
+function twinBucket(name: string): [number, number] {
+  const size = BUCKET_SIZES[name];
+  if (size === undefined) throw new Error(`the twin has no ${name} bucket`);
+  return size;
+}
 
 /** Asks the pacer for a call under `name`, and notes when (ms after the epoch) each call was let through. */
 function caller(pacer: Pacer, timing: { now(): number }) {
@@ -117,7 +127,21 @@ describe('the pacers of the functions', () => {
       (t: Timing) => ecsReadPacer('event', 20, t),
       (29 / 7) * 1000,
     ],
-    ['autoScalingPacer: 10 per second, in bursts of 20', autoScalingPacer, 1000],
+    [
+      'Auto Scaling calls of a task events container: 1.9 per second, in bursts of 5',
+      (t: Timing) => autoScalingPacer('event', t),
+      (25 / 1.9) * 1000,
+    ],
+    [
+      'Auto Scaling calls of a launch readiness container: 1.2 per second, in bursts of 5',
+      (t: Timing) => autoScalingPacer('launch', t),
+      (25 / 1.2) * 1000,
+    ],
+    [
+      'Auto Scaling calls of the reconciler: 1 per second, in bursts of 6',
+      (t: Timing) => autoScalingPacer('reconciler', t),
+      24 * 1000,
+    ],
   ])('%s', async (_case, build, expectedMilliseconds) => {
     const timing = new InstantTiming();
     const pacer = build(timing);
@@ -136,5 +160,30 @@ describe('the pacers of the functions', () => {
     // calls on their way: the busiest second of a refresh of 1,000 instances stays at the share.
     expect(total).toBeLessThanOrEqual(0.95 + 1e-9);
     expect(total).toBeGreaterThan(0.9);
+  });
+
+  it('never lets the whole stack call Auto Scaling faster than its part of the one account-wide limit, with every container busy', () => {
+    // Auto Scaling has a single bucket for every call of the account and Region: what each container
+    // may take, times the containers that may run at once, over every caller.
+    const shares = Object.values(AUTO_SCALING_SHARES);
+    const rate = shares.reduce((sum, { perSecond, containers }) => sum + perSecond * containers, 0);
+    const bursts = shares.reduce((sum, { burst, containers }) => sum + burst * containers, 0);
+
+    expect(rate).toBeLessThanOrEqual(AUTO_SCALING_STACK_SHARE * ASSUMED_AUTO_SCALING_LIMIT.perSecond + 1e-9);
+    expect(bursts).toBeLessThanOrEqual(AUTO_SCALING_STACK_SHARE * ASSUMED_AUTO_SCALING_LIMIT.burst);
+    // Each drain and each launch is one completion: the containers that complete them get the most.
+    const completers = ['event', 'launch'] as const;
+    for (const caller of Object.keys(AUTO_SCALING_SHARES) as (keyof typeof AUTO_SCALING_SHARES)[]) {
+      if ((completers as readonly string[]).includes(caller)) continue;
+      for (const completer of completers)
+        expect(AUTO_SCALING_SHARES[caller].perSecond).toBeLessThan(AUTO_SCALING_SHARES[completer].perSecond);
+    }
+  });
+
+  it('assumes the Auto Scaling limit the twin throttles at', () => {
+    // Auto Scaling publishes no limit: the stack's pacing and the twin's bucket make one assumption,
+    // so that a run the twin does not throttle keeps within what the pacing was sized for.
+    const [burst, perSecond] = twinBucket('auto-scaling');
+    expect(ASSUMED_AUTO_SCALING_LIMIT).toEqual({ perSecond, burst });
   });
 });
