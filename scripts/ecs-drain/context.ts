@@ -70,6 +70,10 @@ function maxAttempts(): number {
  */
 export const CLI_READS_PER_SECOND = 5;
 
+/** Per attempt: a connection within 5 s, an answer within 10 s (every call here is a read or a small write). */
+export const CONNECTION_TIMEOUT_MS = 5_000;
+export const REQUEST_TIMEOUT_MS = 10_000;
+
 export interface AwsClients {
   ecs: ECSClient;
   autoScaling: AutoScalingClient;
@@ -88,6 +92,13 @@ export interface Adapters {
 export function awsClients(options: GlobalOptions): AwsClients {
   const config = {
     maxAttempts: maxAttempts(),
+    // An endpoint that takes the connection and never answers (a broken proxy) must not hang the
+    // tool: each attempt gives up after these, and the SDK retries it as a transient failure.
+    requestHandler: {
+      connectionTimeout: CONNECTION_TIMEOUT_MS,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      throwOnRequestTimeout: true,
+    },
     ...(options.region !== undefined && { region: options.region }),
     ...(options.profile !== undefined && { profile: options.profile }),
     ...(options.endpointUrl !== undefined && { endpoint: options.endpointUrl }),
@@ -228,6 +239,11 @@ export function asCliError(error: unknown): CliError {
   if (CREDENTIALS.has(name))
     return new CliError(EXIT.credentials, `AWS refused the credentials: ${name}: ${message}`);
   if (NOT_FOUND.has(name)) return new CliError(EXIT.notFound, `${name}: ${message}`);
+  if (name === 'TimeoutError' || /timed out after|socket timed out/i.test(message))
+    return new CliError(
+      EXIT.aws,
+      `no answer from AWS within ${REQUEST_TIMEOUT_MS / 1000} s, still after ${maxAttempts()} attempts (${message}): check --endpoint-url, your proxy or network`,
+    );
   const code = error instanceof Error && 'code' in error ? String(error.code) : '';
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND')
     return new CliError(EXIT.aws, `cannot reach the AWS endpoint (${code}): ${message}`);

@@ -1,4 +1,4 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type ActionRunner, type CommandRegistration, url } from './command';
 import { COMMANDS } from './commands';
 import {
@@ -79,11 +79,32 @@ export function buildProgram(
   };
 
   for (const register of commands) register(program, run);
+  for (const option of program.options) singleValued(option);
   // Every subcommand reports usage errors as the program does, and exits through runCli.
   for (const command of program.commands) {
     command.configureOutput(program.configureOutput()).exitOverride();
+    for (const option of command.options) singleValued(option);
   }
   return program;
+}
+
+/**
+ * A flag that takes one value refuses an empty one and a second one: `deploy --service web …
+ * --service checkout` must not deploy to whichever came last. Flags meant to repeat (status's
+ * --cluster) parse into a list and are left alone, as are switches.
+ */
+function singleValued(option: Option): void {
+  if (option.isBoolean() || option.variadic || option.negate) return;
+  const parse = option.parseArg as ((value: string, previous: unknown) => unknown) | undefined;
+  if (parse !== undefined && Array.isArray(option.defaultValue)) return;
+  let seen = false;
+  option.argParser((value: string, previous: unknown) => {
+    if (value.trim() === '') throw new InvalidArgumentError('is empty');
+    if (seen)
+      throw new InvalidArgumentError(`given twice ("${String(previous)}", then "${value}"): give it once`);
+    seen = true;
+    return parse === undefined ? value : parse(value, previous);
+  });
 }
 
 function globalOptions(command: Command): GlobalOptions {
@@ -119,8 +140,14 @@ export async function runCli(
     await program.parseAsync(argv, { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) {
-      // --help and --version end here with code 0; every usage error with 2.
-      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      // --help and --version end here with code 0; every usage error with 2, and with --json
+      // the same `error` object on stdout as any other failure.
+      if (error.exitCode === 0) return EXIT.ok;
+      if (argv.includes('--json'))
+        io.stdout(
+          `${JSON.stringify({ error: { exitCode: EXIT.usage, message: error.message.replace(/^error: /, '') } })}\n`,
+        );
+      return EXIT.usage;
     }
     throw error;
   }

@@ -1,5 +1,7 @@
 import { ListServicesCommand } from '@aws-sdk/client-ecs';
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CommandRegistration } from '../../scripts/ecs-drain/command';
@@ -47,6 +49,8 @@ describe('ecs-drain, the program', () => {
     [['probe'], "required option '--cluster <name>' not specified"],
     [['prob'], "unknown command 'prob'"],
     [['--endpoint-url', 'not a url', 'probe', '--cluster', 'x'], 'not a URL'],
+    [['probe', '--cluster', 'a', '--cluster', 'b'], 'given twice ("a", then "b")'],
+    [['probe', '--cluster', ' '], "option '--cluster <name>' argument ' ' is invalid. is empty"],
   ])('%j: one line on stderr, exit 2, nothing on stdout', async (argv, message) => {
     const { code, stdout, stderr } = await ecsDrain(argv, [probe]);
     expect(code).toBe(EXIT.usage);
@@ -54,6 +58,34 @@ describe('ecs-drain, the program', () => {
     expect(stderr).toContain(message);
     expect(stderr.trim().split('\n')).toHaveLength(1);
   });
+
+  it('a usage error with --json: the error object on stdout too', async () => {
+    const { code, stdout } = await ecsDrain(['--json', 'probe', '--cluster', 'x', '--bogus'], [probe]);
+    expect(code).toBe(EXIT.usage);
+    expect(JSON.parse(stdout)).toEqual({
+      error: { exitCode: EXIT.usage, message: expect.stringContaining("unknown option '--bogus'") },
+    });
+  });
+
+  it('an endpoint that takes the connection and never answers: exit 7 after the request timeout, not a hang', async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    const restore = withEnvironment({ AWS_MAX_ATTEMPTS: '1' });
+    try {
+      const { code, stderr } = await ecsDrain(
+        ['--endpoint-url', `http://127.0.0.1:${port}`, '--region', 'us-east-1', 'probe', '--cluster', 'prod'],
+        [probe],
+      );
+      expect(code).toBe(EXIT.aws);
+      expect(stderr).toMatch(
+        /^ecs-drain probe: no answer from AWS within 10 s, still after 1 attempts .*\n$/,
+      );
+    } finally {
+      restore();
+      silent.close();
+    }
+  }, 30_000);
 
   it('calls the endpoint with the real client and prints the result, as JSON with --json', async () => {
     const args = [

@@ -105,11 +105,15 @@ describe('ecs-drain refresh and rollback, rolling', () => {
       'refresh',
       '--group',
       GROUP,
-      ...QUICK,
+      // QUICK's pause points and burn-in, except a pause half-way for an hour (a flag is given once).
       '--checkpoints',
       '50,100',
       '--burn-in',
       '3600',
+      '--warmup',
+      '60',
+      '--poll-interval',
+      '1',
     ]);
     expect(started.code).toBe(EXIT.ok);
     expect(started.stdout).toMatch(/instance refresh \S+ started to \S+ version 2/);
