@@ -1,4 +1,4 @@
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { CommandContext } from './context';
 
 /** A command's module: adds one subcommand to the program; its action is wrapped by the ActionRunner it is given. */
@@ -31,3 +31,24 @@ export function wholeNumber(min: number, max: number): (value: string) => number
     return number;
   };
 }
+
+/** The two options of a command that can wait for what it started: --timeout and --poll-interval. */
+export function withWaitOptions(
+  command: Command,
+  { timeoutSeconds, pollSeconds }: { timeoutSeconds: number; pollSeconds: number },
+): Command {
+  return command
+    .addOption(
+      new Option('--timeout <seconds>', 'with --wait: give up waiting after')
+        .argParser(wholeNumber(1, 604_800))
+        .default(timeoutSeconds),
+    )
+    .addOption(
+      new Option('--poll-interval <seconds>', 'with --wait: seconds between looks')
+        .argParser(wholeNumber(1, 3600))
+        .default(pollSeconds),
+    );
+}
+
+/** A refresh or a rollback: hours, looked at every 15 s. */
+export const ROLLOUT_WAIT = { timeoutSeconds: 14_400, pollSeconds: 15 };

@@ -10,7 +10,7 @@ import { ROLLOUT_STRATEGIES, type RolloutStrategy } from '../../../shared/decisi
 import { AMI_VARIANTS, type AmiVariant } from '../../../shared/rollout/ami-variants';
 import { stepBlueGreen } from '../../../shared/rollout/blue-green';
 import { observeAmiRollout } from '../../../shared/rollout/observe-ami';
-import { type CommandRegistration, wholeNumber } from '../command';
+import { type CommandRegistration, ROLLOUT_WAIT, wholeNumber, withWaitOptions } from '../command';
 import { CliError, type CommandContext, EXIT } from '../context';
 import {
   blueGreenDeps,
@@ -91,7 +91,7 @@ Refuses (exit 1, nothing changed) while a refresh or a blue/green rollout of the
 `;
 
 export const registerRefresh: CommandRegistration = (program, run) => {
-  program
+  const command = program
     .command('refresh')
     .description("replace a group's instances with a new image, rolling or blue/green, drained safely")
     .requiredOption('--group <name>', 'the Auto Scaling group')
@@ -143,19 +143,8 @@ export const registerRefresh: CommandRegistration = (program, run) => {
     )
     .option('--cluster <name>', 'blue/green: the cluster the instances join (default: found from them)')
     .option('--dry-run', 'print what would be started (the request as JSON), change nothing', false)
-    .option('--wait', 'wait until it ends, with progress', false)
-    .addOption(
-      new Option('--timeout <seconds>', 'with --wait: give up waiting after')
-        .argParser(wholeNumber(1, 604_800))
-        .default(14_400),
-    )
-    .addOption(
-      new Option('--poll-interval <seconds>', 'with --wait: seconds between looks')
-        .argParser(wholeNumber(1, 3600))
-        .default(15),
-    )
-    .addHelpText('after', HELP)
-    .action(run(refresh));
+    .option('--wait', 'wait until it ends, with progress', false);
+  withWaitOptions(command, ROLLOUT_WAIT).addHelpText('after', HELP).action(run(refresh));
 };
 
 async function refresh(context: CommandContext, options: RefreshOptions): Promise<number> {

@@ -1,6 +1,5 @@
-import { Option } from 'commander';
 import { stepBlueGreen } from '../../../shared/rollout/blue-green';
-import { type CommandRegistration, wholeNumber } from '../command';
+import { type CommandRegistration, ROLLOUT_WAIT, withWaitOptions } from '../command';
 import { CliError, type CommandContext, EXIT } from '../context';
 import {
   blueGreenDeps,
@@ -40,24 +39,13 @@ Nothing in progress: one line, exit 1, nothing changed.
 `;
 
 export const registerRollback: CommandRegistration = (program, run) => {
-  program
+  const command = program
     .command('rollback')
     .description("roll back the group's refresh or blue/green rollout in progress")
     .requiredOption('--group <name>', 'the Auto Scaling group')
     .option('--cluster <name>', 'blue/green: the cluster the instances join (default: found from them)')
-    .option('--wait', 'wait until it is rolled back, with progress', false)
-    .addOption(
-      new Option('--timeout <seconds>', 'with --wait: give up waiting after')
-        .argParser(wholeNumber(1, 604_800))
-        .default(14_400),
-    )
-    .addOption(
-      new Option('--poll-interval <seconds>', 'with --wait: seconds between looks')
-        .argParser(wholeNumber(1, 3600))
-        .default(15),
-    )
-    .addHelpText('after', HELP)
-    .action(run(rollback));
+    .option('--wait', 'wait until it is rolled back, with progress', false);
+  withWaitOptions(command, ROLLOUT_WAIT).addHelpText('after', HELP).action(run(rollback));
 };
 
 async function rollback(context: CommandContext, options: RollbackOptions): Promise<number> {
