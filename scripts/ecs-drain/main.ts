@@ -3,6 +3,7 @@ import { type ActionRunner, type CommandRegistration, url } from './command';
 import { COMMANDS } from './commands';
 import {
   asCliError,
+  CliError,
   closeContext,
   commandContext,
   EXIT,
@@ -68,7 +69,7 @@ export function buildProgram(
     try {
       exit.code = (await action(context, options, command)) ?? EXIT.ok;
     } catch (error) {
-      const failure = asCliError(error);
+      const failure = named(asCliError(error), error, context.options.profile, options);
       io.stderr(`ecs-drain ${command.name()}: ${failure.message}\n`);
       if (context.options.json)
         io.stdout(`${JSON.stringify({ error: { exitCode: failure.exitCode, message: failure.message } })}\n`);
@@ -105,6 +106,26 @@ function singleValued(option: Option): void {
     seen = true;
     return parse === undefined ? value : parse(value, previous);
   });
+}
+
+/**
+ * The failure with the names the user gave: AWS says "Cluster not found." without the cluster, and
+ * the SDK says "no credentials" when the profile asked for does not exist.
+ */
+function named(failure: CliError, error: unknown, profile: string | undefined, options: unknown): CliError {
+  const cluster = (options as { cluster?: unknown } | undefined)?.cluster;
+  if (error instanceof Error && error.name === 'ClusterNotFoundException' && typeof cluster === 'string')
+    return new CliError(failure.exitCode, `no cluster named "${cluster}" (ClusterNotFoundException)`);
+  if (
+    failure.exitCode === EXIT.credentials &&
+    profile !== undefined &&
+    /^no AWS credentials/.test(failure.message)
+  )
+    return new CliError(
+      failure.exitCode,
+      `no credentials for profile "${profile}": is it in your AWS config or credentials file, and does it have keys or a role?`,
+    );
+  return failure;
 }
 
 function globalOptions(command: Command): GlobalOptions {

@@ -110,7 +110,7 @@ describe('ecs-drain, the program', () => {
       [probe],
     );
     expect(code).toBe(EXIT.notFound);
-    expect(stderr).toMatch(/^ecs-drain probe: ClusterNotFoundException: Cluster not found\.\n$/);
+    expect(stderr).toBe('ecs-drain probe: no cluster named "nope" (ClusterNotFoundException)\n');
     expect(JSON.parse(stdout)).toEqual({
       error: { exitCode: 3, message: expect.stringContaining('Cluster') },
     });
@@ -159,6 +159,22 @@ describe('ecs-drain, the program', () => {
       );
       expect(code).toBe(EXIT.credentials);
       expect(stderr).toMatch(/^ecs-drain probe: no AWS credentials: pass --profile, .*\n$/);
+      const profile = await ecsDrain(
+        [
+          '--profile',
+          'nosuch',
+          '--endpoint-url',
+          live.url,
+          '--region',
+          'us-east-1',
+          'probe',
+          '--cluster',
+          'x',
+        ],
+        [probe],
+      );
+      expect(profile.code).toBe(EXIT.credentials);
+      expect(profile.stderr).toMatch(/^ecs-drain probe: no credentials for profile "nosuch": /);
     } finally {
       restore();
     }

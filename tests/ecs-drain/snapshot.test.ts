@@ -103,7 +103,7 @@ describe('ecs-drain snapshot', () => {
     try {
       const cluster = await ecsDrain([...at(live), 'snapshot', '--cluster', 'nope']);
       expect(cluster.code).toBe(EXIT.notFound);
-      expect(cluster.stderr).toBe('ecs-drain snapshot: ClusterNotFoundException: Cluster not found.\n');
+      expect(cluster.stderr).toBe('ecs-drain snapshot: no cluster named "nope" (ClusterNotFoundException)\n');
       const group = await ecsDrain([
         ...at(live),
         'snapshot',
