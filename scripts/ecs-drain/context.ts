@@ -111,13 +111,11 @@ export function awsClients(options: GlobalOptions): AwsClients {
   };
 }
 
-export function adaptersOf(clients: AwsClients): Adapters {
+/** The adapters, all spending one `pacer`: the tool's CLI_READS_PER_SECOND is for the whole run. */
+export function adaptersOf(clients: AwsClients, pacer: Pacer): Adapters {
   return {
-    ecs: new EcsAdapter(clients.ecs, new Pacer(CLI_READS_PER_SECOND, CLI_READS_PER_SECOND)),
-    autoScaling: new AutoScalingAdapter(
-      clients.autoScaling,
-      new Pacer(CLI_READS_PER_SECOND, CLI_READS_PER_SECOND),
-    ),
+    ecs: new EcsAdapter(clients.ecs, pacer),
+    autoScaling: new AutoScalingAdapter(clients.autoScaling, pacer),
     ec2: new Ec2Adapter(clients.ec2),
     ssm: new SsmAdapter(clients.ssm),
   };
@@ -142,6 +140,8 @@ export interface CommandContext {
   /** Built on first use, so that `--help` and usage errors never need credentials or a region. */
   clients(): AwsClients;
   adapters(): Adapters;
+  /** The one pace every read of this run keeps (the adapters' and the commands' own reads). */
+  readPacer: Pacer;
   io: Io;
   /** Prints the command's result: `value` as JSON with --json, else the human lines. */
   result(value: unknown, human: () => string[]): void;
@@ -156,7 +156,8 @@ export function commandContext(options: GlobalOptions, io: Io): CommandContext {
     options,
     io,
     clients: () => (clients ??= awsClients(options)),
-    adapters: () => (adapters ??= adaptersOf(context.clients())),
+    readPacer: new Pacer(CLI_READS_PER_SECOND, CLI_READS_PER_SECOND),
+    adapters: () => (adapters ??= adaptersOf(context.clients(), context.readPacer)),
     result(value, human) {
       if (options.json) io.stdout(`${JSON.stringify(value, null, 2)}\n`);
       else

@@ -18,9 +18,8 @@ import {
   type Resource,
 } from '@aws-sdk/client-ecs';
 import { chunks, toContainerInstanceView } from '../../../shared/aws/ecs';
-import { Pacer } from '../../../shared/aws/pacer';
+import type { Pacer } from '../../../shared/aws/pacer';
 import type { ContainerInstanceView, TaskView } from '../../../shared/decisions/host';
-import { CLI_READS_PER_SECOND } from '../context';
 
 /**
  * The reads `status` and `plan` make beyond what the functions' adapters offer: a whole cluster's
@@ -109,11 +108,11 @@ const DESCRIBE_SERVICES_MAX = 10;
 const DESCRIBE_CONTAINER_INSTANCES_MAX = 100;
 
 export class FleetReads {
-  private readonly pacer = new Pacer(CLI_READS_PER_SECOND, CLI_READS_PER_SECOND);
-
+  /** @param pacer the run's one read pace, shared with the adapters (CommandContext.readPacer). */
   constructor(
     private readonly ecs: ECSClient,
     private readonly autoScaling: AutoScalingClient,
+    private readonly pacer: Pacer,
   ) {}
 
   async clusterNames(): Promise<string[]> {

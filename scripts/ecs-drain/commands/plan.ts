@@ -95,7 +95,7 @@ export const plan: CommandRegistration = (program, run) => {
 };
 
 async function predict(context: CommandContext, options: PlanOptions): Promise<PlanResult> {
-  const reads = new FleetReads(context.clients().ecs, context.clients().autoScaling);
+  const reads = new FleetReads(context.clients().ecs, context.clients().autoScaling, context.readPacer);
   const fleet = await observeFleet(reads, options);
   const group = fleet.groups[0] as GroupRead;
   const ids = new Set(group.instances.map((i) => i.instanceId));

@@ -106,7 +106,7 @@ export const status: CommandRegistration = (program, run) => {
     )
     .action(
       run(async (context, options: StatusOptions) => {
-        const reads = new FleetReads(context.clients().ecs, context.clients().autoScaling);
+        const reads = new FleetReads(context.clients().ecs, context.clients().autoScaling, context.readPacer);
         const fleet = await observeFleet(reads, options);
         const refreshes = new Map(
           await Promise.all(
