@@ -15,17 +15,39 @@ import { AsyncLocalStorage } from 'node:async_hooks';
  */
 export type Action = () => void | Promise<void>;
 
-/** Simulated second 0 as wall-clock time, for the timestamps in events and API answers. */
+/**
+ * Simulated second 0 as wall-clock time, for the timestamps in events and API answers: a fixed date in
+ * rehearsals and tests, so that their output is the same on every run.
+ */
 export const SIM_EPOCH = Date.UTC(2026, 0, 10, 12, 0, 0);
+
+let epoch = SIM_EPOCH;
+
+/** Simulated second 0 as wall-clock time now: SIM_EPOCH, unless a served world moved it (setSimEpoch). */
+export function simEpoch(): number {
+  return epoch;
+}
+
+/**
+ * Moves simulated second 0 (epoch milliseconds), for a world served live whose clock follows the wall
+ * clock: functions and tools that run outside it measure ages with their own clock. Returns the undo.
+ */
+export function setSimEpoch(milliseconds: number): () => void {
+  const before = epoch;
+  epoch = milliseconds;
+  return () => {
+    epoch = before;
+  };
+}
 
 /** A simulated second as the ISO string events carry. */
 export function isoTime(seconds: number): string {
-  return new Date(SIM_EPOCH + seconds * 1000).toISOString();
+  return new Date(epoch + seconds * 1000).toISOString();
 }
 
 /** A simulated second as the epoch seconds the JSON protocols carry. */
 export function epochSeconds(seconds: number): number {
-  return SIM_EPOCH / 1000 + seconds;
+  return epoch / 1000 + seconds;
 }
 
 /** A scheduled action, sleep or timeout that can be called off before it comes due. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
-import { type Clock, type Random, SIM_EPOCH, type Timer } from './clock';
+import { type Clock, type Random, simEpoch, type Timer } from './clock';
 import type { InvokeResult, LambdaFunction } from './lambda';
 
 /**
@@ -334,9 +334,11 @@ export function toSqsRecord(queue: SqsQueue, message: StoredMessage): SQSRecord 
     body: message.body,
     attributes: {
       ApproximateReceiveCount: String(message.receiveCount),
-      SentTimestamp: String(Math.round(SIM_EPOCH + message.sentAt * 1000)),
+      SentTimestamp: String(Math.round(simEpoch() + message.sentAt * 1000)),
       SenderId: message.senderId,
-      ApproximateFirstReceiveTimestamp: String(Math.round(SIM_EPOCH + (message.firstReceivedAt ?? 0) * 1000)),
+      ApproximateFirstReceiveTimestamp: String(
+        Math.round(simEpoch() + (message.firstReceivedAt ?? 0) * 1000),
+      ),
       ...(message.deadLetterQueueSourceArn !== undefined && {
         DeadLetterQueueSourceArn: message.deadLetterQueueSourceArn,
       }),

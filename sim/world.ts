@@ -3,7 +3,7 @@ import { RetryCounter } from './api/retry';
 import { type ApiFaults, type ApiTarget, newBuckets } from './api/server';
 import { TaskDefinitions } from './task-definitions';
 import { type AsgInstance, AutoScalingModel, type GroupSpec, type LifecycleAction } from './autoscaling';
-import { Clock, isoTime, Random, SIM_EPOCH } from './clock';
+import { Clock, isoTime, Random, simEpoch } from './clock';
 import type { Controller, SimulatedAccount } from './controller';
 import type { AsyncHandler } from './delivery';
 import { Ec2Model } from './ec2';
@@ -381,7 +381,7 @@ export class World {
         recorder.metricTimes.set(name, times);
       },
       timing: {
-        now: () => SIM_EPOCH + clock.now * 1000,
+        now: () => simEpoch() + clock.now * 1000,
         sleep: (milliseconds) => clock.sleep(milliseconds / 1000),
       },
     };

@@ -8,7 +8,7 @@ import {
   type RefreshSpec,
   type RefreshState,
 } from '../autoscaling';
-import { isoTime, SIM_EPOCH } from '../clock';
+import { isoTime, simEpoch } from '../clock';
 import { ACCOUNT } from '../ecs';
 
 /**
@@ -344,7 +344,7 @@ function activityFilters(params: Params, withGroup: boolean): (activity: Activit
         // "Timestamps without a timezone offset are assumed to be UTC."
         const at = Date.parse(/(Z|[+-]\d\d:?\d\d)$/.test(value) ? value : `${value}Z`);
         if (Number.isNaN(at)) throw new AutoScalingError('ValidationError', `Invalid ${name}: ${value}`);
-        return (at - SIM_EPOCH) / 1000;
+        return (at - simEpoch()) / 1000;
       });
       tests.push((activity) =>
         bounds.every((bound) =>
