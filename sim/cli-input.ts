@@ -13,7 +13,7 @@ export class UsageError extends Error {}
 /** Runs a program's main, turning usage errors (its own and parseArgs's) into one line and exit code 2. */
 export function runProgram(name: string, main: () => Promise<void>): void {
   main().catch((error: unknown) => {
-    if (error instanceof UsageError || isParseArgsError(error)) {
+    if (isUsageError(error)) {
       // One line, whatever the message (parseArgs's own can run to three).
       const message = (error as Error).message.replace(/\s*\n\s*/g, ' ');
       process.stderr.write(`${name}: ${message} (--help lists the options)\n`);
@@ -24,8 +24,18 @@ export function runProgram(name: string, main: () => Promise<void>): void {
   });
 }
 
-function isParseArgsError(error: unknown): boolean {
-  return error instanceof Error && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS');
+/**
+ * The `code` of a Node.js error (ENOENT, ERR_PARSE_ARGS_...). Read by shape, not `instanceof Error`:
+ * an error from another realm (Node's own modules seen from a test sandbox) is not an instance of this
+ * realm's Error.
+ */
+function errorCode(error: unknown): string {
+  return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
+}
+
+/** A mistake in what the user asked for: ours, or one parseArgs found in the flags. */
+export function isUsageError(error: unknown): error is Error {
+  return error instanceof UsageError || errorCode(error).startsWith('ERR_PARSE_ARGS');
 }
 
 /** A whole number within [min, max], or a UsageError naming the flag and the range. */
@@ -44,7 +54,7 @@ export function outputDirectory(path: string, flag = '--out'): string {
     mkdirSync(path, { recursive: true });
     return path;
   } catch (error) {
-    const code = error instanceof Error && 'code' in error ? String(error.code) : '';
+    const code = errorCode(error);
     const why = code === 'ENOTDIR' || code === 'EEXIST' ? 'a file is in the way' : code || String(error);
     throw new UsageError(`${flag} ${path}: cannot be a directory (${why})`);
   }
@@ -64,7 +74,7 @@ export function readShapeFile(path: string): ClusterShape {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    const code = error instanceof Error && 'code' in error ? String(error.code) : '';
+    const code = errorCode(error);
     const why =
       code === 'ENOENT'
         ? 'no such file'

@@ -3,6 +3,8 @@ import { type AddressInfo, createServer } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isUsageError } from '../../sim/cli-input';
+import { rehearsalInput } from '../../sim/rehearsal-input';
 
 // `npm start` as a user runs it: through tsx, in a child process.
 const tsx = join(__dirname, '..', '..', 'node_modules', '.bin', 'tsx');
@@ -210,6 +212,28 @@ describe('npm start', () => {
         /--scenario is one of instance-refresh, scale-in, spot/,
       ],
     ])('%s', (_case, args, message) => {
+      // The checks, in this process: a usage error naming the problem, before anything runs.
+      let thrown: unknown;
+      try {
+        rehearsalInput(args, () => undefined);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(isUsageError(thrown)).toBe(true);
+      expect((thrown as Error).message).toMatch(message);
+    });
+
+    // What the program makes of a usage error, in a process of its own: one line on stderr, exit code
+    // 2, no stack trace, nothing on stdout. One case of each kind: a value, a file, parseArgs's own.
+    it.each<[string, string[], RegExp]>([
+      [
+        'a value out of range',
+        ['--instances', '0'],
+        /^npm start: --instances takes a whole number from 1 to 5000/,
+      ],
+      ['a missing config file', ['--config', join(out, 'nowhere.json')], /nowhere\.json: no such file/],
+      ['an unknown flag', ['--instance', '3'], /Unknown option '--instance'/],
+    ])('as a program: %s', (_case, args, message) => {
       const { status, stdout, stderr } = refused(cli, args);
       expect(status).toBe(2);
       expect(stderr).toMatch(message);
