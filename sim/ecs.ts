@@ -170,7 +170,12 @@ export class ContainerInstance implements ContainerInstanceState {
   readonly attributes = new Map<string, string>();
   /** The instance as the read API sees it; undefined until its registration is readable. */
   readable?: ContainerInstanceState;
-  /** Counts and resources in use according to the readable states of its tasks. */
+  /**
+   * Counts and resources in use according to the readable states of its tasks. Resources as ECS
+   * advertises them (remainingResources): a task told to stop no longer counts, though it still runs
+   * until STOPPED (containers-roadmap#575); placement here goes by what the host really holds
+   * (freeCpu, freeMemory), where ECS would place and the agent hold the new task PENDING until then.
+   */
   readonly readableUsage: ReadableUsage = { running: 0, pending: 0, cpu: 0, memory: 0 };
   /** When its EC2 instance went away (ECS may not have noticed yet). */
   ec2TerminatedAt?: number;
@@ -187,6 +192,7 @@ export class ContainerInstance implements ContainerInstanceState {
    * counted against the ten custom ones): `ecs.ami-id` is the AMI its EC2 instance booted from.
    */
   readonly providedAttributes: ReadonlyMap<string, string>;
+  /** What the host really holds free: a task's resources come back when it reaches STOPPED. */
   freeCpu: number;
   freeMemory: number;
   deregisteredAt?: number;
@@ -205,6 +211,18 @@ export class ContainerInstance implements ContainerInstanceState {
       ['ecs.ami-id', amiId],
       ['ecs.availability-zone', `${REGION}a`],
     ]);
+  }
+
+  /** remainingResources as ECS reports it now: the resources of tasks told to stop are advertised as free. */
+  advertisedFree(): { cpu: number; memory: number } {
+    let cpu = this.cpu;
+    let memory = this.memory;
+    for (const task of this.tasks)
+      if (task.desiredStatus === 'RUNNING') {
+        cpu -= task.cpu;
+        memory -= task.memory;
+      }
+    return { cpu, memory };
   }
 
   /** Every attribute as `state` shows it: ECS's own, then the custom ones (PutAttributes). */
@@ -1080,7 +1098,8 @@ export class EcsModel {
 function countUsage(usage: ReadableUsage, task: Task, state: TaskState, sign: 1 | -1): void {
   if (state.desiredStatus === 'RUNNING') usage.running += sign;
   if (state.lastStatus === 'PENDING') usage.pending += sign;
-  if (state.lastStatus !== 'STOPPED') {
+  // Advertised use: a task told to stop frees its resources at once (see ContainerInstance.readableUsage).
+  if (state.desiredStatus === 'RUNNING' && state.lastStatus !== 'STOPPED') {
     usage.cpu += sign * task.cpu;
     usage.memory += sign * task.memory;
   }

@@ -569,6 +569,9 @@ export function containerInstanceShape<T = number>(
 ): Output {
   const seen = view === 'readable' ? instance.readable : undefined;
   const usage = instance.readableUsage;
+  const free = seen
+    ? { cpu: instance.cpu - usage.cpu, memory: instance.memory - usage.memory }
+    : instance.advertisedFree();
   return {
     containerInstanceArn: instance.arn,
     ec2InstanceId: instance.ec2InstanceId,
@@ -584,12 +587,8 @@ export function containerInstanceShape<T = number>(
       { name: 'MEMORY', type: 'INTEGER', integerValue: instance.memory },
     ],
     remainingResources: [
-      { name: 'CPU', type: 'INTEGER', integerValue: seen ? instance.cpu - usage.cpu : instance.freeCpu },
-      {
-        name: 'MEMORY',
-        type: 'INTEGER',
-        integerValue: seen ? instance.memory - usage.memory : instance.freeMemory,
-      },
+      { name: 'CPU', type: 'INTEGER', integerValue: free.cpu },
+      { name: 'MEMORY', type: 'INTEGER', integerValue: free.memory },
     ],
     attributes: [...instance.attributesAt(seen ?? instance)].map(([name, value]) => ({ name, value })),
   };

@@ -103,18 +103,49 @@ describe('ECS Container Instance State Change events', () => {
     const before = eventsOf(host.arn).length;
     const service = [...host.tasks].find((task) => task.service !== undefined && !task.daemon)!;
     world.ecs.stopTask(service, 'UserInitiated', 'stopped by a test');
-    // Told to stop: it leaves runningTasksCount at once, though it still runs (DEACTIVATING).
-    expect(counts().slice(before)).toEqual([[running! - 1, pending, cpu]]);
+    // Told to stop: it leaves runningTasksCount at once, and ECS advertises its resources as free
+    // (containers-roadmap#575), though it still runs (DEACTIVATING): neither count can tell that a
+    // task is still stopping.
+    expect(counts().slice(before)).toEqual([[running! - 1, pending, cpu! + service.cpu]]);
     expect(service.lastStatus).not.toBe('STOPPED');
-
     await world.clock.run(world.clock.now + service.service!.spec.stopSeconds + 1);
-    // STOPPED: an event of its own at that moment, its resources back.
+    // STOPPED: an event of its own at that moment; the advertised resources were free already.
     const events = eventsOf(host.arn);
     const at = events.findIndex((e) => Date.parse(e.time) === Date.parse(isoTime(service.stoppedAt!)));
     expect(at).toBeGreaterThan(before);
     const cpuOf = (n: number) => counts()[n]![2]!;
-    expect(cpuOf(at) - cpuOf(at - 1)).toBe(service.cpu);
+    expect(cpuOf(at)).toBe(cpuOf(at - 1));
     expect(events.map((e) => e.detail.version)).toEqual(events.map((_, n) => n + 1));
+  });
+
+  it("DescribeContainerInstances advertises a stopping task's resources as free; the host places nothing on them", async () => {
+    const [job] = world.ecs.runStandaloneTasks({
+      family: 'job',
+      count: 1,
+      cpu: 512,
+      memory: 256,
+      runSeconds: 3600,
+    });
+    await world.clock.run(world.clock.now + 60);
+    const host = job!.host;
+    const remainingCpu = async () => {
+      const { containerInstances: [described] = [] } = await ecs.send(
+        new DescribeContainerInstancesCommand({ cluster: STACK.clusterName, containerInstances: [host.arn] }),
+      );
+      return described?.remainingResources?.find((r) => r.name === 'CPU')?.integerValue;
+    };
+    const running = await remainingCpu();
+    expect(running).toBe(host.freeCpu);
+
+    world.ecs.stopTask(job!, 'UserInitiated', 'stopped by a test');
+    await world.clock.run(world.clock.now + 2); // past the 1 s read lag; a standalone task takes 5 s to stop
+    expect(job!.lastStatus).not.toBe('STOPPED');
+    expect(await remainingCpu()).toBe(running! + 512);
+    expect(host.freeCpu).toBe(running);
+
+    await world.clock.run(world.clock.now + 60);
+    expect(job!.lastStatus).toBe('STOPPED');
+    expect(host.freeCpu).toBe(running! + 512);
   });
 
   it('are sent when the agent disconnects and reconnects, the status unchanged', () => {
