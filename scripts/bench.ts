@@ -38,9 +38,9 @@ const HELP = `npm run bench -- [--json] [--instances 1000] [--repeat 1] [--trans
 Through the real handlers, with ECS's token buckets and the SDK's retries on:
   cold-start  each function's cold start with the SDK bundled and left to the runtime;
   designs     ours beside the other tools' drain designs on one cluster (about a minute);
-  scale       an instance refresh of --instances (1,000) instances running ten tasks each, a busy batch
-              cluster where nothing drains, then a refresh of --large-instances (5,000; 0 skips it;
-              several minutes and over a gigabyte of memory).
+  scale       an instance refresh of --large-instances (5,000; 0 skips it; several minutes and over
+              a gigabyte of memory), then of --instances (1,000) instances running ten tasks each, then
+              a busy batch cluster where nothing drains.
 Prints figures. --only runs the sections named (repeat it for several); all by default.
 `;
 
@@ -129,13 +129,18 @@ async function scaleRun(transport: Transport, seed: number, instances: number) {
   const shape = benchShape(instances);
   const options = { ...defaultOptions(shape), seed };
   const started = process.hrtime.bigint();
+  // The process's resident memory at its highest while this run ran, sampled: what an earlier run left
+  // counts too (the section runs the large refresh first, so that its figure is its own).
+  let peakRss = process.memoryUsage.rss();
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+  }, 250);
   const result = await runScenario({
     ...options,
     controller: loadController(transport, { drain: { ecsReadsPerSecond: flags.ecsReadsPerSecond } }),
-  });
+  }).finally(() => clearInterval(sampler));
   const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-  // The process's peak so far: the runs go from small to large, so it is this run's peak.
-  const peakRssMegabytes = Math.round(process.resourceUsage().maxRSS / 1024);
+  const peakRssMegabytes = Math.round(Math.max(peakRss, process.memoryUsage.rss()) / 1024 / 1024);
   const summary = summarize(result);
   const tasks = shape.services.reduce((sum, s) => sum + (s.daemon ? shape.instances : s.desiredCount), 0);
   return {
@@ -239,7 +244,9 @@ async function main(): Promise<void> {
   if (first === undefined) throw new Error('no transport');
   try {
     if (flags.only.includes('designs')) {
-      const designs = await designsSection(transportOf(first));
+      const designs = await designsSection(transportOf(first), {
+        ecsReadsPerSecond: flags.ecsReadsPerSecond,
+      });
       for (const line of formatDesignsTable(designs)) say(line);
       report.designsSetup = designs.setup;
       report.designs = designs.rows;
@@ -264,6 +271,13 @@ async function scaleSection(transportOf: (kind: Transport['kind']) => Transport,
         `peak ${result.ecsReads.perSecondPeak}/s)  hand-back median ${result.handBack.medianSeconds} s / p99 ` +
         `${result.handBack.p99Seconds} s (delivery ${result.handBack.deliveryMedianSeconds} s)  throttled ${result.throttledCalls}`,
     );
+  // First, the largest run, on a process nothing else has grown yet: its peak memory is its own.
+  let large: Awaited<ReturnType<typeof scaleRun>> | undefined;
+  if (flags.largeInstances > 0) {
+    say(`instance refresh: ${flags.largeInstances} instances`);
+    large = await scaleRun(transportOf(first), 1, flags.largeInstances);
+    describe(first, large);
+  }
   const runs: { kind: Transport['kind']; result: Awaited<ReturnType<typeof scaleRun>> }[] = [];
   for (let round = 0; round < flags.repeat; round++) {
     // Transports alternate within each repeat, so a noisy neighbour hits them alike.
@@ -288,13 +302,6 @@ async function scaleSection(transportOf: (kind: Transport['kind']) => Transport,
       `(${irrelevant.recordsDelivered} records with the told-to-stop ones) in ${irrelevant.batches} batches, ` +
       `${irrelevant.ecsReads} ECS reads: ${irrelevant.ecsReadsPerEvent} per STOPPED event`,
   );
-  // Last: the largest run sets the process's peak memory.
-  let large: Awaited<ReturnType<typeof scaleRun>> | undefined;
-  if (flags.largeInstances > 0) {
-    say(`instance refresh: ${flags.largeInstances} instances`);
-    large = await scaleRun(transportOf(first), 1, flags.largeInstances);
-    describe(first, large);
-  }
   return {
     // The section the issue names `scale`: the refresh of --instances, and the large one inside it.
     scale: { ...runs.find((run) => run.kind === first)?.result, ...(large !== undefined && { large }) },

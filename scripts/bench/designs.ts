@@ -3,6 +3,7 @@
  * no hook) through the same instance refresh of the same cluster with the same seed, then through a
  * busy cluster where nothing drains; one row each, measured from what the world recorded.
  */
+import { DRAIN_POLICY_DEFAULTS } from '../../shared/config';
 import type { Transport } from '../../sim/controller';
 import {
   deliveryFloor,
@@ -21,6 +22,8 @@ export interface DesignsSection {
     seed: number;
     tokenBuckets: true;
     sdkRetries: true;
+    /** Ours' EcsReadsPerSecond (the template's default, 10, unless --ecs-reads-per-second says otherwise). */
+    ecsReadsPerSecond: number;
     /** The twin's event-delivery latency for task events (median, seconds), measured in ours' run. */
     floorSeconds: number | null;
   };
@@ -29,12 +32,16 @@ export interface DesignsSection {
 
 export async function designsSection(
   transport: Transport,
-  { seed = 1, instances = DESIGNS_INSTANCES }: { seed?: number; instances?: number } = {},
+  {
+    seed = 1,
+    instances = DESIGNS_INSTANCES,
+    ecsReadsPerSecond = DRAIN_POLICY_DEFAULTS.ecsReadsPerSecond,
+  }: { seed?: number; instances?: number; ecsReadsPerSecond?: number } = {},
 ): Promise<DesignsSection> {
   const shape = designsShape(instances);
   const rows: DesignRow[] = [];
   let floorSeconds: number | null = null;
-  for (const entry of designEntries(transport)) {
+  for (const entry of designEntries(transport, { ecsReadsPerSecond })) {
     // Ours runs first: its task event rule is the one whose delivery the twin measures, and its own
     // row is divided by what it measured (measureDesign's default).
     const { result, row } = await measureDesign(entry, { seed, shape, floorSeconds });
@@ -48,6 +55,7 @@ export async function designsSection(
       seed,
       tokenBuckets: true,
       sdkRetries: true,
+      ecsReadsPerSecond,
       floorSeconds: floorSeconds === null ? null : Math.round(floorSeconds * 1000) / 1000,
     },
     rows,

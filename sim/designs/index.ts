@@ -29,7 +29,10 @@ export interface DesignEntry {
   deploy(options: ScenarioOptions): ScenarioOptions;
 }
 
-export function designEntries(transport: Transport): DesignEntry[] {
+export function designEntries(
+  transport: Transport,
+  { ecsReadsPerSecond }: { ecsReadsPerSecond?: number } = {},
+): DesignEntry[] {
   const alternative = (design: Design): DesignEntry => ({
     name: design.name,
     description: design.description,
@@ -46,7 +49,7 @@ export function designEntries(transport: Transport): DesignEntry[] {
         ...options,
         controller: loadController(transport, {
           heartbeatTimeout: options.heartbeatTimeout,
-          drain: { launchReadiness: false },
+          drain: { launchReadiness: false, ...(ecsReadsPerSecond !== undefined && { ecsReadsPerSecond }) },
         }),
       }),
     },
