@@ -58,6 +58,7 @@ export function designEntries(
     alternative(awsSample(transport, { loopDetection: false })),
     alternative(twoLambda(transport)),
     alternative(queueDelay(transport)),
+    alternative(queueDelay(transport, { countStopping: true })),
     {
       name: 'no-hook',
       description: 'no termination hook: Auto Scaling terminates at once',

@@ -4,6 +4,7 @@ import {
 } from '@aws-sdk/client-auto-scaling';
 import {
   ListContainerInstancesCommand,
+  DescribeTasksCommand,
   ListTasksCommand,
   UpdateContainerInstancesStateCommand,
 } from '@aws-sdk/client-ecs';
@@ -36,20 +37,30 @@ import {
  */
 export const QUEUE_DELAY_SECONDS = 60;
 
-export function queueDelay(transport: Transport): Design {
+/**
+ * `countStopping`: the same loop made correct, as none of the tools does it: once no task wants to run,
+ * it also lists the tasks told to stop (desired status STOPPED) and describes them, counting those not
+ * yet STOPPED. Not a design anyone runs: the price of correctness for a polling design, beside ours.
+ */
+export function queueDelay(transport: Transport, { countStopping = false } = {}): Design {
+  const name = countStopping ? 'queue-delay-counting-stopping' : 'queue-delay-heartbeat';
   const design: Design = {
-    name: 'queue-delay-heartbeat',
-    description:
-      'SQS: message re-sent with DelaySeconds 60 and a heartbeat each loop; counts ListTasks (desired RUNNING)',
+    name,
+    description: countStopping
+      ? 'the queue-delay loop made correct (not a tool people run): also ListTasks desired STOPPED + DescribeTasks, counting those not STOPPED'
+      : 'SQS: message re-sent with DelaySeconds 60 and a heartbeat each loop; counts ListTasks (desired RUNNING)',
     hook: { heartbeatTimeout: 300, defaultResult: 'CONTINUE' },
     install(world: World) {
       const queue = new SqsQueue('drain-queue', world.clock, world.channels, {
         visibilityTimeoutSeconds: 360,
       });
       const fn = new DesignFunction(world, transport, {
-        name: 'queue-delay-heartbeat',
+        name,
         timeoutSeconds: 60,
-        code: queueDelayCode((body) => queue.sendMessage(body, { delaySeconds: QUEUE_DELAY_SECONDS })),
+        code: queueDelayCode(
+          (body) => queue.sendMessage(body, { delaySeconds: QUEUE_DELAY_SECONDS }),
+          countStopping,
+        ),
       });
       // Synchronous invocations by the mapping: no asynchronous chain, nothing for loop detection to count.
       new SqsEventSource(queue, fn.fn, world.clock, { BatchSize: 10 });
@@ -62,7 +73,7 @@ export function queueDelay(transport: Transport): Design {
 }
 
 /** The function: one pass per message; a failed pass leaves the message to come back after the visibility timeout. */
-export function queueDelayCode(sendDelayed: (body: string) => void): DesignCode {
+export function queueDelayCode(sendDelayed: (body: string) => void, countStopping = false): DesignCode {
   return ({ ecs, autoScaling, cluster, log }) =>
     async (event) => {
       for (const record of (event as SQSEvent).Records) {
@@ -90,8 +101,20 @@ export function queueDelayCode(sendDelayed: (body: string) => void): DesignCode 
         };
         const { taskArns = [] } =
           arn === undefined ? {} : await ecs.send(new ListTasksCommand({ cluster, containerInstance: arn }));
+        let stopping = 0;
+        if (countStopping && arn !== undefined && taskArns.length === 0) {
+          const { taskArns: told = [] } = await ecs.send(
+            new ListTasksCommand({ cluster, containerInstance: arn, desiredStatus: 'STOPPED' }),
+          );
+          for (let at = 0; at < told.length; at += 100) {
+            const { tasks = [] } = await ecs.send(
+              new DescribeTasksCommand({ cluster, tasks: told.slice(at, at + 100) }),
+            );
+            stopping += tasks.filter((task) => task.lastStatus !== 'STOPPED').length;
+          }
+        }
         try {
-          if (taskArns.length > 0) {
+          if (taskArns.length + stopping > 0) {
             await autoScaling.send(new RecordLifecycleActionHeartbeatCommand(action));
             sendDelayed(JSON.stringify({ ...message, containerInstanceArn: arn }));
           } else {
