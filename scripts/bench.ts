@@ -172,15 +172,17 @@ async function scaleRun(transport: Transport, seed: number, instances: number) {
 }
 
 /**
- * A busy batch cluster: 200 instances where a job runner starts short standalone tasks all the time
- * and nothing drains. Every task that ends is an event the controller receives and must dismiss.
+ * A busy batch cluster: 200 instances (fewer with a smaller --instances) where a job runner starts
+ * short standalone tasks all the time, one a second per ten instances, and nothing drains. Every task
+ * that ends is an event the controller receives and must dismiss.
  */
 async function irrelevantEventsRun(transport: Transport) {
+  const instances = Math.min(200, flags.instances);
   const shape = ClusterShape.parse({
-    instances: 200,
+    instances,
     instanceCpu: 4096,
     instanceMemory: 16384,
-    services: [{ name: 'api', desiredCount: 200, minimumHealthyPercent: 50, maximumPercent: 200 }],
+    services: [{ name: 'api', desiredCount: instances, minimumHealthyPercent: 50, maximumPercent: 200 }],
   });
   const options = {
     ...defaultOptions(shape),
@@ -192,10 +194,11 @@ async function irrelevantEventsRun(transport: Transport) {
   await clock.run(SETTLE_SECONDS);
   const from = clock.now;
   const minutes = 10;
-  // 20 jobs a second, each running 20 to 60 seconds: about 20 task STOPPED events a second.
+  // 20 jobs a second on 200 instances, each running 20 to 60 seconds: about 20 task STOPPED events a second.
+  const jobsPerSecond = Math.max(1, Math.round(instances / 10));
   for (let second = 0; second < minutes * 60; second++) {
     clock.at(from + second, () => {
-      for (let job = 0; job < 20; job++) {
+      for (let job = 0; job < jobsPerSecond; job++) {
         world.ecs.runStandaloneTasks({
           family: 'job',
           count: 1,
