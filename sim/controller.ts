@@ -337,7 +337,7 @@ export function loadController(
         ...(reconciler && {
           reconcile: () => {
             const handler = createReconcileHandler({ ...container('reconciler'), imageOf: images() });
-            return () => handler();
+            return (_event: unknown, context?: Context) => handler(undefined, context);
           },
         }),
       };

@@ -1,3 +1,4 @@
+import type { Context } from 'aws-lambda';
 import type { Clock, Random } from './clock';
 
 export type { FailedEvent, LambdaStats } from './lambda';
@@ -20,7 +21,8 @@ export interface DeliveryFaults {
 
 export const NO_DELIVERY_FAULTS: DeliveryFaults = { duplicate: 0, delay: 0, maxDelaySeconds: 0, drop: 0 };
 
-export type AsyncHandler = (event: unknown) => Promise<unknown>;
+/** A function's handler as the twin invokes it: with Lambda's context when a simulated Lambda runs it. */
+export type AsyncHandler = (event: unknown, context?: Context) => Promise<unknown>;
 
 /**
  * Hands one event over after a latency drawn from `latency`, with the faults asked for: lost,

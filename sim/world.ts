@@ -558,8 +558,9 @@ export class World {
       name,
       factory: () => {
         const handler = factory();
-        return async (event) => {
-          const report = await handler(event);
+        return async (event, context) => {
+          // Lambda's context goes through: a scheduled function paces its run by its remaining time.
+          const report = await handler(event, context);
           record(event, report);
           return report;
         };

@@ -67,6 +67,11 @@ export class AutoScalingAdapter {
     private readonly pacer: Pacer,
   ) {}
 
+  /** Calls this container's share still allows by `at` (epoch ms): see Pacer.callsPossibleBy. */
+  callsPossibleBy(at: number, options?: { afterWaiting?: boolean }): number {
+    return this.pacer.callsPossibleBy(at, options);
+  }
+
   /**
    * Auto Scaling's view of each instance, fifty per call. An instance in no group is absent from
    * the map: "If you specify an ID that does not exist, it is ignored with no error."

@@ -62,6 +62,11 @@ export class EcsAdapter {
     private readonly readPacer: Pacer,
   ) {}
 
+  /** Reads this container's share still allows by `at` (epoch ms), after those already waiting for it. */
+  readsPossibleBy(at: number): number {
+    return this.readPacer.callsPossibleBy(at);
+  }
+
   /** ARNs of the container instances registered for these EC2 instances (INACTIVE ones are not listed). */
   async listContainerInstancesOf(cluster: string, ec2InstanceIds: string[]): Promise<string[]> {
     const arns: string[] = [];

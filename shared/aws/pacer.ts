@@ -43,6 +43,19 @@ export class Pacer {
     });
   }
 
+  /**
+   * How many more calls this pacer would let go by `at` (epoch ms): the tokens it holds now and its
+   * refill until then, less the calls already waiting (unless `afterWaiting` is false, for a caller
+   * that counts its own waiting calls). A plan, not a promise (an urgent call may go first).
+   */
+  callsPossibleBy(at: number, { afterWaiting = true }: { afterWaiting?: boolean } = {}): number {
+    const now = this.timing.now();
+    const tokens = Math.min(this.burst, this.tokens + ((now - this.refilledAt) / 1000) * this.perSecond);
+    const refill = (Math.max(0, at - now) / 1000) * this.perSecond;
+    const waiting = afterWaiting ? this.waiting.urgent.length + this.waiting.background.length : 0;
+    return Math.max(0, Math.floor(tokens + refill + 1e-6) - waiting);
+  }
+
   private async pump(): Promise<void> {
     if (this.pumping) return;
     this.pumping = true;

@@ -43,6 +43,13 @@ export interface DrainDeps extends Telemetry {
    */
   actBy?: number;
   /**
+   * When this invocation's last call to Auto Scaling must have left its pacer (epoch ms), a few
+   * seconds before Lambda ends it. A host whose action could not start by then (the container's
+   * share is spoken for) is handed back instead of queued; a host whose completion could not start
+   * by then is not read either (see listInTurn). Unbounded when absent.
+   */
+  callsBy?: number;
+  /**
    * The reconciler: whose turn it is to have its tasks listed this run (a run lists only so many
    * hosts, to end well within its timeout at its read pace). Unbounded when absent.
    */
@@ -200,6 +207,10 @@ async function drive(
     })(),
   );
   for (const { what, hosts: group } of reads.values()) {
+    if (deps.actBy !== undefined && what.some((kind) => LISTS.has(kind))) {
+      branches.push(listInTurn(what, group, deps, round, merged));
+      continue;
+    }
     branches.push(
       (async () => {
         const failed = new Map<Host, unknown>();
@@ -223,6 +234,20 @@ async function drive(
       });
       return;
     }
+    // Its Auto Scaling call would wait for the container's share past `callsBy`: handed back now, as
+    // Lambda would end the invocation mid-wait and send back the messages of every host of the batch.
+    if (
+      deps.callsBy !== undefined &&
+      (command.kind === 'complete' || command.kind === 'heartbeat') &&
+      deps.autoScaling.callsPossibleBy(deps.callsBy) < 1
+    ) {
+      results.push({
+        host,
+        command,
+        error: new RetryLaterError("not acted on: this invocation's Auto Scaling share is spoken for"),
+      });
+      return;
+    }
     try {
       await act(host, command, deps);
       results.push({ host, command });
@@ -232,6 +257,106 @@ async function drive(
   });
   for (const branch of await Promise.all(branches)) results.push(...branch);
   return results;
+}
+
+/**
+ * The reads of a group of hosts that includes a list of each host's tasks (one ListTasks per
+ * container instance, paced), in an invocation with a deadline. Listed all together, no host of a
+ * large group could be decided before the last list was in: in a refresh of 3,000 instances, a batch
+ * of 284 hosts whose drains ended together spent 50 s on 160 lists, reached the end of its time
+ * with none acted on, and failed them all back to the queue, five times over, until the failure
+ * queue. So the hosts are listed in turns of LIST_TURN, and each turn goes on to its decision and
+ * its action as soon as its own lists are in, while the next turn lists. A turn is listed only if
+ * its lists can be in by `actBy` and its hosts' completions can leave the Auto Scaling pacer by
+ * `callsBy`, with the hosts of the turns before it: the others are handed back at once, unread (their
+ * messages come back after the visibility timeout, to this container or the other), instead of
+ * spending the reads and the share that the hosts taken on need. The reads the group shares (the
+ * lifecycle states, fifty per call; the container instances of the EC2 instances, twenty per list)
+ * are made once for the group, as before.
+ */
+async function listInTurn(
+  what: Observation[],
+  group: Host[],
+  deps: DrainDeps,
+  round: number,
+  merged: Map<Host, Host>,
+): Promise<HostResult[]> {
+  const failed = new Map<Host, unknown>();
+  const sharedReads = what.filter((kind) => !LISTS.has(kind));
+  const lists = what.filter((kind) => LISTS.has(kind));
+  const shared = Promise.all(sharedReads.map((kind) => observe(kind, group, deps, failed)));
+  // Awaited by every turn; a rejection is each turn's to report, not an unhandled one.
+  void shared.catch(() => undefined);
+  const results: HostResult[] = [];
+  const turns: Promise<HostResult[]>[] = [];
+  /** Hosts taken on by the turns before this one that have not been acted on yet (one Auto Scaling call each at most). */
+  let takenOn = 0;
+  const turnsOf = [...chunks(group, LIST_TURN)];
+  for (const [index, turn] of turnsOf.entries()) {
+    // The first turn lists beside the shared reads (a small group waits for one round of reads, not
+    // two); the next ones wait for them, or the shared reads, made one after another behind the
+    // turns' lists, would hold up every completion while the Auto Scaling share's burst overflows.
+    if (index === 1) await shared.catch(() => undefined);
+    const now = deps.timing.now();
+    const listsNeeded = turn.reduce((sum, host) => sum + listsOf(host, deps), 0);
+    // Their calls waiting in the pacer are counted in takenOn, not twice.
+    const asCalls =
+      deps.callsBy === undefined
+        ? Infinity
+        : deps.autoScaling.callsPossibleBy(deps.callsBy, { afterWaiting: false });
+    const listBy = deps.actBy ?? Infinity;
+    const intime =
+      now < listBy &&
+      deps.ecs.readsPossibleBy(listBy - LIST_TO_CALL_MS) >= listsNeeded &&
+      asCalls >= takenOn + turn.length;
+    if (!intime) {
+      for (const host of turnsOf.slice(index).flat()) {
+        results.push({
+          host,
+          error: new RetryLaterError('not read: this invocation could not act on it in time, handed back'),
+        });
+      }
+      break;
+    }
+    try {
+      await Promise.all(lists.map((kind) => observe(kind, turn, deps, failed)));
+    } catch (error) {
+      // A read shared by the turn (its DescribeTasks) failed: its hosts are retried, the next turns go on.
+      results.push(...turn.map((host) => ({ host, error })));
+      continue;
+    }
+    takenOn += turn.length;
+    turns.push(
+      (async () => {
+        try {
+          await shared;
+          const out: HostResult[] = [];
+          for (const host of turn) {
+            const error = failed.get(host);
+            if (error !== undefined) out.push({ host, error });
+          }
+          const again = turn.filter((host) => !failed.has(host));
+          return [...out, ...(await drive(again, deps, round + 1, merged))];
+        } catch (error) {
+          return turn.map((host) => ({ host, error }));
+        } finally {
+          takenOn -= turn.length;
+        }
+      })(),
+    );
+  }
+  for (const turn of await Promise.all(turns)) results.push(...turn);
+  return results;
+}
+
+/** ListTasks calls a host's list of stopping tasks needs (one per container instance not listed yet). */
+function listsOf(host: Host, deps: DrainDeps): number {
+  return (host.snapshot.containerInstances ?? []).filter(
+    (instance) =>
+      instance.status !== 'INACTIVE' &&
+      !host.snapshot.tasksToldToStop.has(instance.arn) &&
+      deps.stoppingTasks.get(instance.arn) === undefined,
+  ).length;
 }
 
 /**
@@ -641,6 +766,15 @@ async function readLifecycle(hosts: Host[], deps: DrainDeps): Promise<void> {
 
 /** Waits before reading a host again when the read contradicted an event (reads lag by seconds). */
 const SECOND_LOOK_SECONDS = [2, 4, 8];
+
+/**
+ * Hosts listed per turn when a group lists (see listInTurn): a few seconds of the task-event
+ * container's read share, so that the first completions start seconds after the batch does.
+ */
+const LIST_TURN = 10;
+
+/** Room between a turn's last list and its hosts' actions: a DescribeTasks, and the decision. */
+const LIST_TO_CALL_MS = 1_000;
 
 /** ListTasks calls in flight at once: fast enough for a large batch, gentle on the shared bucket. */
 const LIST_CONCURRENCY = 4;

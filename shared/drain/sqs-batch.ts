@@ -30,8 +30,14 @@ export function sqsBatchHandler(
     // One invocation at a time per container: its deadline is the container's for this batch. (A
     // caller without Lambda's context, such as a test passing {}, sets none.)
     const remaining = context?.getRemainingTimeInMillis;
-    if (typeof remaining !== 'function') delete deps.actBy;
-    else deps.actBy = deps.timing.now() + remaining.call(context) - ACT_MARGIN_MS;
+    if (typeof remaining !== 'function') {
+      delete deps.actBy;
+      delete deps.callsBy;
+    } else {
+      const deadline = deps.timing.now() + remaining.call(context);
+      deps.actBy = deadline - ACT_MARGIN_MS;
+      deps.callsBy = deadline - CALL_MARGIN_MS;
+    }
     try {
       const hosts = new Map<string, BatchHost>();
       const records = readSqsBatch(event, telemetry);
@@ -86,6 +92,12 @@ export function reject(telemetry: Telemetry, reason: string, details: Record<str
  * action in the last 15 s of a 60 s timeout leaves them room to finish.
  */
 export const ACT_MARGIN_MS = 15_000;
+
+/**
+ * Time kept at the end of an invocation after its last Auto Scaling call leaves the pacer: the call
+ * itself, and the SDK's retries should it be throttled.
+ */
+export const CALL_MARGIN_MS = 5_000;
 
 /** A value quoted in a log line: a message may hold up to 256 KB, a log line should stay readable. */
 const QUOTED_MAX = 200;

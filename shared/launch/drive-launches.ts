@@ -22,6 +22,8 @@ export interface LaunchDeps extends Telemetry {
    * a launch not answered by then is failed, its messages retried. Absent: no limit.
    */
   actBy?: number;
+  /** When its last Auto Scaling call must leave the pacer (see DrainDeps.callsBy). Absent: no limit. */
+  callsBy?: number;
   /** The AMI a launch template version names (`ami-…`); absent: the AMI is not checked. */
   imageOf?: (launchTemplate: { id: string; version: string }) => Promise<string | undefined>;
 }
@@ -143,6 +145,12 @@ export async function driveLaunches(
   const decideAndAct = async (candidate: (typeof fresh)[number]): Promise<LaunchResult> => {
     if (deps.actBy !== undefined && deps.timing.now() >= deps.actBy)
       return { candidate, error: new Error('not answered: the invocation is close to its timeout') };
+    // Its completion would wait for the container's Auto Scaling share past the invocation's end.
+    if (deps.callsBy !== undefined && deps.autoScaling.callsPossibleBy(deps.callsBy) < 1)
+      return {
+        candidate,
+        error: new Error("not answered: this invocation's Auto Scaling share is spoken for"),
+      };
     const seen = registered.get(candidate.instanceId);
     if (seen instanceof Error) return { candidate, error: seen };
     const view = views.get(candidate.instanceId);

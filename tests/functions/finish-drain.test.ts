@@ -27,9 +27,9 @@ import { createFinishDrainHandler } from '../../functions/finish-drain/app';
 import { handler } from '../../functions/finish-drain/handler';
 import { AutoScalingAdapter } from '../../shared/aws/auto-scaling';
 import { EcsAdapter } from '../../shared/aws/ecs';
-import { autoScalingPacer } from '../../shared/aws/pacer';
+import { autoScalingPacer, ecsReadPacer } from '../../shared/aws/pacer';
 import { AlertPublisher } from '../../shared/aws/sns';
-import { loadConfig } from '../../shared/config';
+import { DRAIN_POLICY_DEFAULTS, loadConfig } from '../../shared/config';
 import { logger, metrics, telemetry } from '../../shared/observability';
 import {
   autoScalingInstance,
@@ -58,7 +58,10 @@ import {
   taskStoppedEvent,
   taskStoppedOn,
 } from '../helpers/events';
-import { InstantTiming, RecordingPacer, settle, withFakeTimers } from '../helpers/timing';
+import { InstantTiming, ManualTiming, RecordingPacer, settle, withFakeTimers } from '../helpers/timing';
+
+/** Hosts listed per turn by a container near its limits (shared/drain/drive-hosts.ts LIST_TURN). */
+const LIST_TURN_SIZE = 10;
 
 const ecs = mockClient(ECSClient);
 const autoScaling = mockClient(AutoScalingClient);
@@ -1107,6 +1110,54 @@ describe('finish-drain pacing', () => {
     expect(ecs).toHaveReceivedCommandTimes(ListTasksCommand, 1);
     expect(completedInstances()).toEqual([deregistered.ec2InstanceId, slow.ec2InstanceId].sort());
   });
+
+  it('in a batch of more drains than its time and share allow, completes what they allow before its timeout and hands the rest back unread', async () => {
+    // A wave of a large instance refresh: 200 drains end within seconds and reach one container in
+    // one batch. Its read share lists 3.5 hosts a second and its Auto Scaling share completes 1.9:
+    // in 60 s it cannot finish them all. Listing them all before acting on any, it spent 57 s on
+    // lists, reached its last 15 s with none completed, and failed all 200 back to the queue, which
+    // did the same at every retry until the failure queue (a 3,000-instance refresh: 158 drains
+    // handed back by the reconciler after 2,300 s).
+    const timing = new ManualTiming();
+    const handle = createFinishDrainHandler({
+      config: { ...loadConfig(), drainDeadlineSeconds: Number.MAX_SAFE_INTEGER },
+      ecs: new EcsAdapter(
+        new ECSClient({}),
+        ecsReadPacer('event', DRAIN_POLICY_DEFAULTS.ecsReadsPerSecond, timing),
+      ),
+      autoScaling: new AutoScalingAdapter(new AutoScalingClient({}), autoScalingPacer('event', timing)),
+      alerts: new AlertPublisher(new SNSClient({}), undefined),
+      telemetry: telemetry(logger, metrics),
+      timing,
+    });
+    const hosts = Array.from({ length: 200 }, (_, n) => fakeHost(n + 1));
+    givenHosts(...hosts);
+    const batch = nextBatch(...hosts.map((host) => stoppedOn(host, 'last')));
+    const timeout = timing.now() + 60_000;
+
+    let response: SQSBatchResponse | undefined;
+    void handle(batch, { getRemainingTimeInMillis: () => timeout - timing.now() }).then((answer) => {
+      response = answer;
+    });
+    while (response === undefined && timing.now() < timeout) await timing.advance(100);
+
+    // Answered before Lambda's timeout would have sent the whole batch back.
+    expect(response).toBeDefined();
+    const completed = completedInstances();
+    // Most of what its share allows before its last 15 s (a burst of 5, then 1.9 a second), less the
+    // batch's lifecycle reads (fifty hosts per call) and the first turn's reads.
+    expect(completed.length).toBeGreaterThanOrEqual(70);
+    expect(autoScaling.calls().length).toBeLessThanOrEqual(5 + 1.9 * 55);
+    // Every other host is handed back, and only those: their messages come back, to either container.
+    const failed = new Set(failedIds(response ?? { batchItemFailures: [] }));
+    const completedSet = new Set(completed);
+    hosts.forEach((host, index) => {
+      const messageId = batch.Records[index]?.messageId ?? '';
+      expect(failed.has(messageId)).toBe(!completedSet.has(host.ec2InstanceId));
+    });
+    // The hosts it could not act on were not listed: no read is spent on a host handed back.
+    expect(ecs.commandCalls(ListTasksCommand).length).toBeLessThan(completed.length + 2 * LIST_TURN_SIZE);
+  }, 30_000);
 
   it('completes at most four lifecycle actions at a time', async () => {
     const hosts = Array.from({ length: 10 }, (_, n) => fakeHost(n + 1));

@@ -39,6 +39,8 @@ async function reconcileOnce(
   policy: Partial<ControllerConfig> = {},
   toldToStop: Task[] = [],
   instanceChanges: Partial<ContainerInstanceView> = {},
+  /** Lambda's time left for the run, in ms; without it, the run has no deadline. */
+  remainingMs?: number,
 ) {
   const calls: { name: string; args: unknown[] }[] = [];
   let clock = NOW;
@@ -90,6 +92,7 @@ async function reconcileOnce(
     markHeartbeat: record('markHeartbeat', undefined),
     markAlertsSent: record('markAlertsSent', undefined),
     markDrainStarted: record('markDrainStarted', undefined),
+    readsPossibleBy: () => Number.MAX_SAFE_INTEGER,
     // ECS answers with the instances now DRAINING, with the drain start just recorded on them.
     setDraining: record('setDraining', (_cluster: string, arns: string[]) => ({
       draining: arns.map((arn) => ({ ...view, arn, status: 'DRAINING', drainStartedAt: clock })),
@@ -102,6 +105,8 @@ async function reconcileOnce(
     describeInstances: record('describeInstances', new Map([['i-1', held]])),
     completeLifecycleAction: record('completeLifecycleAction', 'done'),
     recordHeartbeat: record('recordHeartbeat', 'done'),
+    // Its share is not what these tests are about: any call may go.
+    callsPossibleBy: () => Number.MAX_SAFE_INTEGER,
   };
   const counted: string[] = [];
   const telemetry: Telemetry & { publish(): void } = {
@@ -124,7 +129,11 @@ async function reconcileOnce(
       },
     },
   });
-  const report = await handle();
+  const deadline = clock + (remainingMs ?? 0);
+  const report = await handle(
+    undefined,
+    remainingMs === undefined ? undefined : { getRemainingTimeInMillis: () => deadline - clock },
+  );
   const stops = calls.filter((call) => call.name === 'stopTasks').map((call) => call.args);
   const argsOf = (name: string) => calls.filter((call) => call.name === name).map((call) => call.args);
   return { report, calls: calls.map((call) => call.name), stops, counted, argsOf, slept };
@@ -140,6 +149,32 @@ it('at the deadline with stop-tasks, stops the service tasks with a reason, neve
     ['prod', ['task/web-1'], expect.stringMatching(/^ecs-drain: drain deadline \(3600 s\) reached/)],
   ]);
   expect(counted).toContain('DeadlineReached');
+});
+
+it("starts no action in its run's last 15 s: Lambda would end it mid-call (a third of the runs of a 3,000-instance refresh)", async () => {
+  const late = await reconcileOnce(
+    61,
+    [WEB, LOGS],
+    ['logs'],
+    { deadlineAction: 'stop-tasks' },
+    [],
+    {},
+    10_000,
+  );
+  expect(late.stops).toEqual([]);
+  expect(late.report.failed).toBe(1);
+
+  // With the time a scheduled run has, the same drain is acted on.
+  const onTime = await reconcileOnce(
+    61,
+    [WEB, LOGS],
+    ['logs'],
+    { deadlineAction: 'stop-tasks' },
+    [],
+    {},
+    60_000,
+  );
+  expect(onTime.stops).toHaveLength(1);
 });
 
 it('alerts about the deadline of a second drain of the instance, and records the alert against that drain', async () => {
