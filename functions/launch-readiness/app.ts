@@ -3,7 +3,7 @@ import type { FunctionDependencies } from '../../shared/drain/drive-hosts';
 import { readSqsBatch, reject } from '../../shared/drain/sqs-batch';
 import { driveLaunches, launchContainerDeps, type LaunchDeps } from '../../shared/launch/drive-launches';
 import type { Context, SQSBatchItemFailure, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { ACT_MARGIN_MS } from '../../shared/drain/sqs-batch';
+import { setDeadlines } from '../../shared/drain/sqs-batch';
 
 export type LaunchReadinessDependencies = FunctionDependencies & Pick<LaunchDeps, 'imageOf'>;
 
@@ -26,10 +26,9 @@ export function createLaunchReadinessHandler(dependencies: LaunchReadinessDepend
     event: SQSEvent,
     context?: Pick<Context, 'getRemainingTimeInMillis'>,
   ): Promise<SQSBatchResponse> => {
-    // As the drain handlers do: no launch answered in the last seconds before Lambda's timeout.
-    const remaining = context?.getRemainingTimeInMillis;
-    if (typeof remaining !== 'function') delete deps.actBy;
-    else deps.actBy = timing.now() + remaining.call(context) - ACT_MARGIN_MS;
+    // As the drain handlers do: no launch answered in the last seconds before Lambda's timeout, and no
+    // completion queued behind the container's Auto Scaling share past its end.
+    setDeadlines(deps, context);
     try {
       const records = readSqsBatch(event, telemetry);
       telemetry.measure('BatchSize', records.length);

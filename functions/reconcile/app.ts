@@ -1,6 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { ECS_READ_SHARES } from '../../shared/aws/pacer';
-import { ACT_MARGIN_MS, CALL_MARGIN_MS } from '../../shared/drain/sqs-batch';
+import { setDeadlines } from '../../shared/drain/sqs-batch';
 import { servedGroup } from '../../shared/config';
 import { type HostCommand, tasksWantingToRun } from '../../shared/decisions/host';
 import {
@@ -73,19 +73,7 @@ export function createReconcileHandler(dependencies: ReconcileDependencies) {
     // As the queue-fed functions: no action started in the run's last seconds, no Auto Scaling call
     // queued past its end. Without it, a run that queued fifty completions behind its share of one
     // call per second was ended by its timeout, a third of the runs of a 3,000-instance refresh.
-    const remaining = context?.getRemainingTimeInMillis;
-    if (typeof remaining !== 'function') {
-      delete deps.actBy;
-      delete deps.callsBy;
-      delete launchDeps.actBy;
-      delete launchDeps.callsBy;
-    } else {
-      const deadline = deps.timing.now() + remaining.call(context);
-      deps.actBy = deadline - ACT_MARGIN_MS;
-      deps.callsBy = deadline - CALL_MARGIN_MS;
-      launchDeps.actBy = deps.actBy;
-      launchDeps.callsBy = deps.callsBy;
-    }
+    setDeadlines(deps, context, [launchDeps]);
     try {
       const now = deps.timing.now();
       const hosts: Host[] = [];

@@ -29,15 +29,7 @@ export function sqsBatchHandler(
   return async (event, context) => {
     // One invocation at a time per container: its deadline is the container's for this batch. (A
     // caller without Lambda's context, such as a test passing {}, sets none.)
-    const remaining = context?.getRemainingTimeInMillis;
-    if (typeof remaining !== 'function') {
-      delete deps.actBy;
-      delete deps.callsBy;
-    } else {
-      const deadline = deps.timing.now() + remaining.call(context);
-      deps.actBy = deadline - ACT_MARGIN_MS;
-      deps.callsBy = deadline - CALL_MARGIN_MS;
-    }
+    setDeadlines(deps, context);
     try {
       const hosts = new Map<string, BatchHost>();
       const records = readSqsBatch(event, telemetry);
@@ -98,6 +90,35 @@ export const ACT_MARGIN_MS = 15_000;
  * itself, and the SDK's retries should it be throttled.
  */
 export const CALL_MARGIN_MS = 5_000;
+
+/** When an invocation stops starting actions, and stops queuing Auto Scaling calls (epoch ms). */
+export interface Deadlines {
+  actBy?: number;
+  callsBy?: number;
+}
+
+/**
+ * Sets a container's deadlines for the invocation that `context` (Lambda's) describes: ACT_MARGIN_MS and
+ * CALL_MARGIN_MS before its timeout. A caller without Lambda's context (a test passing {}) sets none.
+ */
+export function setDeadlines(
+  target: Deadlines & { timing: { now(): number } },
+  context: Pick<Context, 'getRemainingTimeInMillis'> | undefined,
+  also: Deadlines[] = [],
+): void {
+  const remaining = context?.getRemainingTimeInMillis;
+  const deadline =
+    typeof remaining === 'function' ? target.timing.now() + remaining.call(context) : undefined;
+  for (const each of [target, ...also]) {
+    if (deadline === undefined) {
+      delete each.actBy;
+      delete each.callsBy;
+    } else {
+      each.actBy = deadline - ACT_MARGIN_MS;
+      each.callsBy = deadline - CALL_MARGIN_MS;
+    }
+  }
+}
 
 /** A value quoted in a log line: a message may hold up to 256 KB, a log line should stay readable. */
 const QUOTED_MAX = 200;
