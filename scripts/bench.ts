@@ -129,25 +129,32 @@ async function scaleRun(transport: Transport, seed: number, instances: number) {
   const shape = benchShape(instances);
   const options = { ...defaultOptions(shape), seed };
   const started = process.hrtime.bigint();
-  // The process's resident memory at its highest while this run ran, sampled: what an earlier run left
-  // counts too (the section runs the large refresh first, so that its figure is its own).
-  let peakRss = process.memoryUsage.rss();
-  const sampler = setInterval(() => {
-    peakRss = Math.max(peakRss, process.memoryUsage.rss());
-  }, 250);
+  // Memory while this run runs, sampled: the process's resident set at its highest (what an earlier run
+  // left counts too: V8 seldom gives memory back, so the section runs the large refresh first, whose
+  // figure is then its own), and the JavaScript heap in use at its highest (this run's own, garbage
+  // not yet collected included).
+  const peak = { rss: process.memoryUsage.rss(), heap: process.memoryUsage().heapUsed };
+  const sample = () => {
+    const { rss, heapUsed } = process.memoryUsage();
+    peak.rss = Math.max(peak.rss, rss);
+    peak.heap = Math.max(peak.heap, heapUsed);
+  };
+  const sampler = setInterval(sample, 250);
   const result = await runScenario({
     ...options,
     controller: loadController(transport, { drain: { ecsReadsPerSecond: flags.ecsReadsPerSecond } }),
   }).finally(() => clearInterval(sampler));
+  sample();
   const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const peakRssMegabytes = Math.round(Math.max(peakRss, process.memoryUsage.rss()) / 1024 / 1024);
+  const megabytes = (bytes: number) => Math.round(bytes / 1024 / 1024);
   const summary = summarize(result);
   const tasks = shape.services.reduce((sum, s) => sum + (s.daemon ? shape.instances : s.desiredCount), 0);
   return {
     instances,
     tasks,
     wallSeconds: Math.round(wallSeconds * 10) / 10,
-    peakRssMegabytes,
+    peakRssMegabytes: megabytes(peak.rss),
+    peakHeapMegabytes: megabytes(peak.heap),
     simulatedSeconds: summary.simulatedSeconds,
     tokenBuckets: options.apiFaults.tokenBuckets,
     ecsReadsPerSecond: flags.ecsReadsPerSecond,
@@ -268,7 +275,7 @@ async function scaleSection(transportOf: (kind: Transport['kind']) => Transport,
   );
   const describe = (kind: string, result: Awaited<ReturnType<typeof scaleRun>>) =>
     say(
-      `${kind.padEnd(11)} wall ${result.wallSeconds} s  peak RSS ${result.peakRssMegabytes} MB  simulated ${result.simulatedSeconds} s  ` +
+      `${kind.padEnd(11)} wall ${result.wallSeconds} s  peak RSS ${result.peakRssMegabytes} MB (heap ${result.peakHeapMegabytes} MB)  simulated ${result.simulatedSeconds} s  ` +
         `completed by controller ${result.actions.completedByController}/${result.instances}  timed out ${result.actions.timedOut}  ` +
         `tasks killed ${result.tasksKilled}  ECS reads ${result.ecsReads.total} (mean ${result.ecsReads.perSecondMean}/s, ` +
         `peak ${result.ecsReads.perSecondPeak}/s)  hand-back median ${result.handBack.medianSeconds} s / p99 ` +

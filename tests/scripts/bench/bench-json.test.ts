@@ -29,6 +29,7 @@ it('prints one JSON object with scale (the large run inside it, with wall time a
   for (const run of [scale, scale.large]) {
     expect(run.wallSeconds).toBeGreaterThan(0);
     expect(run.peakRssMegabytes).toBeGreaterThan(0);
+    expect(run.peakHeapMegabytes).toBeGreaterThan(0);
     expect(run.actions.completedByController).toBe(run.instances);
   }
   expect(report.irrelevantEvents.taskStoppedEvents).toBeGreaterThan(0);
