@@ -3,6 +3,7 @@ import type { FunctionDependencies } from '../../shared/drain/drive-hosts';
 import { readSqsBatch, reject } from '../../shared/drain/sqs-batch';
 import { driveLaunches, launchContainerDeps, type LaunchDeps } from '../../shared/launch/drive-launches';
 import type { Context, SQSBatchItemFailure, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { RetryLaterError } from '../../shared/drain/act';
 import { setDeadlines } from '../../shared/drain/sqs-batch';
 
 export type LaunchReadinessDependencies = FunctionDependencies & Pick<LaunchDeps, 'imageOf'>;
@@ -50,7 +51,9 @@ export function createLaunchReadinessHandler(dependencies: LaunchReadinessDepend
         const messageIds = candidates
           .filter((each) => each.instanceId === candidate.instanceId)
           .map(({ messageId }) => messageId);
-        telemetry.logger.error('launch not settled: its messages will be retried', {
+        // Handed back by design (the invocation's time or share ran out) is news, not an error.
+        const log = error instanceof RetryLaterError ? telemetry.logger.info : telemetry.logger.error;
+        log.call(telemetry.logger, 'launch not settled: its messages will be retried', {
           instanceId: candidate.instanceId,
           error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
           messages: messageIds.length,

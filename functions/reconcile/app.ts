@@ -231,7 +231,10 @@ async function lookAgain(results: HostResult[], deps: DrainDeps): Promise<HostRe
       : [],
   );
   if (again.length === 0) return results;
-  await deps.timing.sleep(Math.max(...again.map(({ after }) => after)));
+  const wait = Math.max(...again.map(({ after }) => after));
+  // Not within this run's time: the next run looks at them (the start function has had its chance).
+  if (deps.actBy !== undefined && deps.timing.now() + wait >= deps.actBy) return results;
+  await deps.timing.sleep(wait);
   const fresh = again.map(({ host }) => {
     const { cluster, ec2InstanceId, heldSince, quietSince } = host.snapshot;
     return newHost(

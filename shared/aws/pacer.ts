@@ -50,6 +50,7 @@ export class Pacer {
    */
   callsPossibleBy(at: number, { afterWaiting = true }: { afterWaiting?: boolean } = {}): number {
     const now = this.timing.now();
+    if (at < now) return 0;
     const tokens = Math.min(this.burst, this.tokens + ((now - this.refilledAt) / 1000) * this.perSecond);
     const refill = (Math.max(0, at - now) / 1000) * this.perSecond;
     const waiting = afterWaiting ? this.waiting.urgent.length + this.waiting.background.length : 0;

@@ -99,6 +99,8 @@ export interface Host {
   context: Record<string, unknown>;
   /** Times the host's container instances were read again because a read contradicted an event. */
   secondLooks?: number;
+  /** Its action has been started (its Auto Scaling call, if any, is in the pacer or gone): see listInTurn. */
+  actedOn?: boolean;
 }
 
 export interface HostResult {
@@ -189,8 +191,16 @@ async function drive(
     branches.push(
       (async () => {
         const look = host.secondLooks ?? 0;
+        const wait = (SECOND_LOOK_SECONDS[look] ?? 0) * 1000;
+        if (deps.actBy !== undefined && deps.timing.now() + wait >= deps.actBy)
+          return [
+            {
+              host,
+              error: new RetryLaterError('not looked at again: the invocation is close to its timeout'),
+            },
+          ];
         host.secondLooks = look + 1;
-        await deps.timing.sleep((SECOND_LOOK_SECONDS[look] ?? 0) * 1000);
+        await deps.timing.sleep(wait);
         delete host.snapshot.containerInstances;
         return drive([host], deps, round + 1, merged);
       })(),
@@ -198,6 +208,10 @@ async function drive(
   }
   branches.push(
     (async () => {
+      if (drains.length > 0 && deps.actBy !== undefined && deps.timing.now() >= deps.actBy) {
+        const error = new RetryLaterError('not drained: the invocation is close to its timeout');
+        return drains.map(({ host, command }) => ({ host, command, error }));
+      }
       const again: Host[] = [];
       for (const [host, outcome] of await drainTogether(drains, deps)) {
         if (outcome.error === undefined) again.push(host);
@@ -248,6 +262,7 @@ async function drive(
       });
       return;
     }
+    host.actedOn = true;
     try {
       await act(host, command, deps);
       results.push({ host, command });
@@ -289,26 +304,37 @@ async function listInTurn(
   void shared.catch(() => undefined);
   const results: HostResult[] = [];
   const turns: Promise<HostResult[]>[] = [];
-  /** Hosts taken on by the turns before this one that have not been acted on yet (one Auto Scaling call each at most). */
-  let takenOn = 0;
+  /**
+   * Hosts taken on by the turns before this one (one Auto Scaling call each at most): those not acted on
+   * yet still need the share; the calls of those acted on are in the pacer, or gone.
+   */
+  const takenOn: Host[] = [];
   const turnsOf = [...chunks(group, LIST_TURN)];
   for (const [index, turn] of turnsOf.entries()) {
     // The first turn lists beside the shared reads (a small group waits for one round of reads, not
     // two); the next ones wait for them, or the shared reads, made one after another behind the
     // turns' lists, would hold up every completion while the Auto Scaling share's burst overflows.
-    if (index === 1) await shared.catch(() => undefined);
+    if (index === 1) {
+      const sharedError = await shared.then(
+        () => undefined,
+        (error: unknown) => error ?? new Error('a read shared by the group failed'),
+      );
+      // Without them no host of the group can be decided: the turns not listed yet are not listed.
+      if (sharedError !== undefined) {
+        for (const host of turnsOf.slice(index).flat()) results.push({ host, error: sharedError });
+        break;
+      }
+    }
     const now = deps.timing.now();
     const listsNeeded = turn.reduce((sum, host) => sum + listsOf(host, deps), 0);
-    // Their calls waiting in the pacer are counted in takenOn, not twice.
-    const asCalls =
-      deps.callsBy === undefined
-        ? Infinity
-        : deps.autoScaling.callsPossibleBy(deps.callsBy, { afterWaiting: false });
+    // The pacer counts the calls waiting in it; takenOn, the hosts whose calls are still to come.
+    const asCalls = deps.callsBy === undefined ? Infinity : deps.autoScaling.callsPossibleBy(deps.callsBy);
+    const stillToAct = takenOn.filter((host) => !host.actedOn).length;
     const listBy = deps.actBy ?? Infinity;
     const intime =
       now < listBy &&
       deps.ecs.readsPossibleBy(listBy - LIST_TO_CALL_MS) >= listsNeeded &&
-      asCalls >= takenOn + turn.length;
+      asCalls >= stillToAct + turn.length;
     if (!intime) {
       for (const host of turnsOf.slice(index).flat()) {
         results.push({
@@ -325,7 +351,7 @@ async function listInTurn(
       results.push(...turn.map((host) => ({ host, error })));
       continue;
     }
-    takenOn += turn.length;
+    takenOn.push(...turn);
     turns.push(
       (async () => {
         try {
@@ -340,7 +366,7 @@ async function listInTurn(
         } catch (error) {
           return turn.map((host) => ({ host, error }));
         } finally {
-          takenOn -= turn.length;
+          for (const host of turn) host.actedOn = true;
         }
       })(),
     );

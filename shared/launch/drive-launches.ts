@@ -2,6 +2,7 @@ import type { AutoScalingAdapter, InstanceView } from '../aws/auto-scaling';
 import type { Ec2Adapter } from '../aws/ec2';
 import type { EcsAdapter } from '../aws/ecs';
 import { realTiming, type Timing } from '../aws/pacer';
+import { RetryLaterError } from '../drain/act';
 import type { FunctionDependencies } from '../drain/drive-hosts';
 import type { AlertPublisher } from '../aws/sns';
 import { type ControllerConfig, servedGroup } from '../config';
@@ -144,12 +145,9 @@ export async function driveLaunches(
   };
   const decideAndAct = async (candidate: (typeof fresh)[number]): Promise<LaunchResult> => {
     if (deps.actBy !== undefined && deps.timing.now() >= deps.actBy)
-      return { candidate, error: new Error('not answered: the invocation is close to its timeout') };
-    // Its completion would wait for the container's Auto Scaling share past the invocation's end.
-    if (deps.callsBy !== undefined && deps.autoScaling.callsPossibleBy(deps.callsBy) < 1)
       return {
         candidate,
-        error: new Error("not answered: this invocation's Auto Scaling share is spoken for"),
+        error: new RetryLaterError('not answered: the invocation is close to its timeout'),
       };
     const seen = registered.get(candidate.instanceId);
     if (seen instanceof Error) return { candidate, error: seen };
@@ -305,6 +303,9 @@ async function act(
     logger.info('launch: not ready yet, the hook keeps it waiting', context);
     return;
   }
+  // Its completion would wait for the container's Auto Scaling share past the invocation's end.
+  if (deps.callsBy !== undefined && deps.autoScaling.callsPossibleBy(deps.callsBy) < 1)
+    throw new RetryLaterError("not answered: this invocation's Auto Scaling share is spoken for");
   const result = decision.kind === 'continue' ? 'CONTINUE' : 'ABANDON';
   const outcome = await deps.autoScaling.completeLifecycleAction(
     {

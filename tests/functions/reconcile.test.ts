@@ -42,13 +42,13 @@ async function reconcileOnce(
   /** Lambda's time left for the run, in ms; without it, the run has no deadline. */
   remainingMs?: number,
 ) {
-  const calls: { name: string; args: unknown[] }[] = [];
+  const calls: { name: string; args: unknown[]; at: number }[] = [];
   let clock = NOW;
   const slept: number[] = [];
   const record =
     (name: string, answer: unknown) =>
     async (...args: unknown[]) => {
-      calls.push({ name, args });
+      calls.push({ name, args, at: clock });
       return typeof answer === 'function' ? (answer as (...a: unknown[]) => unknown)(...args) : answer;
     };
   const every = [...wanting.map((task) => ({ lastStatus: 'RUNNING', ...task })), ...toldToStop];
@@ -136,7 +136,15 @@ async function reconcileOnce(
   );
   const stops = calls.filter((call) => call.name === 'stopTasks').map((call) => call.args);
   const argsOf = (name: string) => calls.filter((call) => call.name === name).map((call) => call.args);
-  return { report, calls: calls.map((call) => call.name), stops, counted, argsOf, slept };
+  return {
+    report,
+    calls: calls.map((call) => call.name),
+    stops,
+    counted,
+    argsOf,
+    slept,
+    timed: calls.map((call) => ({ name: call.name, atMs: call.at - NOW })),
+  };
 }
 
 const WEB = { arn: 'task/web-1', group: 'service:web' };
@@ -485,5 +493,39 @@ describe('a new instance our launch hook holds, ready for ECS', () => {
     await run();
 
     expect(completions).toHaveLength(1);
+  });
+});
+
+describe('a run near its timeout', () => {
+  it.each([20_000, 30_000])(
+    'with %i ms left, starts no drain (and queues no heartbeat) after its actBy (15 s before the timeout)',
+    async (remaining) => {
+      const { timed } = await reconcileOnce(
+        0,
+        [WEB],
+        [],
+        {},
+        [],
+        { status: 'ACTIVE', drainStartedAt: undefined, heartbeatAt: undefined },
+        remaining,
+      );
+      const actBy = remaining - 15_000;
+      const acting = ['setDraining', 'recordHeartbeat', 'completeLifecycleAction', 'stopTasks'];
+      expect(timed.filter((call) => acting.includes(call.name) && call.atMs >= actBy)).toEqual([]);
+    },
+  );
+
+  it('with 10 s left, does not wait to look again at a drain the start function may still take up', async () => {
+    const { slept, timed } = await reconcileOnce(
+      0,
+      [WEB],
+      [],
+      {},
+      [],
+      { status: 'ACTIVE', drainStartedAt: undefined, heartbeatAt: undefined },
+      10_000,
+    );
+    expect(slept).toEqual([]);
+    expect(Math.max(...timed.map((call) => call.atMs))).toBeLessThan(10_000);
   });
 });
