@@ -208,10 +208,6 @@ async function drive(
   }
   branches.push(
     (async () => {
-      if (drains.length > 0 && deps.actBy !== undefined && deps.timing.now() >= deps.actBy) {
-        const error = new RetryLaterError('not drained: the invocation is close to its timeout');
-        return drains.map(({ host, command }) => ({ host, command, error }));
-      }
       const again: Host[] = [];
       for (const [host, outcome] of await drainTogether(drains, deps)) {
         if (outcome.error === undefined) again.push(host);

@@ -589,6 +589,21 @@ describe('start-drain batches', () => {
       );
     });
 
+    it('drains them all even when the batch reads end in its last 15 s: a drain is quick writes, handed back it waits 360 s', async () => {
+      const { hosts, event } = givenRefresh();
+      // 20 s left: the six paced reads (0.5 per second) end past actBy (5 s from now). Handing the drains
+      // back there sent a 5,000-instance refresh's drains round the queue five times into the failure
+      // queue: 387 instances let go by the hook's timeout, 3,870 tasks killed.
+      const deadline = Date.now() + 20_000;
+      const context = { ...lambdaContext, getRemainingTimeInMillis: () => deadline - Date.now() };
+      const [response] = await Promise.all([handler(event, context, noCallback), jest.runAllTimersAsync()]);
+
+      expect(response?.batchItemFailures).toEqual([]);
+      expect(drainedArns()).toEqual(
+        sorted(hosts.map((host) => host.containerInstance.containerInstanceArn ?? '')),
+      );
+    });
+
     it('records the start of their drains ten per PutAttributes, each call just before draining the same ten', async () => {
       const { event } = givenRefresh();
 
