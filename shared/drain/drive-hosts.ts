@@ -15,6 +15,7 @@ import {
 import type { Telemetry } from '../observability';
 import { act, alertOnce, bestEffort, drained, restartHookTimer, RetryLaterError } from './act';
 import { realTiming, type Timing } from '../aws/pacer';
+import { inParallel } from '../in-parallel';
 import type { ControllerConfig } from '../config';
 import {
   AnnouncedStops,
@@ -798,18 +799,11 @@ const LIST_TURN = 10;
 /** Room between a turn's last list and its hosts' actions: a DescribeTasks, and the decision. */
 const LIST_TO_CALL_MS = 1_000;
 
-/** ListTasks calls in flight at once: fast enough for a large batch, gentle on the shared bucket. */
-const LIST_CONCURRENCY = 4;
 /** Lifecycle calls (complete, heartbeat) in flight at once. */
 const ACT_CONCURRENCY = 4;
 
-async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
+/** ListTasks calls in flight at once: fast enough for a large batch, gentle on the shared bucket. */
+const LIST_CONCURRENCY = 4;
 
 function byCluster(hosts: Host[]): Map<string, Host[]> {
   const groups = new Map<string, Host[]>();

@@ -3,6 +3,7 @@ import type { Ec2Adapter } from '../aws/ec2';
 import type { EcsAdapter } from '../aws/ecs';
 import { realTiming, type Timing } from '../aws/pacer';
 import { RetryLaterError } from '../drain/act';
+import { inParallel } from '../in-parallel';
 import type { FunctionDependencies } from '../drain/drive-hosts';
 import type { AlertPublisher } from '../aws/sns';
 import { type ControllerConfig, servedGroup } from '../config';
@@ -139,10 +140,6 @@ export async function driveLaunches(
   // A few at a time, so that a launch is started only while the invocation has time for it: queued
   // all at once behind the container's Auto Scaling share, a wave of launches outlasted the timeout.
   const acted: LaunchResult[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < fresh.length) acted.push(await decideAndAct(fresh[next++] as (typeof fresh)[number]));
-  };
   const decideAndAct = async (candidate: (typeof fresh)[number]): Promise<LaunchResult> => {
     if (deps.actBy !== undefined && deps.timing.now() >= deps.actBy)
       return {
@@ -176,7 +173,9 @@ export async function driveLaunches(
       return { candidate, error };
     }
   };
-  await Promise.all(Array.from({ length: Math.min(LAUNCH_CONCURRENCY, fresh.length) }, worker));
+  await inParallel(fresh, LAUNCH_CONCURRENCY, async (candidate) => {
+    acted.push(await decideAndAct(candidate));
+  });
   return [...results, ...acted];
 }
 
