@@ -16,6 +16,7 @@ import type { Telemetry } from '../observability';
 import { act, alertOnce, bestEffort, drained, restartHookTimer, RetryLaterError } from './act';
 import { realTiming, type Timing } from '../aws/pacer';
 import { inParallel } from '../in-parallel';
+import type { Deadlines } from './sqs-batch';
 import type { ControllerConfig } from '../config';
 import {
   AnnouncedStops,
@@ -26,7 +27,8 @@ import {
 } from './container-memory';
 
 /** Everything a path needs to observe and act on hosts: adapters over its own clients, and its memory. */
-export interface DrainDeps extends Telemetry {
+/** `actBy`, `callsBy`: this invocation's deadlines (setDeadlines); unbounded when absent. */
+export interface DrainDeps extends Telemetry, Deadlines {
   ecs: EcsAdapter;
   autoScaling: AutoScalingAdapter;
   policy: DrainPolicy;
@@ -38,18 +40,6 @@ export interface DrainDeps extends Telemetry {
   alerts: AlertPublisher;
   /** Daemon services per cluster, as DescribeServices told this container (a service keeps its strategy). */
   daemonServices: Map<string, Map<string, boolean>>;
-  /**
-   * When this invocation must stop starting actions (epoch ms): Lambda ends it at its timeout, and
-   * with it every host of the batch. A host not acted on by then is failed, its messages retried.
-   */
-  actBy?: number;
-  /**
-   * When this invocation's last call to Auto Scaling must have left its pacer (epoch ms), a few
-   * seconds before Lambda ends it. A host whose action could not start by then (the container's
-   * share is spoken for) is handed back instead of queued; a host whose completion could not start
-   * by then is not read either (see listInTurn). Unbounded when absent.
-   */
-  callsBy?: number;
   /**
    * The reconciler: whose turn it is to have its tasks listed this run (a run lists only so many
    * hosts, to end well within its timeout at its read pace). Unbounded when absent.

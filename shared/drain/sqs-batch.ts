@@ -91,9 +91,18 @@ export const ACT_MARGIN_MS = 15_000;
  */
 export const CALL_MARGIN_MS = 5_000;
 
-/** When an invocation stops starting actions, and stops queuing Auto Scaling calls (epoch ms). */
+/** An invocation's deadlines (epoch ms); absent, unbounded. */
 export interface Deadlines {
+  /**
+   * When it must stop starting actions: Lambda ends it at its timeout, and with it every host of the
+   * batch. A host not acted on by then is failed, its messages retried.
+   */
   actBy?: number;
+  /**
+   * When its last call to Auto Scaling must have left the pacer, a few seconds before Lambda ends it. A
+   * host whose action could not start by then (the container's share is spoken for) is handed back
+   * instead of queued; a host whose completion could not start by then is not read either (listInTurn).
+   */
   callsBy?: number;
 }
 

@@ -4,6 +4,7 @@ import type { EcsAdapter } from '../aws/ecs';
 import { realTiming, type Timing } from '../aws/pacer';
 import { RetryLaterError } from '../drain/act';
 import { inParallel } from '../in-parallel';
+import type { Deadlines } from '../drain/sqs-batch';
 import type { FunctionDependencies } from '../drain/drive-hosts';
 import type { AlertPublisher } from '../aws/sns';
 import { type ControllerConfig, servedGroup } from '../config';
@@ -12,20 +13,14 @@ import type { LaunchCandidate } from '../decisions/launch-message';
 import type { Telemetry } from '../observability';
 
 /** What launch readiness observes and acts with: adapters over the function's own clients, and its memory. */
-export interface LaunchDeps extends Telemetry {
+/** `actBy`, `callsBy`: this invocation's deadlines (setDeadlines); no launch answered past them. */
+export interface LaunchDeps extends Telemetry, Deadlines {
   config: ControllerConfig;
   ecs: EcsAdapter;
   autoScaling: AutoScalingAdapter;
   alerts: AlertPublisher;
   timing: Timing;
   settled: SettledLaunches;
-  /**
-   * When this invocation must stop answering launches (epoch ms), Lambda's timeout less a margin:
-   * a launch not answered by then is failed, its messages retried. Absent: no limit.
-   */
-  actBy?: number;
-  /** When its last Auto Scaling call must leave the pacer (see DrainDeps.callsBy). Absent: no limit. */
-  callsBy?: number;
   /** The AMI a launch template version names (`ami-…`); absent: the AMI is not checked. */
   imageOf?: (launchTemplate: { id: string; version: string }) => Promise<string | undefined>;
 }
