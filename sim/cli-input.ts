@@ -29,7 +29,7 @@ export function runProgram(name: string, main: () => Promise<void>): void {
  * an error from another realm (Node's own modules seen from a test sandbox) is not an instance of this
  * realm's Error.
  */
-function errorCode(error: unknown): string {
+export function errorCode(error: unknown): string {
   return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
 }
 

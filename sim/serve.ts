@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { serveLive } from './live';
-import { outputDirectory, runProgram, UsageError, wholeNumber } from './cli-input';
+import { errorCode, outputDirectory, runProgram, UsageError, wholeNumber } from './cli-input';
 import { type Controller, loadController } from './controller';
 import { buildWorld, defaultOptions, demoShape, setActive } from './scenario';
 import { writeEventsTo } from './event-files';
@@ -83,7 +83,7 @@ async function main(): Promise<void> {
       process.exit(1);
     },
   }).catch((error: unknown) => {
-    const code = error instanceof Error && 'code' in error ? String(error.code) : String(error);
+    const code = errorCode(error) || String(error);
     throw new UsageError(`cannot listen on ${values.host}:${port} (${code})`);
   });
 

@@ -227,10 +227,7 @@ function describeAutoScalingInstances(groups: AutoScalingGroups, params: Params)
   const instances = [...groups.values()].flatMap((group) =>
     group.describable(ids.length > 0 ? ids : undefined).map((seen) => ({ group, seen })),
   );
-  const max = Math.min(Number(params.get('MaxRecords') ?? 50), 50);
-  const start = Number(params.get('NextToken') ?? 0);
-  const page = instances.slice(start, start + max);
-  const next = start + max < instances.length ? element('NextToken', String(start + max)) : '';
+  const { page, next } = paginate(instances, params, 50, 50);
   return `<AutoScalingInstances>${page.map(({ group, seen }) => instanceXml(group, seen, true)).join('')}</AutoScalingInstances>${next}`;
 }
 

@@ -466,10 +466,10 @@ function updateService(ecs: EcsModel, input: Input, account: EcsAccount): Output
   };
   const minimum = configuration.minimumHealthyPercent ?? service.spec.minimumHealthyPercent;
   const maximum = configuration.maximumPercent ?? service.spec.maximumPercent;
-  if (minimum < 0 || minimum > 100 || maximum < 100 || maximum > 200 || maximum <= minimum)
+  if (minimum < 0 || minimum > 100 || maximum < 100 || maximum > 200)
     throw new EcsApiError(
       'InvalidParameterException',
-      'minimumHealthyPercent must be 0-100 and maximumPercent 100-200, above minimumHealthyPercent.',
+      'minimumHealthyPercent must be 0-100 and maximumPercent 100-200.',
     );
   if (service.spec.daemon && (taskDefinition !== undefined || input.forceNewDeployment === true))
     throw new EcsApiError(
