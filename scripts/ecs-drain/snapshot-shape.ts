@@ -12,7 +12,6 @@ export interface ObservedContainer {
   memory?: number;
   memoryReservation?: number;
   stopTimeout?: number;
-  hostPorts: number[];
 }
 
 export interface ObservedService {
@@ -26,7 +25,13 @@ export interface ObservedService {
   /** The service registers its tasks with a load balancer: stopping waits for the deregistration delay. */
   loadBalanced: boolean;
   /** Its task definition (absent when it could not be read). */
-  task?: { cpu?: number; memory?: number; containers: ObservedContainer[] };
+  task?: {
+    cpu?: number;
+    memory?: number;
+    containers: ObservedContainer[];
+    /** Two of its tasks cannot share an instance (usesStaticHostPort: network mode and port mappings). */
+    staticHostPort: boolean;
+  };
 }
 
 /** A task no service started (RunTask, StartTask), as DescribeTasks shows it. */
@@ -153,7 +158,7 @@ function serviceShape(
     memory: memory ?? DEFAULT_TASK_MEMORY,
     startupSeconds,
     stopSeconds: delay + stopTimeout,
-    staticHostPort: containers.some((c) => c.hostPorts.some((port) => port !== 0)),
+    staticHostPort: service.task?.staticHostPort ?? false,
     daemon: service.daemon,
     ...(service.circuitBreaker?.enable === true && { deploymentCircuitBreaker: service.circuitBreaker }),
   };

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXIT } from '../../scripts/ecs-drain/context';
+import { usesStaticHostPort } from '../../scripts/ecs-drain/aws/fleet-reads';
 import { snapshotShape } from '../../scripts/ecs-drain/snapshot-shape';
 import { type LiveWorld, serveLive } from '../../sim/live';
 import { buildWorld, ClusterShape, defaultOptions, demoShape } from '../../sim/scenario';
@@ -138,10 +139,8 @@ describe('ecs-drain snapshot', () => {
             healthCheckGracePeriodSeconds: 45,
             loadBalanced: true,
             task: {
-              containers: [
-                { cpu: 256, memory: 512, stopTimeout: 20, hostPorts: [8080] },
-                { memoryReservation: 128, hostPorts: [0] },
-              ],
+              containers: [{ cpu: 256, memory: 512, stopTimeout: 20 }, { memoryReservation: 128 }],
+              staticHostPort: true,
             },
           },
         ],
@@ -183,3 +182,17 @@ function spawnRehearsal(argv: string[]): Promise<{ code: number; stdout: string;
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
 }
+
+describe('a fixed host port, as snapshot and status read it from a task definition', () => {
+  const mapping = (hostPort?: number) => [{ portMappings: [{ containerPort: 8080, hostPort }] }];
+  it.each<[string, string | undefined, ReturnType<typeof mapping>, boolean]>([
+    ['bridge, hostPort 8080', 'bridge', mapping(8080), true],
+    ['bridge, dynamic (0)', 'bridge', mapping(0), false],
+    ['bridge, hostPort unset', undefined, mapping(undefined), false],
+    // ECS reports hostPort equal to containerPort for awsvpc: each task has its own interface.
+    ['awsvpc, hostPort 8080', 'awsvpc', mapping(8080), false],
+    ['host, any mapping', 'host', mapping(undefined), true],
+  ])('%s', (_case, networkMode, containers, fixed) => {
+    expect(usesStaticHostPort(networkMode, containers)).toBe(fixed);
+  });
+});

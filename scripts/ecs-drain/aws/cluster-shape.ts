@@ -9,6 +9,7 @@ import {
   paginateListTasks,
 } from '@aws-sdk/client-ecs';
 import type { ObservedService, ObservedTask } from '../snapshot-shape';
+import { usesStaticHostPort } from './fleet-reads';
 
 /**
  * The ECS reads of `ecs-drain snapshot`: a cluster's container instances, services (with their task
@@ -106,8 +107,8 @@ export class ClusterShapeReader {
         ...(container.memory !== undefined && { memory: container.memory }),
         ...(container.memoryReservation !== undefined && { memoryReservation: container.memoryReservation }),
         ...(container.stopTimeout !== undefined && { stopTimeout: container.stopTimeout }),
-        hostPorts: (container.portMappings ?? []).map((mapping) => mapping.hostPort ?? 0),
       })),
+      staticHostPort: usesStaticHostPort(definition.networkMode, definition.containerDefinitions ?? []),
     };
   }
 
