@@ -66,7 +66,7 @@ export interface ClusterRead {
   services: ServiceRead[];
   /** Tasks that want to run (desired RUNNING), on every instance. */
   tasks: TaskRead[];
-  /** Tasks told to stop and not STOPPED yet, on the DRAINING instances only. */
+  /** Tasks told to stop (STOPPED ones included), on the DRAINING instances only. */
   stopping: TaskRead[];
 }
 
@@ -177,7 +177,8 @@ export class FleetReads {
       instances,
       services,
       tasks: marked.filter((task) => task.desiredStatus !== 'STOPPED'),
-      stopping: marked.filter((task) => task.desiredStatus === 'STOPPED' && task.lastStatus !== 'STOPPED'),
+      // Still stopping or not is the functions' own rule (tasksStillStopping), applied by status.
+      stopping: marked.filter((task) => task.desiredStatus === 'STOPPED'),
     };
   }
 

@@ -112,7 +112,7 @@ async function predict(context: CommandContext, options: PlanOptions): Promise<P
     lifecycleState: i.lifecycleState,
     protectedFromScaleIn: i.protectedFromScaleIn,
     usesLaunchConfiguration: i.launchConfigurationName !== undefined,
-    ...outdated(i, group, current),
+    ...outdated(i, current),
   }));
   const hosts: PlanHost[] = cluster.instances.map((i) => ({
     containerInstanceArn: i.arn,
@@ -229,7 +229,6 @@ async function currentConfiguration(
 
 function outdated(
   instance: GroupRead['instances'][number],
-  group: GroupRead,
   current: Awaited<ReturnType<typeof currentConfiguration>>,
 ): { outdated?: boolean } {
   if (current.launchTemplate !== undefined) {
@@ -243,7 +242,6 @@ function outdated(
   }
   if (current.launchConfigurationName !== undefined)
     return { outdated: instance.launchConfigurationName !== current.launchConfigurationName };
-  void group;
   return {};
 }
 

@@ -107,7 +107,7 @@ export const registerRefresh: CommandRegistration = (program, run) => {
     .addOption(
       new Option('--variant <variant>', 'whose recommended AMI')
         .choices(AMI_VARIANTS)
-        .default('amazon-linux-2023'),
+        .default(AMI_VARIANTS[0]),
     )
     .addOption(
       new Option(

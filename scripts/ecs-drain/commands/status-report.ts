@@ -1,3 +1,4 @@
+import { RUNNING_REFRESH_STATUSES } from '../../../shared/decisions/ami-watch';
 import {
   type DrainProgress,
   drainStartOf,
@@ -105,9 +106,6 @@ export interface StatusInput {
   refreshes: Map<string, RefreshRead | undefined>;
 }
 
-/** Refreshes still under way (DescribeInstanceRefreshes' statuses). */
-const ACTIVE_REFRESH = new Set(['Pending', 'InProgress', 'Cancelling', 'RollbackInProgress', 'Baking']);
-
 export function statusReport(input: StatusInput): StatusReport {
   const where = new Map<string, { group: string; zone: string; state: string }>();
   for (const group of input.groups)
@@ -151,7 +149,7 @@ export function statusReport(input: StatusInput): StatusReport {
   }
   const refreshes: RefreshRow[] = [];
   for (const [group, refresh] of input.refreshes) {
-    if (refresh === undefined || !ACTIVE_REFRESH.has(refresh.status)) continue;
+    if (refresh === undefined || !RUNNING_REFRESH_STATUSES.has(refresh.status)) continue;
     const next = refresh.checkpoints.find((c) => c > refresh.percentageComplete);
     refreshes.push({ ...refresh, group, ...(next !== undefined && { nextCheckpoint: next }) });
   }
