@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import type { ContainerInstanceView, TaskView } from '../decisions/host';
 import { AMI_ID_ATTRIBUTE } from '../events/container-instance-state-change';
-import type { Pacer, Priority } from './pacer';
+import { type Pacer, pacedPages, type Priority } from './pacer';
 
 /** API limits per call (ECS API reference). */
 const DESCRIBE_CONTAINER_INSTANCES_MAX = 100;
@@ -244,18 +244,11 @@ export class EcsAdapter {
   }
 
   /** A paginator whose every page request waits for the read pacer first. */
-  private async *paced<T extends { nextToken?: string }>(
+  private paced<T extends { nextToken?: string }>(
     pages: AsyncIterable<T>,
     priority: Priority = 'urgent',
   ): AsyncGenerator<T> {
-    const iterator = pages[Symbol.asyncIterator]();
-    for (let more = true; more;) {
-      await this.readPacer.take(priority);
-      const next = await iterator.next();
-      if (next.done) return;
-      more = next.value.nextToken !== undefined;
-      yield next.value;
-    }
+    return pacedPages(pages, this.readPacer, (page) => page.nextToken !== undefined, priority);
   }
 
   // ---- blue/green rollout (shared/rollout/blue-green.ts) ----------------------------------------

@@ -82,6 +82,27 @@ export class Pacer {
 }
 
 /**
+ * A paginator whose every page request waits for `pacer` first; `more` tells from a page whether
+ * another follows (its nextToken, or NextToken in the query protocols). The SDK's paginators ask for
+ * the next page as soon as the loop asks, so the wait goes before each request, not after it.
+ */
+export async function* pacedPages<T>(
+  pages: AsyncIterable<T>,
+  pacer: Pacer,
+  more: (page: T) => boolean,
+  priority: Priority = 'urgent',
+): AsyncGenerator<T> {
+  const iterator = pages[Symbol.asyncIterator]();
+  for (let another = true; another;) {
+    await pacer.take(priority);
+    const next = await iterator.next();
+    if (next.done) return;
+    another = more(next.value);
+    yield next.value;
+  }
+}
+
+/**
  * How the controller's share of ECS's "cluster resource read" bucket (EcsReadsPerSecond, 10 by
  * default: half the bucket's refill of 20 per second, which every tool in the account and Region
  * shares) is split. A Lambda container cannot see the others, so each paces itself to a fixed part:

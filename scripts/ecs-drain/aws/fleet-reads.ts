@@ -18,7 +18,7 @@ import {
   type Resource,
 } from '@aws-sdk/client-ecs';
 import { chunks, toContainerInstanceView } from '../../../shared/aws/ecs';
-import type { Pacer } from '../../../shared/aws/pacer';
+import { type Pacer, pacedPages } from '../../../shared/aws/pacer';
 import type { ContainerInstanceView, TaskView } from '../../../shared/decisions/host';
 
 /**
@@ -328,26 +328,12 @@ export class FleetReads {
     };
   }
 
-  private async *paced<T extends { nextToken?: string }>(pages: AsyncIterable<T>): AsyncGenerator<T> {
-    const iterator = pages[Symbol.asyncIterator]();
-    for (let more = true; more;) {
-      await this.pacer.take();
-      const next = await iterator.next();
-      if (next.done) return;
-      more = next.value.nextToken !== undefined;
-      yield next.value;
-    }
+  private paced<T extends { nextToken?: string }>(pages: AsyncIterable<T>): AsyncGenerator<T> {
+    return pacedPages(pages, this.pacer, (page) => page.nextToken !== undefined);
   }
 
-  private async *pacedQuery<T extends { NextToken?: string }>(pages: AsyncIterable<T>): AsyncGenerator<T> {
-    const iterator = pages[Symbol.asyncIterator]();
-    for (let more = true; more;) {
-      await this.pacer.take();
-      const next = await iterator.next();
-      if (next.done) return;
-      more = next.value.NextToken !== undefined;
-      yield next.value;
-    }
+  private pacedQuery<T extends { NextToken?: string }>(pages: AsyncIterable<T>): AsyncGenerator<T> {
+    return pacedPages(pages, this.pacer, (page) => page.NextToken !== undefined);
   }
 }
 
