@@ -71,12 +71,12 @@ const ECHOED_FIELDS = [
 const FAMILY = /^[A-Za-z0-9_-]{1,255}$/;
 
 /** The image a family gets when the world creates it (its revision 1). */
-export function defaultImage(family: string): string {
+function defaultImage(family: string): string {
   return `public.ecr.aws/ecs-drain-sim/${family}:1`;
 }
 
 /** The tag of an image reference (`repo:tag`, registry ports allowed), or undefined. */
-export function imageTag(image: string): string | undefined {
+function imageTag(image: string): string | undefined {
   const name = image.split('@')[0] ?? image;
   const colon = name.lastIndexOf(':');
   return colon > name.lastIndexOf('/') ? name.slice(colon + 1) : undefined;

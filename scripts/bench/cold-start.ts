@@ -56,8 +56,8 @@ export interface FunctionFigures {
   id: string;
   /** The SDK packages the bundle with the SDK left out requires: the clients the function uses. */
   sdkClients: string[];
-  bundled: VariantFigures & { loadMs: number };
-  external: VariantFigures & { loadMs: number };
+  bundled: VariantFigures;
+  external: VariantFigures;
   /** Median of a fresh process that requires only sdkClients, from node_modules. */
   sdkClientsMs: number;
   sdkClientsP90Ms: number;
@@ -222,7 +222,6 @@ export async function measureColdStart(options: {
         const load = figuresOf(`${fn.name}/${shipping}`);
         return {
           bytes: variants[shipping].bytes,
-          loadMs: load.medianMs,
           ...load,
           withinTarget: load.medianMs <= targetMs,
         };

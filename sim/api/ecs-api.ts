@@ -492,7 +492,7 @@ function updateService(ecs: EcsModel, input: Input, account: EcsAccount): Output
 }
 
 /** A task definition as RegisterTaskDefinition and DescribeTaskDefinition return it. */
-export function taskDefinitionShape(definition: TaskDefinition): Output {
+function taskDefinitionShape(definition: TaskDefinition): Output {
   return {
     taskDefinitionArn: definition.taskDefinitionArn,
     family: definition.family,

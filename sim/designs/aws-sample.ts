@@ -35,7 +35,7 @@ import {
  * Left out, in the sample's favour: its EC2 DescribeInstanceAttribute (the cluster name from the
  * user data) and its SNS ListSubscriptions on each hop; the cluster comes from its configuration here.
  */
-export const SAMPLE_POLL_SECONDS = 5;
+const SAMPLE_POLL_SECONDS = 5;
 
 export function awsSample(transport: Transport, { loopDetection }: { loopDetection: boolean }): Design {
   const name = loopDetection ? 'aws-sample' : 'aws-sample-no-loop-cutoff';
@@ -55,7 +55,7 @@ export function awsSample(transport: Transport, { loopDetection }: { loopDetecti
 }
 
 /** index.py's lambda_handler and checkContainerInstanceTaskStatus, where they call AWS. */
-export const awsSampleCode: DesignCode =
+const awsSampleCode: DesignCode =
   ({ ecs, autoScaling, sns, cluster, sleep, log }) =>
   async (event) => {
     const record = (event as SNSEvent).Records[0];

@@ -56,7 +56,7 @@ export function cdkDrainHook(transport: Transport): Design {
 }
 
 /** index.py's lambda_handler, line for line where it calls AWS. */
-export const cdkDrainHookCode: DesignCode = (clients) => async (event) => {
+const cdkDrainHookCode: DesignCode = (clients) => async (event) => {
   const { ecs, autoScaling, cluster, sleep, log } = clients;
   const record = (event as SNSEvent).Records[0];
   if (record === undefined) return;

@@ -187,7 +187,7 @@ export function snsTopicToLambda(
 }
 
 /** The event SNS invokes a subscribed function with (one record). */
-export function snsEvent(
+function snsEvent(
   topicArn: string,
   messageId: string,
   message: string,

@@ -127,7 +127,7 @@ export function designsShape(instances = DESIGNS_INSTANCES): ClusterShape {
 export const DESIGNS_INSTANCES = 30;
 
 /** An instance refresh of the designs cluster (Auto Scaling's MinHealthyPercentage 90, warm-up 60 s). */
-export function designsScenario(seed: number, shape: ClusterShape = designsShape()): ScenarioOptions {
+function designsScenario(seed: number, shape: ClusterShape = designsShape()): ScenarioOptions {
   return { ...defaultOptions(shape), seed, maxSimulatedHours: 6 };
 }
 

@@ -35,7 +35,7 @@ import {
  * sends the delayed message to the queue directly: no SDK call, no throttling (SQS has no
  * practical limit here), not counted among the API calls.
  */
-export const QUEUE_DELAY_SECONDS = 60;
+const QUEUE_DELAY_SECONDS = 60;
 
 /**
  * `countStopping`: the same loop made correct, as none of the tools does it: once no task wants to run,
@@ -73,7 +73,7 @@ export function queueDelay(transport: Transport, { countStopping = false } = {})
 }
 
 /** The function: one pass per message; a failed pass leaves the message to come back after the visibility timeout. */
-export function queueDelayCode(sendDelayed: (body: string) => void, countStopping = false): DesignCode {
+function queueDelayCode(sendDelayed: (body: string) => void, countStopping = false): DesignCode {
   return ({ ecs, autoScaling, cluster, log }) =>
     async (event) => {
       for (const record of (event as SQSEvent).Records) {

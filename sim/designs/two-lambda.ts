@@ -73,7 +73,7 @@ export function twoLambda(transport: Transport): Design {
 }
 
 /** The first function: the instance's container instance, set DRAINING. */
-export const startDrainingCode: DesignCode =
+const startDrainingCode: DesignCode =
   ({ ecs, cluster }) =>
   async (event) => {
     const detail = (event as { detail: LifecycleMessage }).detail;
@@ -91,7 +91,7 @@ export const startDrainingCode: DesignCode =
   };
 
 /** The second function: the host reports no running task, so its lifecycle action is completed. */
-export const completeWhenEmptyCode: DesignCode =
+const completeWhenEmptyCode: DesignCode =
   ({ autoScaling, log }) =>
   async (event) => {
     const instanceId = (event as ContainerInstanceEvent).detail.ec2InstanceId;
