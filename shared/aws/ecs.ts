@@ -9,6 +9,7 @@ import {
   PutAttributesCommand,
   StopTaskCommand,
   UpdateContainerInstancesStateCommand,
+  type Task,
 } from '@aws-sdk/client-ecs';
 import type { ContainerInstanceView, TaskView } from '../decisions/host';
 import { AMI_ID_ATTRIBUTE } from '../events/container-instance-state-change';
@@ -229,16 +230,7 @@ export class EcsAdapter {
     for (const batch of chunks(unique(arns), DESCRIBE_TASKS_MAX)) {
       await this.readPacer.take();
       const output = await this.client.send(new DescribeTasksCommand({ cluster, tasks: batch }));
-      for (const task of output.tasks ?? []) {
-        tasks.push({
-          taskArn: task.taskArn ?? '',
-          containerInstanceArn: task.containerInstanceArn ?? '',
-          lastStatus: task.lastStatus ?? 'UNKNOWN',
-          version: task.version,
-          group: task.group,
-          ...(task.stoppedAt !== undefined && { stoppedAt: task.stoppedAt.getTime() }),
-        });
-      }
+      for (const task of output.tasks ?? []) tasks.push(toTaskView(task));
     }
     return tasks;
   }
@@ -272,6 +264,18 @@ export class EcsAdapter {
     }
     return { failures };
   }
+}
+
+/** A described task as the decisions see it (also used by the operator tool's own reads). */
+export function toTaskView(task: Task): TaskView {
+  return {
+    taskArn: task.taskArn ?? '',
+    containerInstanceArn: task.containerInstanceArn ?? '',
+    lastStatus: task.lastStatus ?? 'UNKNOWN',
+    version: task.version,
+    group: task.group,
+    ...(task.stoppedAt !== undefined && { stoppedAt: task.stoppedAt.getTime() }),
+  };
 }
 
 /** A described container instance as the decisions see it (also used by the operator tool's own reads). */

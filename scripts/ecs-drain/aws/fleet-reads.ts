@@ -17,7 +17,7 @@ import {
   paginateListTasks,
   type Resource,
 } from '@aws-sdk/client-ecs';
-import { chunks, toContainerInstanceView } from '../../../shared/aws/ecs';
+import { chunks, toContainerInstanceView, toTaskView } from '../../../shared/aws/ecs';
 import { type Pacer, pacedPages } from '../../../shared/aws/pacer';
 import type { ContainerInstanceView, TaskView } from '../../../shared/decisions/host';
 
@@ -232,13 +232,8 @@ export class FleetReads {
       const output = await this.ecs.send(new DescribeTasksCommand({ cluster, tasks: batch }));
       for (const task of output.tasks ?? []) {
         tasks.push({
-          taskArn: task.taskArn ?? '',
-          containerInstanceArn: task.containerInstanceArn ?? '',
-          lastStatus: task.lastStatus ?? 'UNKNOWN',
+          ...toTaskView(task),
           desiredStatus: task.desiredStatus ?? 'UNKNOWN',
-          version: task.version,
-          ...(task.group !== undefined && { group: task.group }),
-          ...(task.stoppedAt !== undefined && { stoppedAt: task.stoppedAt.getTime() }),
           cpu: Number(task.cpu ?? 0) || 0,
           memory: Number(task.memory ?? 0) || 0,
         });
